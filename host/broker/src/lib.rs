@@ -1,0 +1,1 @@
+//! Broker routing: the Broker trait, the paper broker, venue connectors.

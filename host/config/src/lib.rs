@@ -1,0 +1,1 @@
+//! The registry and fleet config: serde structs, defaults, validation, schedules.

@@ -1,0 +1,1 @@
+//! Risk chain, sizing, capital allocation and portfolio accounting. No I/O.

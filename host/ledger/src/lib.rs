@@ -1,0 +1,1 @@
+//! The SQLite ledger: every decision, order, fill and equity snapshot.

@@ -1,0 +1,1 @@
+//! Bar store and the embedded market simulator (seeded GBM with regime switches).

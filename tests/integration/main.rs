@@ -1,0 +1,1 @@
+//! Integration tests: real compiled bots, a real SQLite file.
