@@ -1,0 +1,9 @@
+//! Host-side bindings of the one WIT contract in `wit/`.
+
+wasmtime::component::bindgen!({
+    path: "../../wit",
+    world: "bot",
+});
+
+pub use exports::flotilla::bot::strategy as guest;
+pub use flotilla::bot::types;

@@ -1,0 +1,249 @@
+//! The store data of one bot and the host imports it may call.
+//!
+//! Every import is deny-by-default: market data only for granted symbols, sizes capped,
+//! and every refusal remembered so the host can record it.
+
+use crate::bindings::flotilla::bot::{host, types};
+use flotilla_domain::{BotId, MarketData, Symbol, Timeframe};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Most bars one `bars` call returns.
+pub const MAX_BARS_PER_CALL: u32 = 5_000;
+const MAX_KV_KEY: usize = 256;
+const MAX_KV_VALUE: usize = 64 * 1024;
+const MAX_KV_ENTRIES: usize = 1_024;
+const MAX_LOG_LEN: usize = 1_024;
+const MAX_VIOLATIONS: usize = 32;
+
+/// A bot's position as the bot sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionView {
+    /// The instrument.
+    pub symbol: Symbol,
+    /// Signed units.
+    pub quantity: f64,
+    /// Average entry price.
+    pub avg_price: f64,
+}
+
+/// What the host imports read and write for one bot: its grant, market view, positions,
+/// capital and key-value store. The host updates it before each call.
+pub struct HostIo {
+    /// The bot.
+    pub bot: BotId,
+    /// Symbols the registry granted.
+    pub grant: Vec<Symbol>,
+    /// Closed bars, shared by the fleet.
+    pub market: Arc<dyn MarketData>,
+    /// The bot's open positions.
+    pub positions: Vec<PositionView>,
+    /// The bot's allocated capital.
+    pub capital: f64,
+    /// The bot's persisted key-value store (the host loads and saves it).
+    pub kv: BTreeMap<String, Vec<u8>>,
+    /// Keys written since the host last drained them.
+    pub kv_writes: Vec<(String, Vec<u8>)>,
+    /// Imports the bot was refused since the last drain (e.g. an ungranted symbol).
+    pub violations: Vec<String>,
+    /// Host calls made since the last drain.
+    pub host_calls: u64,
+}
+
+impl HostIo {
+    /// A fresh view for `bot` with an empty key-value store.
+    pub fn new(bot: BotId, grant: Vec<Symbol>, market: Arc<dyn MarketData>) -> Self {
+        Self {
+            bot,
+            grant,
+            market,
+            positions: Vec::new(),
+            capital: 0.0,
+            kv: BTreeMap::new(),
+            kv_writes: Vec::new(),
+            violations: Vec::new(),
+            host_calls: 0,
+        }
+    }
+
+    fn granted(&mut self, symbol: &str) -> Result<Symbol, String> {
+        match self.grant.iter().find(|s| s.as_str() == symbol) {
+            Some(s) => Ok(s.clone()),
+            None => {
+                let msg = format!("symbol `{}` is not granted to bot `{}`", truncate(symbol, 64), self.bot);
+                self.violate(msg.clone());
+                Err(msg)
+            }
+        }
+    }
+
+    fn violate(&mut self, msg: String) {
+        if self.violations.len() < MAX_VIOLATIONS {
+            self.violations.push(msg);
+        }
+    }
+}
+
+/// The data of one bot's `Store`.
+pub struct BotState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) io: HostIo,
+}
+
+impl BotState {
+    pub(crate) fn new(io: HostIo, limits: StoreLimits, clock: Arc<AtomicI64>, seed: u64) -> Self {
+        use rand::{RngCore, SeedableRng};
+        // No preopened dirs, env, args or sockets; clocks and randomness come from the host
+        // so a replay sees the same values.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut bytes = vec![0u8; 4096];
+        rng.fill_bytes(&mut bytes);
+        let mut b = WasiCtx::builder();
+        b.wall_clock(SimWallClock(clock.clone()))
+            .monotonic_clock(SimMonotonicClock(clock))
+            .secure_random(wasmtime_wasi::Deterministic::new(bytes.clone()))
+            .insecure_random(wasmtime_wasi::Deterministic::new(bytes))
+            .insecure_random_seed(seed as u128)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        Self { wasi: b.build(), table: ResourceTable::new(), limits, io }
+    }
+}
+
+impl WasiView for BotState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The host's (simulated or real) time, shown to the guest as its wall clock.
+struct SimWallClock(Arc<AtomicI64>);
+impl wasmtime_wasi::HostWallClock for SimWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::Relaxed).max(0) as u64)
+    }
+}
+
+/// Monotonic time derived from the same clock, in nanoseconds.
+struct SimMonotonicClock(Arc<AtomicI64>);
+impl wasmtime_wasi::HostMonotonicClock for SimMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+    fn now(&self) -> u64 {
+        (self.0.load(Ordering::Relaxed).max(0) as u64).saturating_mul(1_000_000)
+    }
+}
+
+impl types::Host for BotState {}
+
+impl host::Host for BotState {
+    fn bars(&mut self, symbol: String, timeframe: types::Timeframe, count: u32) -> Result<Vec<types::Bar>, String> {
+        self.io.host_calls += 1;
+        let symbol = self.io.granted(&symbol)?;
+        let count = count.min(MAX_BARS_PER_CALL) as usize;
+        let bars = self.io.market.bars(&symbol, timeframe.into(), count).map_err(|e| e.to_string())?;
+        Ok(bars
+            .iter()
+            .map(|b| types::Bar {
+                time: b.time.0,
+                open: b.open,
+                high: b.high,
+                low: b.low,
+                close: b.close,
+                volume: b.volume,
+            })
+            .collect())
+    }
+
+    fn last_price(&mut self, symbol: String) -> Result<f64, String> {
+        self.io.host_calls += 1;
+        let symbol = self.io.granted(&symbol)?;
+        self.io.market.last_price(&symbol).map(|(p, _)| p).map_err(|e| e.to_string())
+    }
+
+    fn positions(&mut self) -> Vec<types::Position> {
+        self.io.host_calls += 1;
+        self.io
+            .positions
+            .iter()
+            .map(|p| types::Position {
+                symbol: p.symbol.to_string(),
+                quantity: p.quantity,
+                avg_price: p.avg_price,
+            })
+            .collect()
+    }
+
+    fn capital(&mut self) -> f64 {
+        self.io.host_calls += 1;
+        self.io.capital
+    }
+
+    fn kv_get(&mut self, key: String) -> Option<Vec<u8>> {
+        self.io.host_calls += 1;
+        self.io.kv.get(&key).cloned()
+    }
+
+    fn kv_set(&mut self, key: String, value: Vec<u8>) {
+        self.io.host_calls += 1;
+        if key.len() > MAX_KV_KEY || value.len() > MAX_KV_VALUE {
+            let msg = format!("kv-set refused: key {} bytes, value {} bytes (caps {MAX_KV_KEY}/{MAX_KV_VALUE})", key.len(), value.len());
+            return self.io.violate(msg);
+        }
+        if !self.io.kv.contains_key(&key) && self.io.kv.len() >= MAX_KV_ENTRIES {
+            return self.io.violate(format!("kv-set refused: store full ({MAX_KV_ENTRIES} keys)"));
+        }
+        self.io.kv.insert(key.clone(), value.clone());
+        self.io.kv_writes.retain(|(k, _)| *k != key);
+        self.io.kv_writes.push((key, value));
+    }
+
+    fn log(&mut self, level: types::LogLevel, message: String) {
+        self.io.host_calls += 1;
+        let message = truncate(&message, MAX_LOG_LEN);
+        let bot = self.io.bot.as_str();
+        match level {
+            types::LogLevel::Trace => tracing::trace!(target: "flotilla::bot", bot, "{message}"),
+            types::LogLevel::Debug => tracing::debug!(target: "flotilla::bot", bot, "{message}"),
+            types::LogLevel::Info => tracing::info!(target: "flotilla::bot", bot, "{message}"),
+            types::LogLevel::Warn => tracing::warn!(target: "flotilla::bot", bot, "{message}"),
+            types::LogLevel::Error => tracing::error!(target: "flotilla::bot", bot, "{message}"),
+        }
+    }
+}
+
+impl From<types::Timeframe> for Timeframe {
+    fn from(tf: types::Timeframe) -> Self {
+        match tf {
+            types::Timeframe::M1 => Timeframe::M1,
+            types::Timeframe::M5 => Timeframe::M5,
+            types::Timeframe::M15 => Timeframe::M15,
+            types::Timeframe::H1 => Timeframe::H1,
+            types::Timeframe::D1 => Timeframe::D1,
+        }
+    }
+}
+
+/// At most `max` bytes of `s`, cut on a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,241 @@
+//! One bot's sandboxed instance and the calls into it.
+
+use crate::bindings::{Bot, types};
+use crate::error::{CallError, RuntimeError};
+use crate::host::{BotState, HostIo};
+use crate::intents::{RawAction, RawIntent};
+use crate::runtime::{LoadedComponent, Runtime};
+use flotilla_domain::{Timeframe, Timestamp};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use wasmtime::{Store, StoreLimitsBuilder, Trap};
+
+/// Resource caps for one bot's store and calls.
+#[derive(Clone, Debug)]
+pub struct SandboxLimits {
+    /// Linear memory cap in bytes.
+    pub memory_bytes: usize,
+    /// Wall-time budget of one call, enforced by the epoch deadline.
+    pub deadline: Duration,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        Self { memory_bytes: 64 << 20, deadline: Duration::from_millis(50) }
+    }
+}
+
+/// What a bot says about itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Description {
+    /// Bot name.
+    pub name: String,
+    /// Bot version.
+    pub version: String,
+    /// Symbols it needs (empty: whatever is granted).
+    pub symbols: Vec<String>,
+    /// Timeframes it reads.
+    pub timeframes: Vec<Timeframe>,
+}
+
+/// A fill as reported to a bot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FillView {
+    /// Host order id.
+    pub order_id: u64,
+    /// Instrument.
+    pub symbol: String,
+    /// True for a buy.
+    pub buy: bool,
+    /// Units.
+    pub quantity: f64,
+    /// Price.
+    pub price: f64,
+    /// Fee.
+    pub fee: f64,
+    /// Time.
+    pub time: Timestamp,
+    /// The intent's tag.
+    pub tag: String,
+}
+
+/// The result of one tick call.
+#[derive(Debug, Default)]
+pub struct TickOutput {
+    /// Intents exactly as returned; validate with [`crate::validate_intents`].
+    pub intents: Vec<RawIntent>,
+    /// Key-value writes made during the call.
+    pub kv_writes: Vec<(String, Vec<u8>)>,
+    /// Host imports the bot was refused.
+    pub violations: Vec<String>,
+    /// Host imports called.
+    pub host_calls: u64,
+}
+
+/// A live instance of a bot in its own store. After a poisoning error the instance
+/// refuses further calls; build a new one from the same [`LoadedComponent`].
+pub struct BotInstance {
+    store: Store<BotState>,
+    bot: Bot,
+    clock: Arc<AtomicI64>,
+    deadline_ticks: u64,
+    limits: SandboxLimits,
+    poisoned: bool,
+    ticks: u64,
+}
+
+impl BotInstance {
+    /// Instantiates `component` in a fresh store with `limits`; `seed` feeds the guest's
+    /// WASI randomness so replays are identical.
+    pub fn new(
+        runtime: &Runtime,
+        component: &LoadedComponent,
+        io: HostIo,
+        limits: SandboxLimits,
+        seed: u64,
+    ) -> Result<Self, RuntimeError> {
+        let clock = Arc::new(AtomicI64::new(0));
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .instances(16)
+            .tables(16)
+            .table_elements(100_000)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(runtime.engine(), BotState::new(io, store_limits, clock.clone(), seed));
+        store.limiter(|s| &mut s.limits);
+        let deadline_ticks = runtime.deadline_ticks(limits.deadline);
+        store.set_epoch_deadline(deadline_ticks);
+        let bot = component.pre.instantiate(&mut store).map_err(|e| RuntimeError::Instantiate {
+            origin: component.origin.clone(),
+            message: format!("{e:#}").lines().next().unwrap_or_default().to_string(),
+        })?;
+        Ok(Self { store, bot, clock, deadline_ticks, limits, poisoned: false, ticks: 0 })
+    }
+
+    /// The host-side state the imports read; update positions and capital before a tick.
+    pub fn io(&mut self) -> &mut HostIo {
+        &mut self.store.data_mut().io
+    }
+
+    /// Whether an earlier failure poisoned this instance.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Ticks served by this instance.
+    pub fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// Calls `describe`.
+    pub fn describe(&mut self) -> Result<Description, CallError> {
+        let d = self.call(|b, s| b.flotilla_bot_strategy().call_describe(s))?;
+        Ok(Description {
+            name: d.name,
+            version: d.version,
+            symbols: d.symbols,
+            timeframes: d.timeframes.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// Calls `init` with the bot id, granted symbols and params.
+    pub fn init(&mut self, params: &[(String, String)]) -> Result<(), CallError> {
+        let io = &self.store.data().io;
+        let config = types::BotConfig {
+            bot_id: io.bot.to_string(),
+            symbols: io.grant.iter().map(|s| s.to_string()).collect(),
+            params: params.iter().map(|(k, v)| types::Param { key: k.clone(), value: v.clone() }).collect(),
+        };
+        self.call(|b, s| b.flotilla_bot_strategy().call_init(s, &config))?.map_err(CallError::Bot)
+    }
+
+    /// Calls `on-tick` at `time` with the bot's capital; the clock the guest sees is `time`.
+    pub fn on_tick(&mut self, time: Timestamp, capital: f64) -> Result<TickOutput, CallError> {
+        self.ticks += 1;
+        self.clock.store(time.0, Ordering::Relaxed);
+        self.io().capital = capital;
+        let ctx = types::TickContext { time: time.0, tick: self.ticks, capital };
+        let result = self.call(|b, s| b.flotilla_bot_strategy().call_on_tick(s, ctx));
+        let io = self.io();
+        let out = TickOutput {
+            intents: Vec::new(),
+            kv_writes: std::mem::take(&mut io.kv_writes),
+            violations: std::mem::take(&mut io.violations),
+            host_calls: std::mem::take(&mut io.host_calls),
+        };
+        let intents = result?.map_err(CallError::Bot)?;
+        Ok(TickOutput { intents: intents.into_iter().map(raw_intent).collect(), ..out })
+    }
+
+    /// Calls `on-fill`.
+    pub fn on_fill(&mut self, fill: &FillView) -> Result<(), CallError> {
+        let f = types::Fill {
+            order_id: fill.order_id,
+            symbol: fill.symbol.clone(),
+            side: if fill.buy { types::Side::Buy } else { types::Side::Sell },
+            quantity: fill.quantity,
+            price: fill.price,
+            fee: fill.fee,
+            time: fill.time.0,
+            tag: fill.tag.clone(),
+        };
+        self.call(|b, s| b.flotilla_bot_strategy().call_on_fill(s, &f))
+    }
+
+    /// Calls `snapshot`.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, CallError> {
+        self.call(|b, s| b.flotilla_bot_strategy().call_snapshot(s))
+    }
+
+    /// Calls `restore`.
+    pub fn restore(&mut self, state: &[u8]) -> Result<(), CallError> {
+        self.call(|b, s| b.flotilla_bot_strategy().call_restore(s, state))?.map_err(CallError::Bot)
+    }
+
+    /// Runs one export call under the deadline; any trap poisons the instance.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&Bot, &mut Store<BotState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        if self.poisoned {
+            return Err(CallError::Poisoned);
+        }
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        match f(&self.bot, &mut self.store) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.poisoned = true;
+                Err(self.classify(&e))
+            }
+        }
+    }
+
+    fn classify(&self, e: &wasmtime::Error) -> CallError {
+        let text = format!("{e:#}");
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => CallError::Deadline(self.limits.deadline.as_millis() as u64),
+            Some(Trap::StackOverflow) => CallError::StackOverflow,
+            _ if text.contains("growing memory") || text.contains("memory size") => {
+                CallError::OutOfMemory(self.limits.memory_bytes)
+            }
+            _ => CallError::Trap(crate::host::truncate(text.lines().next().unwrap_or_default(), 300).to_string()),
+        }
+    }
+}
+
+fn raw_intent(i: types::OrderIntent) -> RawIntent {
+    RawIntent {
+        symbol: i.symbol,
+        action: match i.action {
+            types::OrderAction::Buy(q) => RawAction::Buy(q),
+            types::OrderAction::Sell(q) => RawAction::Sell(q),
+            types::OrderAction::Target(q) => RawAction::Target(q),
+        },
+        confidence: i.confidence,
+        stop_loss: i.stop_loss,
+        take_profit: i.take_profit,
+        tag: i.tag,
+    }
+}
