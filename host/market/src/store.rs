@@ -1,0 +1,583 @@
+//! The bar store: closed bars per symbol at every timeframe, aggregated from 1-minute bars.
+//!
+//! # The closed-bar rule
+//!
+//! Bars are stamped with their start time; a bar of timeframe `tf` starting at `T` covers
+//! `[T, T + tf)` and its close time is `T + tf`.
+//!
+//! * A 1-minute bar is closed when it is pushed: callers push only finished minutes.
+//! * A higher-timeframe bar covering `[T, E)` is closed, and from then on served, as soon
+//!   as one of these happens:
+//!   1. the 1-minute bar starting at `E - 1m` (the period's last minute) is pushed: its
+//!      close time is the period end, so nothing more can belong to the period;
+//!   2. a 1-minute bar starting at or after `E` is pushed (the period's last minutes were
+//!      missing);
+//!   3. [`BarStore::seal_until`] is called with `now >= E` (the data source declares that
+//!      every minute closing by `now` has been delivered, e.g. the feed had a gap).
+//!
+//! Until then the bar is the symbol's *forming* bar for that timeframe, which is kept apart
+//! and never returned by any read. A closed higher-timeframe bar aggregates the minutes
+//! that arrived: open of the first, highest high, lowest low, close of the last, summed
+//! volume, stamped with the period start.
+
+use flotilla_domain::{Bar, BarError, MarketData, MarketError, Symbol, Timeframe, Timestamp};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// How many closed bars each series keeps unless configured otherwise.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+const MINUTE: i64 = Timeframe::M1.millis();
+
+/// Why a 1-minute bar was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// The bar's start is not on a whole minute.
+    #[error("{symbol}: 1m bar at {time} is not aligned to a minute")]
+    Misaligned {
+        /// The symbol pushed.
+        symbol: Symbol,
+        /// The bar's start.
+        time: Timestamp,
+    },
+    /// The bar starts before the symbol's next expected minute (a repeat, or a minute
+    /// already sealed).
+    #[error("{symbol}: 1m bar at {time} is out of order; next must start at or after {min}")]
+    OutOfOrder {
+        /// The symbol pushed.
+        symbol: Symbol,
+        /// The bar's start.
+        time: Timestamp,
+        /// The earliest start the store accepts for this symbol.
+        min: Timestamp,
+    },
+    /// The bar failed [`Bar::validate`].
+    #[error("{symbol}: invalid 1m bar at {time}: {source}")]
+    InvalidBar {
+        /// The symbol pushed.
+        symbol: Symbol,
+        /// The bar's start.
+        time: Timestamp,
+        /// What is wrong with it.
+        source: BarError,
+    },
+}
+
+/// Position of a timeframe in the per-symbol arrays.
+fn tf_index(tf: Timeframe) -> usize {
+    match tf {
+        Timeframe::M1 => 0,
+        Timeframe::M5 => 1,
+        Timeframe::M15 => 2,
+        Timeframe::H1 => 3,
+        Timeframe::D1 => 4,
+    }
+}
+
+/// A bounded ring of closed bars, oldest first.
+#[derive(Clone, Default)]
+struct Ring {
+    bars: VecDeque<Bar>,
+}
+
+impl Ring {
+    fn push(&mut self, bar: Bar, cap: usize) {
+        if self.bars.len() >= cap {
+            self.bars.pop_front();
+        } else if self.bars.len() == self.bars.capacity() {
+            // Grow geometrically but never past `cap`, so a full ring holds no slack.
+            let want = self.bars.len().max(8).min(cap - self.bars.len());
+            self.bars.reserve_exact(want);
+        }
+        self.bars.push_back(bar);
+    }
+
+    fn last_into(&self, count: usize, out: &mut Vec<Bar>) {
+        let n = count.min(self.bars.len());
+        out.reserve(n);
+        out.extend(self.bars.range(self.bars.len() - n..).copied());
+    }
+}
+
+/// Everything stored for one symbol.
+#[derive(Clone, Default)]
+struct SymbolBars {
+    /// Closed bars per timeframe, indexed by [`tf_index`].
+    closed: [Ring; 5],
+    /// The forming bar per timeframe; index 0 (1m) is always `None`.
+    forming: [Option<Bar>; 5],
+    /// The earliest start accepted for the next 1-minute bar.
+    next_start: Option<Timestamp>,
+}
+
+impl SymbolBars {
+    fn push(&mut self, bar: Bar, cap: usize) {
+        self.closed[0].push(bar, cap);
+        self.next_start = Some(bar.time.plus_millis(MINUTE));
+        for (i, tf) in Timeframe::ALL.iter().enumerate().skip(1) {
+            let period = bar.time.floor(*tf);
+            // Rule 2: a minute of a later period closes the forming bar.
+            if let Some(f) = self.forming[i].take_if(|f| f.time != period) {
+                self.closed[i].push(f, cap);
+            }
+            let merged = match self.forming[i] {
+                None => Bar {
+                    time: period,
+                    ..bar
+                },
+                Some(f) => Bar {
+                    time: f.time,
+                    open: f.open,
+                    high: f.high.max(bar.high),
+                    low: f.low.min(bar.low),
+                    close: bar.close,
+                    volume: f.volume + bar.volume,
+                },
+            };
+            // Rule 1: the period's last minute closes it at once.
+            if bar.time.plus_millis(MINUTE) == period.plus_millis(tf.millis()) {
+                self.forming[i] = None;
+                self.closed[i].push(merged, cap);
+            } else {
+                self.forming[i] = Some(merged);
+            }
+        }
+    }
+
+    fn seal_until(&mut self, now: Timestamp, cap: usize) {
+        for (i, tf) in Timeframe::ALL.iter().enumerate().skip(1) {
+            if let Some(f) = self.forming[i].take_if(|f| f.time.plus_millis(tf.millis()) <= now) {
+                self.closed[i].push(f, cap);
+            }
+        }
+        // Minutes closing by `now` were declared delivered; refuse them from here on.
+        let floor = now.floor(Timeframe::M1);
+        self.next_start = Some(self.next_start.map_or(floor, |n| n.max(floor)));
+    }
+}
+
+/// Closed bars of every symbol at every timeframe, each series a ring of at most
+/// `capacity` bars.
+#[derive(Clone)]
+pub struct BarStore {
+    capacity: usize,
+    symbols: BTreeMap<Symbol, SymbolBars>,
+}
+
+impl Default for BarStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for BarStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Summarised: a full store holds hundreds of thousands of bars.
+        f.debug_struct("BarStore")
+            .field("capacity", &self.capacity)
+            .field("symbols", &self.symbols.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl BarStore {
+    /// An empty store keeping [`DEFAULT_CAPACITY`] bars per series.
+    pub fn new() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+
+    /// An empty store keeping the last `capacity` bars per series (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            symbols: BTreeMap::new(),
+        }
+    }
+
+    /// How many closed bars each series keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Makes `symbol` known, so reads answer "no data yet" rather than "unknown symbol".
+    pub fn add_symbol(&mut self, symbol: &Symbol) {
+        if !self.symbols.contains_key(symbol) {
+            self.symbols.insert(symbol.clone(), SymbolBars::default());
+        }
+    }
+
+    /// Whether `symbol` is known to the store.
+    pub fn contains(&self, symbol: &Symbol) -> bool {
+        self.symbols.contains_key(symbol)
+    }
+
+    /// The known symbols, in sorted order.
+    pub fn symbols(&self) -> impl Iterator<Item = &Symbol> {
+        self.symbols.keys()
+    }
+
+    /// Appends a closed 1-minute bar (stamped with its start) and closes any higher
+    /// timeframe bar this completes; see the module docs for the exact rule. Bars of one
+    /// symbol must arrive in time order; gaps are allowed.
+    pub fn push_m1(&mut self, symbol: &Symbol, bar: Bar) -> Result<(), StoreError> {
+        if let Err(source) = bar.validate() {
+            return Err(StoreError::InvalidBar {
+                symbol: symbol.clone(),
+                time: bar.time,
+                source,
+            });
+        }
+        if bar.time.millis().rem_euclid(MINUTE) != 0 {
+            return Err(StoreError::Misaligned {
+                symbol: symbol.clone(),
+                time: bar.time,
+            });
+        }
+        if !self.symbols.contains_key(symbol) {
+            self.symbols.insert(symbol.clone(), SymbolBars::default());
+        }
+        let Some(series) = self.symbols.get_mut(symbol) else {
+            unreachable!("inserted above")
+        };
+        if let Some(min) = series.next_start.filter(|min| bar.time < *min) {
+            return Err(StoreError::OutOfOrder {
+                symbol: symbol.clone(),
+                time: bar.time,
+                min,
+            });
+        }
+        series.push(bar, self.capacity);
+        Ok(())
+    }
+
+    /// Declares that every 1-minute bar closing at or before `now` has been pushed, for
+    /// all symbols: forming bars whose period ended by `now` are closed, and later pushes
+    /// of minutes closing by `now` are refused as out of order.
+    pub fn seal_until(&mut self, now: Timestamp) {
+        for series in self.symbols.values_mut() {
+            series.seal_until(now, self.capacity);
+        }
+    }
+
+    /// The last `count` closed bars of `symbol` at `tf`, oldest first (fewer if fewer
+    /// are stored; none before the first bar closes).
+    pub fn bars(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        count: usize,
+    ) -> Result<Vec<Bar>, MarketError> {
+        let mut out = Vec::new();
+        self.bars_into(symbol, tf, count, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`BarStore::bars`], but fills `out` (cleared first) to reuse its allocation.
+    pub fn bars_into(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        count: usize,
+        out: &mut Vec<Bar>,
+    ) -> Result<(), MarketError> {
+        out.clear();
+        let series = self.series(symbol)?;
+        series.closed[tf_index(tf)].last_into(count, out);
+        Ok(())
+    }
+
+    /// The close of the latest 1-minute bar of `symbol` and that bar's close time.
+    pub fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
+        let series = self.series(symbol)?;
+        match series.closed[0].bars.back() {
+            Some(b) => Ok((b.close, b.time.plus_millis(MINUTE))),
+            None => Err(MarketError::NoData(symbol.clone())),
+        }
+    }
+
+    fn series(&self, symbol: &Symbol) -> Result<&SymbolBars, MarketError> {
+        self.symbols
+            .get(symbol)
+            .ok_or_else(|| MarketError::UnknownSymbol(symbol.clone()))
+    }
+}
+
+impl MarketData for BarStore {
+    fn bars(&self, symbol: &Symbol, tf: Timeframe, count: usize) -> Result<Vec<Bar>, MarketError> {
+        BarStore::bars(self, symbol, tf, count)
+    }
+
+    fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
+        BarStore::last_price(self, symbol)
+    }
+}
+
+/// A [`BarStore`] shared between the writer (simulator or feed) and the readers (bots,
+/// risk), implementing [`MarketData`] by taking the read lock per call.
+#[derive(Clone, Default, Debug)]
+pub struct SharedBars(Arc<RwLock<BarStore>>);
+
+impl SharedBars {
+    /// Shares `store`.
+    pub fn new(store: BarStore) -> Self {
+        Self(Arc::new(RwLock::new(store)))
+    }
+
+    /// Read access. A poisoned lock is recovered: every store mutation completes before
+    /// anything that could panic, so the data stays consistent.
+    pub fn read(&self) -> RwLockReadGuard<'_, BarStore> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access, for the simulator or a feed. Poisoning is recovered as in `read`.
+    pub fn write(&self) -> RwLockWriteGuard<'_, BarStore> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl From<BarStore> for SharedBars {
+    fn from(store: BarStore) -> Self {
+        Self::new(store)
+    }
+}
+
+impl MarketData for SharedBars {
+    fn bars(&self, symbol: &Symbol, tf: Timeframe, count: usize) -> Result<Vec<Bar>, MarketError> {
+        self.read().bars(symbol, tf, count)
+    }
+
+    fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
+        self.read().last_price(symbol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym() -> Symbol {
+        Symbol::new("TEST")
+    }
+
+    /// A 1m bar at minute `m` with distinct, checkable values.
+    fn m1(m: i64, o: f64, h: f64, l: f64, c: f64, v: f64) -> Bar {
+        Bar {
+            time: Timestamp(m * MINUTE),
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: v,
+        }
+    }
+
+    fn flat(m: i64, p: f64) -> Bar {
+        m1(m, p, p + 1.0, p - 1.0, p, 1.0)
+    }
+
+    fn count(s: &BarStore, tf: Timeframe) -> usize {
+        s.bars(&sym(), tf, usize::MAX).unwrap().len()
+    }
+
+    #[test]
+    fn five_minutes_make_one_5m_bar_and_no_forming_bar_is_served() {
+        let mut s = BarStore::new();
+        s.add_symbol(&sym());
+        let five = [
+            m1(0, 10.0, 11.0, 9.5, 10.5, 100.0),
+            m1(1, 10.5, 12.5, 10.0, 12.0, 200.0),
+            m1(2, 12.0, 12.2, 8.0, 9.0, 300.0),
+            m1(3, 9.0, 9.9, 8.5, 9.5, 400.0),
+            m1(4, 9.5, 10.0, 9.1, 9.8, 500.0),
+        ];
+        for (i, b) in five.iter().enumerate() {
+            assert_eq!(
+                count(&s, Timeframe::M5),
+                0,
+                "5m bar served after {i} minutes"
+            );
+            s.push_m1(&sym(), *b).unwrap();
+        }
+        let got = s.bars(&sym(), Timeframe::M5, 10).unwrap();
+        assert_eq!(got, vec![m1(0, 10.0, 12.5, 8.0, 9.8, 1500.0)]);
+        assert_eq!(count(&s, Timeframe::M1), 5);
+        // 15m, 1h and 1d are still forming.
+        for tf in [Timeframe::M15, Timeframe::H1, Timeframe::D1] {
+            assert_eq!(count(&s, tf), 0, "{tf} forming bar served");
+        }
+        // The next minute starts a new forming 5m bar, still not served.
+        s.push_m1(&sym(), flat(5, 9.8)).unwrap();
+        assert_eq!(count(&s, Timeframe::M5), 1);
+    }
+
+    #[test]
+    fn higher_timeframes_close_exactly_on_their_last_minute() {
+        let mut s = BarStore::new();
+        for m in 0..(24 * 60 + 1) {
+            s.push_m1(&sym(), flat(m, 100.0 + m as f64)).unwrap();
+            let done = m + 1; // minutes completed so far
+            assert_eq!(count(&s, Timeframe::M5), (done / 5) as usize);
+            assert_eq!(count(&s, Timeframe::M15), (done / 15) as usize);
+            assert_eq!(count(&s, Timeframe::H1), (done / 60) as usize);
+            assert_eq!(count(&s, Timeframe::D1), (done / 1440) as usize);
+        }
+        let d = s.bars(&sym(), Timeframe::D1, 1).unwrap()[0];
+        assert_eq!(d.time, Timestamp(0));
+        assert_eq!((d.open, d.close), (100.0, 100.0 + 1439.0));
+        assert_eq!((d.low, d.high), (99.0, 100.0 + 1439.0 + 1.0));
+        assert_eq!(d.volume, 1440.0);
+        let h = s.bars(&sym(), Timeframe::H1, 2).unwrap();
+        assert_eq!(h[0].time, Timestamp(22 * 3_600_000));
+        assert_eq!(h[1].time, Timestamp(23 * 3_600_000));
+        assert_eq!(h[1].open, 100.0 + 23.0 * 60.0);
+    }
+
+    #[test]
+    fn a_gap_closes_the_period_when_a_later_minute_arrives() {
+        let mut s = BarStore::new();
+        for m in 0..3 {
+            s.push_m1(&sym(), flat(m, 50.0)).unwrap();
+        }
+        assert_eq!(count(&s, Timeframe::M5), 0);
+        s.push_m1(&sym(), flat(7, 60.0)).unwrap();
+        let b = s.bars(&sym(), Timeframe::M5, 5).unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(
+            (b[0].time, b[0].close, b[0].volume),
+            (Timestamp(0), 50.0, 3.0)
+        );
+    }
+
+    #[test]
+    fn sealing_closes_elapsed_periods_and_refuses_late_minutes() {
+        let mut s = BarStore::new();
+        for m in 0..3 {
+            s.push_m1(&sym(), flat(m, 50.0)).unwrap();
+        }
+        s.seal_until(Timestamp(4 * MINUTE + 59_999));
+        assert_eq!(count(&s, Timeframe::M5), 0, "period not over yet");
+        s.seal_until(Timestamp(5 * MINUTE));
+        assert_eq!(count(&s, Timeframe::M5), 1);
+        assert_eq!(count(&s, Timeframe::M15), 0);
+        let late = s.push_m1(&sym(), flat(4, 50.0));
+        assert!(
+            matches!(late, Err(StoreError::OutOfOrder { min, .. }) if min == Timestamp(5 * MINUTE))
+        );
+        s.push_m1(&sym(), flat(5, 51.0)).unwrap();
+        // Sealing a symbol with no bars yet also sets its watermark.
+        let other = Symbol::new("OTHER");
+        s.add_symbol(&other);
+        s.seal_until(Timestamp(10 * MINUTE + 30_000));
+        assert!(s.push_m1(&other, flat(9, 2.0)).is_err());
+        s.push_m1(&other, flat(10, 2.0)).unwrap();
+    }
+
+    #[test]
+    fn ring_buffers_keep_only_the_last_n_bars() {
+        let mut s = BarStore::with_capacity(3);
+        for m in 0..50 {
+            s.push_m1(&sym(), flat(m, 10.0 + m as f64)).unwrap();
+        }
+        let b = s.bars(&sym(), Timeframe::M1, 100).unwrap();
+        let times: Vec<i64> = b.iter().map(|b| b.time.millis() / MINUTE).collect();
+        assert_eq!(times, vec![47, 48, 49]);
+        let five: Vec<i64> = s
+            .bars(&sym(), Timeframe::M5, 100)
+            .unwrap()
+            .iter()
+            .map(|b| b.time.millis() / MINUTE)
+            .collect();
+        assert_eq!(five, vec![35, 40, 45]);
+        assert_eq!(s.bars(&sym(), Timeframe::M1, 2).unwrap()[1].close, 59.0);
+        let series = &s.symbols[&sym()];
+        for ring in &series.closed {
+            assert!(ring.bars.len() <= 3);
+        }
+        assert_eq!(BarStore::with_capacity(0).capacity(), 1);
+    }
+
+    #[test]
+    fn ring_growth_stays_within_capacity() {
+        let mut ring = Ring::default();
+        for i in 0..1000 {
+            ring.push(flat(i, 1.0), 100);
+        }
+        assert_eq!(ring.bars.len(), 100);
+        assert!(
+            ring.bars.capacity() < 128,
+            "capacity {}",
+            ring.bars.capacity()
+        );
+    }
+
+    #[test]
+    fn bad_pushes_are_refused() {
+        let mut s = BarStore::new();
+        let nan = m1(0, f64::NAN, 1.0, 1.0, 1.0, 1.0);
+        assert!(matches!(
+            s.push_m1(&sym(), nan),
+            Err(StoreError::InvalidBar {
+                source: BarError::NonFinite,
+                ..
+            })
+        ));
+        let mut off = flat(0, 5.0);
+        off.time = Timestamp(1_000);
+        assert!(matches!(
+            s.push_m1(&sym(), off),
+            Err(StoreError::Misaligned { .. })
+        ));
+        s.push_m1(&sym(), flat(3, 5.0)).unwrap();
+        assert!(matches!(
+            s.push_m1(&sym(), flat(3, 5.0)),
+            Err(StoreError::OutOfOrder { .. })
+        ));
+        assert!(matches!(
+            s.push_m1(&sym(), flat(2, 5.0)),
+            Err(StoreError::OutOfOrder { .. })
+        ));
+        assert_eq!(count(&s, Timeframe::M1), 1);
+    }
+
+    #[test]
+    fn reads_report_unknown_symbols_and_missing_data() {
+        let mut s = BarStore::new();
+        let x = Symbol::new("X");
+        assert_eq!(
+            s.bars(&x, Timeframe::M1, 1),
+            Err(MarketError::UnknownSymbol(x.clone()))
+        );
+        assert_eq!(s.last_price(&x), Err(MarketError::UnknownSymbol(x.clone())));
+        s.add_symbol(&x);
+        assert!(s.contains(&x));
+        assert_eq!(s.bars(&x, Timeframe::M1, 1), Ok(vec![]));
+        assert_eq!(s.last_price(&x), Err(MarketError::NoData(x.clone())));
+        s.push_m1(&x, m1(2, 3.0, 4.0, 2.0, 3.5, 1.0)).unwrap();
+        assert_eq!(s.last_price(&x), Ok((3.5, Timestamp(3 * MINUTE))));
+        assert_eq!(s.symbols().collect::<Vec<_>>(), vec![&x]);
+    }
+
+    #[test]
+    fn bars_into_reuses_the_buffer() {
+        let mut s = BarStore::new();
+        for m in 0..10 {
+            s.push_m1(&sym(), flat(m, 10.0)).unwrap();
+        }
+        let mut out = vec![flat(99, 1.0)];
+        s.bars_into(&sym(), Timeframe::M1, 4, &mut out).unwrap();
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].time, Timestamp(6 * MINUTE));
+        assert_eq!(out[3].time, Timestamp(9 * MINUTE));
+    }
+
+    #[test]
+    fn shared_bars_serve_through_the_trait() {
+        let shared = SharedBars::new(BarStore::new());
+        let md: Arc<dyn MarketData> = Arc::new(shared.clone());
+        shared.write().push_m1(&sym(), flat(0, 7.0)).unwrap();
+        assert_eq!(md.last_price(&sym()).unwrap(), (7.0, Timestamp(MINUTE)));
+        assert_eq!(md.bars(&sym(), Timeframe::M1, 5).unwrap().len(), 1);
+        assert_eq!(shared.read().capacity(), DEFAULT_CAPACITY);
+    }
+}
