@@ -33,7 +33,8 @@ use crate::config::{ConfigError, SimConfig};
 use crate::regime::RegimeChain;
 use crate::store::{BarStore, StoreError};
 use flotilla_domain::{Bar, Symbol, Timeframe, Timestamp};
-use rand::{RngCore, SeedableRng};
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
 use rand_chacha::ChaCha8Rng;
 
 const MINUTE: i64 = Timeframe::M1.millis();
@@ -75,41 +76,25 @@ fn stream(seed: u64, tag: &str, name: &str) -> ChaCha8Rng {
     rng
 }
 
-/// A ChaCha8 stream of standard normals.
-///
-/// Box-Muller on the two 32-bit halves of one `u64` yields two normals per draw: ChaCha is
-/// the cost of generation (much more so in unoptimised builds), so this halves it. The
-/// 32-bit uniforms cap shocks at about 6.8 sigma, which no 1-minute step needs to exceed.
-/// Owning the transform also keeps replays independent of a distribution crate's version.
+/// A ChaCha8 stream of standard normals (rand_distr's Ziggurat) and uniforms.
 #[derive(Clone, Debug)]
 struct Normals {
     rng: ChaCha8Rng,
-    spare: Option<f64>,
 }
 
 impl Normals {
     fn new(rng: ChaCha8Rng) -> Self {
-        Self { rng, spare: None }
+        Self { rng }
     }
 
     /// The next standard normal.
     fn next(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        let bits = self.rng.next_u64();
-        // +0.5 keeps u1 in (0, 1), so ln(u1) is finite.
-        let u1 = ((bits >> 32) as f64 + 0.5) / 4_294_967_296.0;
-        let u2 = (bits & 0xffff_ffff) as f64 / 4_294_967_296.0;
-        let r = (-2.0 * u1.ln()).sqrt();
-        let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
-        self.spare = Some(r * sin);
-        r * cos
+        StandardNormal.sample(&mut self.rng)
     }
 
-    /// A uniform in [0, 1), from its own draw (53 bits).
+    /// A uniform in [0, 1).
     fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.random::<f64>()
     }
 }
 

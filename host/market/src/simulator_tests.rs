@@ -373,17 +373,3 @@ fn stream_ids_are_stable() {
     assert_ne!(stable_hash("market", ""), stable_hash("symbol", ""));
 }
 
-#[test]
-fn normals_have_unit_moments() {
-    let mut n = Normals::new(stream(3, "test", ""));
-    let xs: Vec<f64> = (0..200_000).map(|_| n.next()).collect();
-    let (m, sd) = (mean(&xs), std_dev(&xs));
-    let kurtosis = xs.iter().map(|x| ((x - m) / sd).powi(4)).sum::<f64>() / xs.len() as f64;
-    assert!(
-        m.abs() < 0.01 && (sd - 1.0).abs() < 0.01 && (kurtosis - 3.0).abs() < 0.1,
-        "{m} {sd} {kurtosis}"
-    );
-    let us: Vec<f64> = (0..10_000).map(|_| n.uniform()).collect();
-    assert!(us.iter().all(|u| (0.0..1.0).contains(u)));
-    assert!((mean(&us) - 0.5).abs() < 0.02);
-}
