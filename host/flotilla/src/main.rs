@@ -2,9 +2,8 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use flotilla::commands;
 use std::path::PathBuf;
-
-mod clock;
 
 /// Flotilla: a host for fleets of sandboxed WebAssembly trading bots.
 #[derive(Parser, Debug)]
@@ -16,15 +15,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the fleet: bundled registry, simulator and paper broker unless told otherwise.
-    Run(RunArgs),
-    /// Validate a registry and load every bot in it.
+    /// Run the fleet (bundled registry, bundled bots, simulator and paper broker by default).
+    Run(commands::RunArgs),
+    /// Validate a registry and load every bot in it; lists every problem.
     Check {
-        /// Registry file (default: config/fleet.toml, else the bundled one).
+        /// Registry file (default: ./config/fleet.toml, else the bundled one).
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Show per-bot results from a ledger.
+    /// Per-bot PnL, positions, trades and recent refusals, read from a ledger.
     Status {
         /// Ledger file.
         #[arg(long, default_value = "flotilla.db")]
@@ -35,24 +34,17 @@ enum Command {
     },
 }
 
-/// Options of `flotilla run`.
-#[derive(clap::Args, Debug)]
-struct RunArgs {
-    /// Registry file (default: config/fleet.toml, else the bundled one).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Simulated seconds per real second.
-    #[arg(long, default_value_t = 2880.0)]
-    speed: f64,
-    /// How much simulated time to run, e.g. `1d`, `6h30m`.
-    #[arg(long, default_value = "1d")]
-    duration: String,
-    /// Ledger file.
-    #[arg(long, default_value = "flotilla.db")]
-    db: PathBuf,
-}
-
 fn main() -> Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FLOTILLA_LOG").unwrap_or_else(|_| "warn,flotilla=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Run(args) => commands::run(args),
+        Command::Check { config } => commands::check(config),
+        Command::Status { db, json } => commands::status(&db, json),
+    }
 }

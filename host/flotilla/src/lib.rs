@@ -1,0 +1,11 @@
+//! The Flotilla host: registry, scheduler and the wiring of runtime, risk, broker and
+//! ledger. The `flotilla` binary is a thin CLI over this library.
+
+pub mod clock;
+pub mod commands;
+pub mod fleet;
+pub mod report;
+pub mod scheduler;
+pub mod slot;
+
+pub use fleet::{Fleet, FleetOptions};

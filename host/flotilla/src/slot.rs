@@ -1,0 +1,212 @@
+//! One bot's place in the fleet: its component, its live instance and what survives a
+//! rebuild (key-value store, last snapshot). A failed call costs that bot its tick only.
+
+use flotilla_domain::{BotId, MarketData, Symbol, Timestamp};
+use flotilla_runtime::{
+    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, PositionView, Runtime, RuntimeError,
+    SandboxLimits, TickOutput,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Everything needed to (re)build a bot's instance.
+#[derive(Clone)]
+pub struct SlotSpec {
+    /// The bot.
+    pub id: BotId,
+    /// Symbols granted by the registry.
+    pub grant: Vec<Symbol>,
+    /// Params from the registry, as text.
+    pub params: Vec<(String, String)>,
+    /// Memory and deadline caps.
+    pub limits: SandboxLimits,
+    /// Seed of the guest's WASI randomness.
+    pub seed: u64,
+}
+
+/// Counters kept per bot across rebuilds.
+#[derive(Clone, Debug, Default)]
+pub struct SlotStats {
+    /// Ticks attempted.
+    pub ticks: u64,
+    /// Ticks that failed (trap, deadline, memory, bot error).
+    pub failures: u64,
+    /// Failures in a row, reset by a good tick.
+    pub consecutive_failures: u32,
+    /// Times the instance was rebuilt after a failure.
+    pub rebuilds: u64,
+    /// Scheduled runs skipped because the previous one overran.
+    pub skipped: u64,
+}
+
+/// Why a slot could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotError {
+    /// Loading or instantiating failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// A call during setup failed.
+    #[error("bot `{bot}`: {stage} failed: {error}")]
+    Call {
+        /// The bot.
+        bot: BotId,
+        /// Which call.
+        stage: &'static str,
+        /// The failure.
+        error: CallError,
+    },
+    /// The bot needs symbols the registry did not grant.
+    #[error("bot `{bot}` needs symbols not granted by the registry: {missing:?}")]
+    Ungranted {
+        /// The bot.
+        bot: BotId,
+        /// The missing symbols.
+        missing: Vec<String>,
+    },
+}
+
+/// A bot in the fleet.
+pub struct BotSlot {
+    spec: SlotSpec,
+    component: Arc<LoadedComponent>,
+    market: Arc<dyn MarketData>,
+    instance: Option<BotInstance>,
+    kv: BTreeMap<String, Vec<u8>>,
+    snapshot: Option<Vec<u8>>,
+    description: Description,
+    /// Counters.
+    pub stats: SlotStats,
+}
+
+impl BotSlot {
+    /// Instantiates the bot, checks what it asks for against its grant, and initialises it
+    /// with its params, its persisted key-value store and its last snapshot.
+    pub fn start(
+        runtime: &Runtime,
+        spec: SlotSpec,
+        component: Arc<LoadedComponent>,
+        market: Arc<dyn MarketData>,
+        kv: BTreeMap<String, Vec<u8>>,
+        snapshot: Option<Vec<u8>>,
+    ) -> Result<Self, SlotError> {
+        let mut slot = Self {
+            spec,
+            component,
+            market,
+            instance: None,
+            kv,
+            snapshot,
+            description: Description { name: String::new(), version: String::new(), symbols: vec![], timeframes: vec![] },
+            stats: SlotStats::default(),
+        };
+        slot.build(runtime)?;
+        Ok(slot)
+    }
+
+    /// The bot's id.
+    pub fn id(&self) -> &BotId {
+        &self.spec.id
+    }
+
+    /// What the bot said about itself.
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
+    /// The component it runs.
+    pub fn component(&self) -> &Arc<LoadedComponent> {
+        &self.component
+    }
+
+    /// The registry grant.
+    pub fn grant(&self) -> &[Symbol] {
+        &self.spec.grant
+    }
+
+    fn build(&mut self, runtime: &Runtime) -> Result<(), SlotError> {
+        let mut io = HostIo::new(self.spec.id.clone(), self.spec.grant.clone(), self.market.clone());
+        io.kv = self.kv.clone();
+        let mut inst = BotInstance::new(runtime, &self.component, io, self.spec.limits.clone(), self.spec.seed)?;
+        let bot = self.spec.id.clone();
+        let call = |stage, error| SlotError::Call { bot: bot.clone(), stage, error };
+        let description = inst.describe().map_err(|e| call("describe", e))?;
+        let missing: Vec<String> = description
+            .symbols
+            .iter()
+            .filter(|s| !self.spec.grant.iter().any(|g| g.as_str() == s.as_str()))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(SlotError::Ungranted { bot, missing });
+        }
+        inst.init(&self.spec.params).map_err(|e| call("init", e))?;
+        if let Some(state) = &self.snapshot {
+            inst.restore(state).map_err(|e| call("restore", e))?;
+        }
+        self.description = description;
+        self.instance = Some(inst);
+        Ok(())
+    }
+
+    /// Runs one tick. A poisoned instance is rebuilt first; a failure drops the instance so
+    /// the next tick starts clean.
+    pub fn tick(
+        &mut self,
+        runtime: &Runtime,
+        now: Timestamp,
+        capital: f64,
+        positions: Vec<PositionView>,
+    ) -> Result<TickOutput, CallError> {
+        self.stats.ticks += 1;
+        if self.instance.is_none() {
+            self.stats.rebuilds += 1;
+            if let Err(e) = self.build(runtime) {
+                return Err(self.failed(CallError::Trap(format!("rebuild failed: {e}"))));
+            }
+        }
+        let inst = self.instance.as_mut().expect("built above");
+        inst.io().positions = positions;
+        match inst.on_tick(now, capital) {
+            Ok(out) => {
+                for (k, v) in &out.kv_writes {
+                    self.kv.insert(k.clone(), v.clone());
+                }
+                self.stats.consecutive_failures = 0;
+                Ok(out)
+            }
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    fn failed(&mut self, e: CallError) -> CallError {
+        self.stats.failures += 1;
+        self.stats.consecutive_failures += 1;
+        if e.poisons() {
+            self.instance = None;
+        }
+        e
+    }
+
+    /// Reports a fill to the bot; a failure here poisons the instance like any other.
+    pub fn on_fill(&mut self, fill: &FillView) {
+        if let Some(inst) = self.instance.as_mut()
+            && let Err(e) = inst.on_fill(fill)
+        {
+            tracing::warn!(bot = %self.spec.id, error = %e, "on-fill failed");
+            self.failed(e);
+        }
+    }
+
+    /// Asks the bot for its state and keeps it, so a rebuild or reload can restore it.
+    pub fn take_snapshot(&mut self) -> Option<&[u8]> {
+        let inst = self.instance.as_mut()?;
+        match inst.snapshot() {
+            Ok(s) => self.snapshot = Some(s),
+            Err(e) => {
+                tracing::warn!(bot = %self.spec.id, error = %e, "snapshot failed");
+                self.failed(e);
+            }
+        }
+        self.snapshot.as_deref()
+    }
+}
