@@ -1,1 +1,10 @@
-//! Integration tests: real compiled bots, a real SQLite file.
+//! Integration tests: real compiled WASM bots, a real SQLite file, the real binary.
+//!
+//! The bots are built once by `scripts/build-bots.sh` (the README test command runs it
+//! first); the tests never rebuild them.
+
+mod cli;
+mod fleet;
+mod runtime;
+mod sandbox;
+mod support;

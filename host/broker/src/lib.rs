@@ -32,7 +32,12 @@ pub trait Broker: Send {
     /// A short name for logs and the ledger (`paper`, ...).
     fn name(&self) -> &str;
     /// Executes a market order against `reference_price` (the last close) at `now`.
-    fn submit(&mut self, order: &OrderRequest, reference_price: f64, now: Timestamp) -> Result<Fill, BrokerError>;
+    fn submit(
+        &mut self,
+        order: &OrderRequest,
+        reference_price: f64,
+        now: Timestamp,
+    ) -> Result<Fill, BrokerError>;
     /// Cash held at the broker.
     fn cash(&self) -> Price;
 }

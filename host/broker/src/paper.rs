@@ -19,7 +19,11 @@ pub struct PaperConfig {
 
 impl Default for PaperConfig {
     fn default() -> Self {
-        Self { slippage_bps: Decimal::from(2), fee_bps: Decimal::ONE, min_fee: Decimal::ZERO }
+        Self {
+            slippage_bps: Decimal::from(2),
+            fee_bps: Decimal::ONE,
+            min_fee: Decimal::ZERO,
+        }
     }
 }
 
@@ -35,7 +39,11 @@ const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 impl PaperBroker {
     /// An account with `cash`.
     pub fn new(config: PaperConfig, cash: Money) -> Self {
-        Self { config, cash, positions: HashMap::new() }
+        Self {
+            config,
+            cash,
+            positions: HashMap::new(),
+        }
     }
 
     /// Net position per symbol.
@@ -49,15 +57,29 @@ impl Broker for PaperBroker {
         "paper"
     }
 
-    fn submit(&mut self, order: &OrderRequest, reference_price: f64, now: Timestamp) -> Result<Fill, BrokerError> {
+    fn submit(
+        &mut self,
+        order: &OrderRequest,
+        reference_price: f64,
+        now: Timestamp,
+    ) -> Result<Fill, BrokerError> {
         if !reference_price.is_finite() || reference_price <= 0.0 {
-            return Err(BrokerError::BadPrice { symbol: order.symbol.to_string(), price: reference_price });
+            return Err(BrokerError::BadPrice {
+                symbol: order.symbol.to_string(),
+                price: reference_price,
+            });
         }
         if order.quantity <= Decimal::ZERO {
-            return Err(BrokerError::Rejected(format!("quantity {} must be positive", order.quantity)));
+            return Err(BrokerError::Rejected(format!(
+                "quantity {} must be positive",
+                order.quantity
+            )));
         }
         let reference = Decimal::from_f64_retain(reference_price)
-            .ok_or_else(|| BrokerError::BadPrice { symbol: order.symbol.to_string(), price: reference_price })?
+            .ok_or_else(|| BrokerError::BadPrice {
+                symbol: order.symbol.to_string(),
+                price: reference_price,
+            })?
             .round_dp(6);
         let slip = reference * self.config.slippage_bps / BPS;
         let price = match order.side {
@@ -66,9 +88,12 @@ impl Broker for PaperBroker {
         }
         .round_dp(6);
         let notional = price * order.quantity;
-        let fee = (notional * self.config.fee_bps / BPS).round_dp(2).max(self.config.min_fee);
+        let fee = (notional * self.config.fee_bps / BPS)
+            .round_dp(2)
+            .max(self.config.min_fee);
         self.cash -= order.side.sign() * notional + fee;
-        *self.positions.entry(order.symbol.clone()).or_default() += order.side.sign() * order.quantity;
+        *self.positions.entry(order.symbol.clone()).or_default() +=
+            order.side.sign() * order.quantity;
         Ok(Fill {
             order_id: order.id,
             bot: order.bot.clone(),
@@ -108,14 +133,22 @@ mod tests {
     #[test]
     fn fills_with_slippage_and_fees_exactly() {
         let mut b = PaperBroker::new(
-            PaperConfig { slippage_bps: dec!(10), fee_bps: dec!(5), min_fee: dec!(0) },
+            PaperConfig {
+                slippage_bps: dec!(10),
+                fee_bps: dec!(5),
+                min_fee: dec!(0),
+            },
             dec!(10000),
         );
-        let f = b.submit(&order(Side::Buy, dec!(10)), 100.0, Timestamp(5)).unwrap();
+        let f = b
+            .submit(&order(Side::Buy, dec!(10)), 100.0, Timestamp(5))
+            .unwrap();
         assert_eq!(f.price, dec!(100.1));
         assert_eq!(f.fee, dec!(0.50));
         assert_eq!(b.cash(), dec!(10000) - dec!(1001) - dec!(0.5));
-        let f = b.submit(&order(Side::Sell, dec!(10)), 100.0, Timestamp(6)).unwrap();
+        let f = b
+            .submit(&order(Side::Sell, dec!(10)), 100.0, Timestamp(6))
+            .unwrap();
         assert_eq!(f.price, dec!(99.9));
         assert_eq!(b.positions()[&Symbol::new("AAPL")], dec!(0));
         assert_eq!(b.cash(), dec!(10000) - dec!(2) - dec!(0.5) - dec!(0.50));
@@ -125,9 +158,15 @@ mod tests {
     fn refuses_bad_prices_and_quantities() {
         let mut b = PaperBroker::new(PaperConfig::default(), dec!(1000));
         for p in [f64::NAN, 0.0, -1.0, f64::INFINITY] {
-            assert!(matches!(b.submit(&order(Side::Buy, dec!(1)), p, Timestamp(0)), Err(BrokerError::BadPrice { .. })));
+            assert!(matches!(
+                b.submit(&order(Side::Buy, dec!(1)), p, Timestamp(0)),
+                Err(BrokerError::BadPrice { .. })
+            ));
         }
-        assert!(matches!(b.submit(&order(Side::Buy, dec!(0)), 10.0, Timestamp(0)), Err(BrokerError::Rejected(_))));
+        assert!(matches!(
+            b.submit(&order(Side::Buy, dec!(0)), 10.0, Timestamp(0)),
+            Err(BrokerError::Rejected(_))
+        ));
         assert_eq!(b.cash(), dec!(1000));
     }
 }

@@ -79,6 +79,9 @@ mod tests {
         assert_eq!(a, BotId::from("sma".to_string()));
         assert_eq!(a.to_string(), "sma");
         assert_eq!(format!("{a:?}"), "BotId(\"sma\")");
-        assert_eq!(serde_json::to_string(&Symbol::new("AAPL")).unwrap(), "\"AAPL\"");
+        assert_eq!(
+            serde_json::to_string(&Symbol::new("AAPL")).unwrap(),
+            "\"AAPL\""
+        );
     }
 }

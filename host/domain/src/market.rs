@@ -47,12 +47,18 @@ impl Bar {
         if vals.iter().any(|v| !v.is_finite()) {
             return Err(BarError::NonFinite);
         }
-        if [self.open, self.high, self.low, self.close].iter().any(|v| *v <= 0.0) {
+        if [self.open, self.high, self.low, self.close]
+            .iter()
+            .any(|v| *v <= 0.0)
+        {
             return Err(BarError::NonPositive);
         }
         let inside = |v: f64| v >= self.low && v <= self.high;
         if self.high < self.low || !inside(self.open) || !inside(self.close) {
-            return Err(BarError::Inconsistent { high: self.high, low: self.low });
+            return Err(BarError::Inconsistent {
+                high: self.high,
+                low: self.low,
+            });
         }
         Ok(())
     }
@@ -82,14 +88,30 @@ mod tests {
     use super::*;
 
     fn bar(o: f64, h: f64, l: f64, c: f64) -> Bar {
-        Bar { time: Timestamp(0), open: o, high: h, low: l, close: c, volume: 1.0 }
+        Bar {
+            time: Timestamp(0),
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: 1.0,
+        }
     }
 
     #[test]
     fn validate_rejects_bad_bars() {
         assert!(bar(10.0, 11.0, 9.0, 10.5).validate().is_ok());
-        assert_eq!(bar(f64::NAN, 11.0, 9.0, 10.0).validate(), Err(BarError::NonFinite));
-        assert_eq!(bar(0.0, 11.0, 0.0, 10.0).validate(), Err(BarError::NonPositive));
-        assert!(matches!(bar(10.0, 9.0, 11.0, 10.0).validate(), Err(BarError::Inconsistent { .. })));
+        assert_eq!(
+            bar(f64::NAN, 11.0, 9.0, 10.0).validate(),
+            Err(BarError::NonFinite)
+        );
+        assert_eq!(
+            bar(0.0, 11.0, 0.0, 10.0).validate(),
+            Err(BarError::NonPositive)
+        );
+        assert!(matches!(
+            bar(10.0, 9.0, 11.0, 10.0).validate(),
+            Err(BarError::Inconsistent { .. })
+        ));
     }
 }

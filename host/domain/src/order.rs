@@ -149,7 +149,11 @@ impl Position {
         } else {
             // Reducing, closing or flipping.
             let closed = qty.min(self.quantity.abs());
-            let dir = if self.quantity.is_sign_positive() { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+            let dir = if self.quantity.is_sign_positive() {
+                Decimal::ONE
+            } else {
+                Decimal::NEGATIVE_ONE
+            };
             realized = (price - self.avg_price) * closed * dir;
             self.quantity += delta;
             if self.quantity.is_zero() {

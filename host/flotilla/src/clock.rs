@@ -17,7 +17,9 @@ pub struct WallClock;
 
 impl Clock for WallClock {
     fn now(&self) -> Timestamp {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Timestamp(d.as_millis() as i64)
     }
 }
@@ -41,7 +43,11 @@ pub struct ScaledClock {
 impl ScaledClock {
     /// A clock reading `start` now and advancing `speed` simulated ms per real ms.
     pub fn new(start: Timestamp, speed: f64) -> Self {
-        Self { start, origin: Instant::now(), speed: speed.max(1e-6) }
+        Self {
+            start,
+            origin: Instant::now(),
+            speed: speed.max(1e-6),
+        }
     }
 }
 

@@ -9,14 +9,18 @@ use crate::slot::{BotSlot, SlotSpec};
 use anyhow::{Context, Result};
 use flotilla_broker::{Broker, PaperBroker, PaperConfig};
 use flotilla_config::{BotSpec, FleetSpec, Registry, Schedule};
-use flotilla_domain::{BotId, Decimal, Fill, MarketData, Money, OrderId, OrderRequest, Symbol, Timestamp};
+use flotilla_domain::{
+    BotId, Decimal, Fill, MarketData, Money, OrderId, OrderRequest, Symbol, Timestamp,
+};
 use flotilla_engine::{EqualSplit, Portfolio, RiskEngine, RiskInput, Verdict};
 use flotilla_ledger::{
-    BotVersionRecord, IntentRecord, Ledger, LoadStatus, TickOutcome, TickRecord, VerdictKind, VerdictRecord,
+    BotVersionRecord, IntentRecord, Ledger, LoadStatus, OrderStatus, TickOutcome, TickRecord,
+    VerdictKind, VerdictRecord,
 };
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
 use flotilla_runtime::{
-    BoundaryLimits, CallError, FillView, PositionView, Runtime, RuntimeConfig, SandboxLimits, validate_intents,
+    BoundaryLimits, CallError, FillView, PositionView, Runtime, RuntimeConfig, SandboxLimits,
+    validate_intents,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +60,9 @@ pub struct Core {
     pub ledger: Ledger,
     /// Capital allocated per bot.
     pub budgets: BTreeMap<BotId, Money>,
+    /// Realised PnL and fees per (bot, symbol) since the ledger began; the book forgets
+    /// them when a position closes, the ledger's position rows must not.
+    pub totals: BTreeMap<(BotId, Symbol), (Money, Money)>,
 }
 
 /// The running fleet.
@@ -90,10 +97,14 @@ impl Fleet {
         let fleet = registry.fleet_spec().map_err(|e| anyhow::anyhow!("{e}"))?;
         let specs = registry.bots().map_err(|e| anyhow::anyhow!("{e}"))?;
         let runtime = Arc::new(
-            Runtime::new(RuntimeConfig { cache_dir: options.cache_dir.clone(), ..Default::default() })
-                .context("starting the WebAssembly runtime")?,
+            Runtime::new(RuntimeConfig {
+                cache_dir: options.cache_dir.clone(),
+                ..Default::default()
+            })
+            .context("starting the WebAssembly runtime")?,
         );
-        let mut ledger = Ledger::open(&options.db).with_context(|| format!("opening ledger {}", options.db.display()))?;
+        let mut ledger = Ledger::open(&options.db)
+            .with_context(|| format!("opening ledger {}", options.db.display()))?;
         let (sim, market) = start_market(&fleet)?;
         let mut risk_cfg = flotilla_engine::RiskConfig::default();
         risk_cfg.max_open_positions = fleet.max_open_positions as usize;
@@ -101,20 +112,32 @@ impl Fleet {
         for spec in &specs {
             risk_cfg.bots.insert(
                 spec.id.clone(),
-                flotilla_engine::BotRiskOverrides { max_open_positions: Some(spec.limits.max_open_positions as usize) },
+                flotilla_engine::BotRiskOverrides {
+                    max_open_positions: Some(spec.limits.max_open_positions as usize),
+                },
             );
         }
         let risk = RiskEngine::new(risk_cfg);
         let portfolio = risk.new_portfolio(fleet.starting_cash);
         let broker: Box<dyn Broker> = Box::new(PaperBroker::new(
-            PaperConfig { slippage_bps: fleet.broker.slippage_bps, fee_bps: fleet.broker.fee_bps, min_fee: Decimal::ZERO },
+            PaperConfig {
+                slippage_bps: fleet.broker.slippage_bps,
+                fee_bps: fleet.broker.fee_bps,
+                min_fee: Decimal::ZERO,
+            },
             fleet.starting_cash,
         ));
         let market_view: Arc<dyn MarketData> = Arc::new(market.clone());
         let mut bots = Vec::new();
         for (i, spec) in specs.iter().filter(|s| s.enabled).enumerate() {
             let now = fleet.market.start;
-            match load_slot(&runtime, spec, market_view.clone(), &ledger, fleet.market.seed ^ (i as u64 + 1)) {
+            match load_slot(
+                &runtime,
+                spec,
+                market_view.clone(),
+                &ledger,
+                fleet.market.seed ^ (i as u64 + 1),
+            ) {
                 Ok(slot) => {
                     let c = slot.component().clone();
                     ledger.record_bot_version(&BotVersionRecord {
@@ -150,12 +173,27 @@ impl Fleet {
             }
         }
         let ids: Vec<BotId> = bots.iter().map(|b| b.id.clone()).collect();
-        let budgets = EqualSplit.allocate(&ids, fleet.starting_cash).into_iter().collect();
+        let budgets = EqualSplit
+            .allocate(&ids, fleet.starting_cash)
+            .into_iter()
+            .collect();
+        let totals = ledger
+            .positions()?
+            .into_iter()
+            .map(|p| ((p.bot, p.symbol), (p.realized_pnl, p.fees)))
+            .collect();
         Ok(Self {
             runtime,
             market,
             sim: Mutex::new(sim),
-            core: Mutex::new(Core { portfolio, risk, broker, ledger, budgets }),
+            core: Mutex::new(Core {
+                portfolio,
+                risk,
+                broker,
+                ledger,
+                budgets,
+                totals,
+            }),
             bots,
             boundary: BoundaryLimits::default(),
             start: fleet.market.start,
@@ -181,7 +219,8 @@ impl Fleet {
     pub fn advance_market(&self, now: Timestamp) -> Result<()> {
         let mut sim = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let mut store = self.market.write();
-        sim.advance_to(now, &mut store).context("advancing the market simulator")?;
+        sim.advance_to(now, &mut store)
+            .context("advancing the market simulator")?;
         Ok(())
     }
 
@@ -201,7 +240,12 @@ impl Fleet {
 
     /// Runs one tick of `bot` (blocking: call from a blocking thread). `scheduled` is when
     /// the scheduler wanted it, `now` when it started.
-    pub fn run_tick(&self, bot: usize, scheduled: Timestamp, now: Timestamp) -> Result<TickSummary> {
+    pub fn run_tick(
+        &self,
+        bot: usize,
+        scheduled: Timestamp,
+        now: Timestamp,
+    ) -> Result<TickSummary> {
         let handle = &self.bots[bot];
         let span = tracing::info_span!("tick", bot = %handle.id, at = now.0);
         let _enter = span.enter();
@@ -240,6 +284,7 @@ impl Fleet {
         };
         let mut summary = TickSummary::default();
         let mut fills = Vec::new();
+        let mut rejected_orders = Vec::new();
         let mut core = self.core();
         match result {
             Err(e) => {
@@ -250,18 +295,26 @@ impl Fleet {
             }
             Ok(out) => {
                 for v in &out.violations {
-                    core.ledger.record_event(now, Some(&handle.id), "sandbox_violation", v)?;
+                    core.ledger
+                        .record_event(now, Some(&handle.id), "sandbox_violation", v)?;
                 }
-                let (intents, rejected) = validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);
+                let (intents, rejected) =
+                    validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);
                 for r in &rejected {
                     let msg = format!("{} ({}): {}", r.code, r.symbol, r.message);
-                    core.ledger.record_event(now, Some(&handle.id), "intent_rejected", &msg)?;
+                    core.ledger
+                        .record_event(now, Some(&handle.id), "intent_rejected", &msg)?;
                 }
                 summary.refused += rejected.len();
                 summary.intents = intents.len();
                 rec.kv_writes = out.kv_writes;
                 for intent in intents {
-                    let (ir, fill) = self.route(&mut core, intent, now)?;
+                    let (ir, fill, rejected) = self.route(&mut core, intent, now)?;
+                    rejected_orders.extend(rejected);
+                    if ir.verdict.reason.as_deref() == Some("no_change") {
+                        // Asking for the position it already holds is not a trade decision.
+                        continue;
+                    }
                     if ir.verdict.kind == VerdictKind::Refused {
                         summary.refused += 1;
                     }
@@ -269,7 +322,21 @@ impl Fleet {
                         summary.orders += 1;
                     }
                     if let Some(f) = fill {
-                        let pos = core.portfolio.position(&f.bot, &f.symbol).cloned().unwrap_or_default();
+                        let realized = ir.fill.as_ref().map(|(_, r)| *r).unwrap_or_default();
+                        let total = core
+                            .totals
+                            .entry((f.bot.clone(), f.symbol.clone()))
+                            .or_default();
+                        total.0 += realized;
+                        total.1 += f.fee;
+                        let (realized_pnl, fees) = *total;
+                        let mut pos = core
+                            .portfolio
+                            .position(&f.bot, &f.symbol)
+                            .cloned()
+                            .unwrap_or_default();
+                        pos.realized_pnl = realized_pnl;
+                        pos.fees = fees;
                         rec.positions.retain(|(s, _)| *s != f.symbol);
                         rec.positions.push((f.symbol.clone(), pos));
                         fills.push(f);
@@ -279,6 +346,9 @@ impl Fleet {
             }
         }
         core.ledger.record_tick(&rec)?;
+        for id in rejected_orders {
+            core.ledger.set_order_status(id, OrderStatus::Rejected)?;
+        }
         drop(core);
         for f in &fills {
             slot.on_fill(&FillView {
@@ -301,12 +371,17 @@ impl Fleet {
         core: &mut Core,
         intent: flotilla_domain::Intent,
         now: Timestamp,
-    ) -> Result<(IntentRecord, Option<Fill>)> {
-        let price = self.market.last_price(&intent.symbol).map(|(p, _)| p);
-        let price_dec = price.ok().and_then(Decimal::from_f64_retain).map(|d| d.round_dp(6)).unwrap_or_default();
+    ) -> Result<(IntentRecord, Option<Fill>, Option<OrderId>)> {
+        let price = self.market.last_price(&intent.symbol).map(|(p, _)| p).ok();
+        let price_dec = price
+            .and_then(Decimal::from_f64_retain)
+            .map(|d| d.round_dp(6))
+            .unwrap_or_default();
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
         let verdict = {
-            let Core { portfolio, risk, .. } = &mut *core;
+            let Core {
+                portfolio, risk, ..
+            } = &mut *core;
             risk.evaluate(&intent, &RiskInput::new(now, price_dec, portfolio, budget))
         };
         let mut record = IntentRecord {
@@ -316,7 +391,7 @@ impl Fleet {
             fill: None,
         };
         let Some((side, quantity)) = verdict.order() else {
-            return Ok((record, None));
+            return Ok((record, None, None));
         };
         let order = OrderRequest {
             id: core.ledger.next_order_id()?,
@@ -328,6 +403,7 @@ impl Fleet {
             tag: intent.tag.clone(),
         };
         let reference = price.unwrap_or(f64::NAN);
+        let mut rejected_order = None;
         let fill = match core.broker.submit(&order, reference, now) {
             Ok(fill) => {
                 let outcome = core.portfolio.apply_fill_detailed(&fill);
@@ -336,12 +412,18 @@ impl Fleet {
             }
             Err(e) => {
                 tracing::warn!(order = %order.id, error = %e, "broker rejected order");
-                core.ledger.record_event(now, Some(&intent.bot), "broker_rejected", &format!("{}: {e}", order.id))?;
+                core.ledger.record_event(
+                    now,
+                    Some(&intent.bot),
+                    "broker_rejected",
+                    &format!("{}: {e}", order.id),
+                )?;
+                rejected_order = Some(order.id);
                 None
             }
         };
         record.order = Some(order);
-        Ok((record, fill))
+        Ok((record, fill, rejected_order))
     }
 
     /// Takes every bot's snapshot and stores it in the ledger (on shutdown and reload).
@@ -349,7 +431,7 @@ impl Fleet {
         for b in &self.bots {
             let mut slot = b.slot.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(state) = slot.take_snapshot().map(<[u8]>::to_vec) {
-                self.core().ledger.save_state(&b.id, &state, self.start)?;
+                self.core().ledger.save_state(self.start, &b.id, &state)?;
             }
         }
         Ok(())
@@ -370,22 +452,39 @@ fn load_slot(
         id: spec.id.clone(),
         grant: spec.symbols.clone(),
         params: spec.params.clone(),
-        limits: SandboxLimits { memory_bytes: spec.limits.memory_bytes() as usize, deadline: spec.limits.deadline() },
+        limits: SandboxLimits {
+            memory_bytes: spec.limits.memory_bytes() as usize,
+            deadline: spec.limits.deadline(),
+        },
         seed,
     };
-    Ok(BotSlot::start(runtime, slot_spec, component, market, kv, snapshot)?)
+    Ok(BotSlot::start(
+        runtime, slot_spec, component, market, kv, snapshot,
+    )?)
 }
 
 fn start_market(fleet: &FleetSpec) -> Result<(Simulator, SharedBars)> {
     let symbols = SymbolConfig::default_set()
         .into_iter()
-        .filter(|s| fleet.market.symbols.iter().any(|m| m.as_str() == s.symbol.as_str()))
+        .filter(|s| {
+            fleet
+                .market
+                .symbols
+                .iter()
+                .any(|m| m.as_str() == s.symbol.as_str())
+        })
         .collect();
-    let config = SimConfig { seed: fleet.market.seed, start: fleet.market.start, symbols, ..SimConfig::default() };
+    let config = SimConfig {
+        seed: fleet.market.seed,
+        start: fleet.market.start,
+        symbols,
+        ..SimConfig::default()
+    };
     let mut sim = Simulator::new(config).context("configuring the market simulator")?;
     let mut store = BarStore::new();
     let warm = sim.config().warm_up_minutes;
-    sim.warm_up(&mut store, warm).context("warming up the market simulator")?;
+    sim.warm_up(&mut store, warm)
+        .context("warming up the market simulator")?;
     Ok((sim, SharedBars::new(store)))
 }
 
@@ -398,7 +497,9 @@ fn verdict_record(v: &Verdict) -> VerdictRecord {
             detail,
             quantity: Some(*quantity),
         },
-        Verdict::Resized { quantity, reason, .. } => VerdictRecord {
+        Verdict::Resized {
+            quantity, reason, ..
+        } => VerdictRecord {
             kind: VerdictKind::Resized,
             reason: Some(reason.code().to_string()),
             detail,
@@ -430,5 +531,9 @@ fn to_f64(d: Decimal) -> f64 {
 /// else the bundled copy resolved against the source tree.
 pub fn default_registry_path() -> PathBuf {
     let local = Path::new("config/fleet.toml");
-    if local.exists() { local.to_path_buf() } else { Path::new(flotilla_config::SOURCE_CONFIG_DIR).join("fleet.toml") }
+    if local.exists() {
+        local.to_path_buf()
+    } else {
+        Path::new(flotilla_config::SOURCE_CONFIG_DIR).join("fleet.toml")
+    }
 }

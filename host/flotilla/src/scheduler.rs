@@ -34,10 +34,21 @@ pub async fn run(
     until: Timestamp,
     shutdown: watch::Receiver<bool>,
 ) -> Result<RunStats> {
-    let market = tokio::spawn(market_task(fleet.clone(), clock.clone(), until, shutdown.clone()));
+    let market = tokio::spawn(market_task(
+        fleet.clone(),
+        clock.clone(),
+        until,
+        shutdown.clone(),
+    ));
     let mut tasks = Vec::new();
     for i in 0..fleet.bots().len() {
-        tasks.push(tokio::spawn(bot_task(fleet.clone(), i, clock.clone(), until, shutdown.clone())));
+        tasks.push(tokio::spawn(bot_task(
+            fleet.clone(),
+            i,
+            clock.clone(),
+            until,
+            shutdown.clone(),
+        )));
     }
     let mut stats = RunStats::default();
     for t in tasks {
@@ -51,7 +62,11 @@ pub async fn run(
 }
 
 /// Sleeps until the clock reads `t`; false if shutdown came first.
-async fn sleep_until(clock: &dyn SchedClock, t: Timestamp, shutdown: &mut watch::Receiver<bool>) -> bool {
+async fn sleep_until(
+    clock: &dyn SchedClock,
+    t: Timestamp,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
     if *shutdown.borrow() {
         return false;
     }
@@ -72,7 +87,9 @@ async fn bot_task(
     let (mut ticks, mut skipped, mut timeouts) = (0, 0, 0);
     let mut last = clock.now();
     loop {
-        let Some(next) = handle.schedule.next_after(last) else { break };
+        let Some(next) = handle.schedule.next_after(last) else {
+            break;
+        };
         if next > until || !sleep_until(&*clock, next, &mut shutdown).await {
             break;
         }

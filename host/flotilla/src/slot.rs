@@ -3,8 +3,8 @@
 
 use flotilla_domain::{BotId, MarketData, Symbol, Timestamp};
 use flotilla_runtime::{
-    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, PositionView, Runtime, RuntimeError,
-    SandboxLimits, TickOutput,
+    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, PositionView, Runtime,
+    RuntimeError, SandboxLimits, TickOutput,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -96,7 +96,12 @@ impl BotSlot {
             instance: None,
             kv,
             snapshot,
-            description: Description { name: String::new(), version: String::new(), symbols: vec![], timeframes: vec![] },
+            description: Description {
+                name: String::new(),
+                version: String::new(),
+                symbols: vec![],
+                timeframes: vec![],
+            },
             stats: SlotStats::default(),
         };
         slot.build(runtime)?;
@@ -124,11 +129,25 @@ impl BotSlot {
     }
 
     fn build(&mut self, runtime: &Runtime) -> Result<(), SlotError> {
-        let mut io = HostIo::new(self.spec.id.clone(), self.spec.grant.clone(), self.market.clone());
+        let mut io = HostIo::new(
+            self.spec.id.clone(),
+            self.spec.grant.clone(),
+            self.market.clone(),
+        );
         io.kv = self.kv.clone();
-        let mut inst = BotInstance::new(runtime, &self.component, io, self.spec.limits.clone(), self.spec.seed)?;
+        let mut inst = BotInstance::new(
+            runtime,
+            &self.component,
+            io,
+            self.spec.limits.clone(),
+            self.spec.seed,
+        )?;
         let bot = self.spec.id.clone();
-        let call = |stage, error| SlotError::Call { bot: bot.clone(), stage, error };
+        let call = |stage, error| SlotError::Call {
+            bot: bot.clone(),
+            stage,
+            error,
+        };
         let description = inst.describe().map_err(|e| call("describe", e))?;
         let missing: Vec<String> = description
             .symbols

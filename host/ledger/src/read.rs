@@ -34,7 +34,7 @@ pub struct BotSummary {
     pub refused: u64,
     /// Fills recorded.
     pub trades: u64,
-    /// Realised PnL over all symbols, fees excluded (from the positions table).
+    /// Realised PnL over all symbols, fees excluded (summed over fills).
     pub realized_pnl: Money,
     /// Fees paid over all symbols.
     pub fees: Money,
@@ -276,9 +276,9 @@ impl Ledger {
             summary(&mut by_bot, bot).trades = n;
         }
 
-        // Summed in Rust: SQL SUM would go through floating point. Positions hold the running
-        // totals, so this is one row per bot and symbol rather than one per fill.
-        let pnl = self.rows("SELECT bot, realized_pnl, fees FROM positions", [], |r| {
+        // Summed in Rust: SQL SUM would go through floating point. Summed over fills, the
+        // record of what happened, so closed and reopened positions all count.
+        let pnl = self.rows("SELECT bot, realized_pnl, fee FROM fills", [], |r| {
             Ok((get_bot(r, 0)?, get_dec(r, 1)?, get_dec(r, 2)?))
         })?;
         for (bot, realized, fees) in pnl {

@@ -34,8 +34,8 @@ use crate::regime::RegimeChain;
 use crate::store::{BarStore, StoreError};
 use flotilla_domain::{Bar, Symbol, Timeframe, Timestamp};
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 const MINUTE: i64 = Timeframe::M1.millis();
 /// The simulator trades around the clock, so a year has 365 * 24 * 60 minutes.

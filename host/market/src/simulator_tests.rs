@@ -372,4 +372,3 @@ fn stream_ids_are_stable() {
     assert_ne!(stable_hash("symbol", "AAPL"), stable_hash("symbol", "MSFT"));
     assert_ne!(stable_hash("market", ""), stable_hash("symbol", ""));
 }
-

@@ -5,5 +5,4 @@ wasmtime::component::bindgen!({
     world: "bot",
 });
 
-pub use exports::flotilla::bot::strategy as guest;
 pub use flotilla::bot::types;

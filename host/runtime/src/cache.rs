@@ -24,7 +24,11 @@ impl ComponentCache {
     pub(crate) fn new(dir: PathBuf, engine: &Engine) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        Self { dir, engine: engine.clone(), compat: format!("{:016x}", h.finish()) }
+        Self {
+            dir,
+            engine: engine.clone(),
+            compat: format!("{:016x}", h.finish()),
+        }
     }
 
     fn path(&self, hash: &str) -> PathBuf {

@@ -75,7 +75,11 @@ impl HostIo {
         match self.grant.iter().find(|s| s.as_str() == symbol) {
             Some(s) => Ok(s.clone()),
             None => {
-                let msg = format!("symbol `{}` is not granted to bot `{}`", truncate(symbol, 64), self.bot);
+                let msg = format!(
+                    "symbol `{}` is not granted to bot `{}`",
+                    truncate(symbol, 64),
+                    self.bot
+                );
                 self.violate(msg.clone());
                 Err(msg)
             }
@@ -114,13 +118,21 @@ impl BotState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        Self { wasi: b.build(), table: ResourceTable::new(), limits, io }
+        Self {
+            wasi: b.build(),
+            table: ResourceTable::new(),
+            limits,
+            io,
+        }
     }
 }
 
 impl WasiView for BotState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -149,11 +161,20 @@ impl wasmtime_wasi::HostMonotonicClock for SimMonotonicClock {
 impl types::Host for BotState {}
 
 impl host::Host for BotState {
-    fn bars(&mut self, symbol: String, timeframe: types::Timeframe, count: u32) -> Result<Vec<types::Bar>, String> {
+    fn bars(
+        &mut self,
+        symbol: String,
+        timeframe: types::Timeframe,
+        count: u32,
+    ) -> Result<Vec<types::Bar>, String> {
         self.io.host_calls += 1;
         let symbol = self.io.granted(&symbol)?;
         let count = count.min(MAX_BARS_PER_CALL) as usize;
-        let bars = self.io.market.bars(&symbol, timeframe.into(), count).map_err(|e| e.to_string())?;
+        let bars = self
+            .io
+            .market
+            .bars(&symbol, timeframe.into(), count)
+            .map_err(|e| e.to_string())?;
         Ok(bars
             .iter()
             .map(|b| types::Bar {
@@ -170,7 +191,11 @@ impl host::Host for BotState {
     fn last_price(&mut self, symbol: String) -> Result<f64, String> {
         self.io.host_calls += 1;
         let symbol = self.io.granted(&symbol)?;
-        self.io.market.last_price(&symbol).map(|(p, _)| p).map_err(|e| e.to_string())
+        self.io
+            .market
+            .last_price(&symbol)
+            .map(|(p, _)| p)
+            .map_err(|e| e.to_string())
     }
 
     fn positions(&mut self) -> Vec<types::Position> {
@@ -199,11 +224,17 @@ impl host::Host for BotState {
     fn kv_set(&mut self, key: String, value: Vec<u8>) {
         self.io.host_calls += 1;
         if key.len() > MAX_KV_KEY || value.len() > MAX_KV_VALUE {
-            let msg = format!("kv-set refused: key {} bytes, value {} bytes (caps {MAX_KV_KEY}/{MAX_KV_VALUE})", key.len(), value.len());
+            let msg = format!(
+                "kv-set refused: key {} bytes, value {} bytes (caps {MAX_KV_KEY}/{MAX_KV_VALUE})",
+                key.len(),
+                value.len()
+            );
             return self.io.violate(msg);
         }
         if !self.io.kv.contains_key(&key) && self.io.kv.len() >= MAX_KV_ENTRIES {
-            return self.io.violate(format!("kv-set refused: store full ({MAX_KV_ENTRIES} keys)"));
+            return self.io.violate(format!(
+                "kv-set refused: store full ({MAX_KV_ENTRIES} keys)"
+            ));
         }
         self.io.kv.insert(key.clone(), value.clone());
         self.io.kv_writes.retain(|(k, _)| *k != key);

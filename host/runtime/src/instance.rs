@@ -22,7 +22,10 @@ pub struct SandboxLimits {
 
 impl Default for SandboxLimits {
     fn default() -> Self {
-        Self { memory_bytes: 64 << 20, deadline: Duration::from_millis(50) }
+        Self {
+            memory_bytes: 64 << 20,
+            deadline: Duration::from_millis(50),
+        }
     }
 }
 
@@ -103,15 +106,33 @@ impl BotInstance {
             .table_elements(100_000)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(runtime.engine(), BotState::new(io, store_limits, clock.clone(), seed));
+        let mut store = Store::new(
+            runtime.engine(),
+            BotState::new(io, store_limits, clock.clone(), seed),
+        );
         store.limiter(|s| &mut s.limits);
         let deadline_ticks = runtime.deadline_ticks(limits.deadline);
         store.set_epoch_deadline(deadline_ticks);
-        let bot = component.pre.instantiate(&mut store).map_err(|e| RuntimeError::Instantiate {
-            origin: component.origin.clone(),
-            message: format!("{e:#}").lines().next().unwrap_or_default().to_string(),
-        })?;
-        Ok(Self { store, bot, clock, deadline_ticks, limits, poisoned: false, ticks: 0 })
+        let bot = component
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| RuntimeError::Instantiate {
+                origin: component.origin.clone(),
+                message: format!("{e:#}")
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            })?;
+        Ok(Self {
+            store,
+            bot,
+            clock,
+            deadline_ticks,
+            limits,
+            poisoned: false,
+            ticks: 0,
+        })
     }
 
     /// The host-side state the imports read; update positions and capital before a tick.
@@ -146,9 +167,16 @@ impl BotInstance {
         let config = types::BotConfig {
             bot_id: io.bot.to_string(),
             symbols: io.grant.iter().map(|s| s.to_string()).collect(),
-            params: params.iter().map(|(k, v)| types::Param { key: k.clone(), value: v.clone() }).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| types::Param {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
         };
-        self.call(|b, s| b.flotilla_bot_strategy().call_init(s, &config))?.map_err(CallError::Bot)
+        self.call(|b, s| b.flotilla_bot_strategy().call_init(s, &config))?
+            .map_err(CallError::Bot)
     }
 
     /// Calls `on-tick` at `time` with the bot's capital; the clock the guest sees is `time`.
@@ -156,7 +184,11 @@ impl BotInstance {
         self.ticks += 1;
         self.clock.store(time.0, Ordering::Relaxed);
         self.io().capital = capital;
-        let ctx = types::TickContext { time: time.0, tick: self.ticks, capital };
+        let ctx = types::TickContext {
+            time: time.0,
+            tick: self.ticks,
+            capital,
+        };
         let result = self.call(|b, s| b.flotilla_bot_strategy().call_on_tick(s, ctx));
         let io = self.io();
         let out = TickOutput {
@@ -166,7 +198,10 @@ impl BotInstance {
             host_calls: std::mem::take(&mut io.host_calls),
         };
         let intents = result?.map_err(CallError::Bot)?;
-        Ok(TickOutput { intents: intents.into_iter().map(raw_intent).collect(), ..out })
+        Ok(TickOutput {
+            intents: intents.into_iter().map(raw_intent).collect(),
+            ..out
+        })
     }
 
     /// Calls `on-fill`.
@@ -174,7 +209,11 @@ impl BotInstance {
         let f = types::Fill {
             order_id: fill.order_id,
             symbol: fill.symbol.clone(),
-            side: if fill.buy { types::Side::Buy } else { types::Side::Sell },
+            side: if fill.buy {
+                types::Side::Buy
+            } else {
+                types::Side::Sell
+            },
             quantity: fill.quantity,
             price: fill.price,
             fee: fill.fee,
@@ -191,7 +230,8 @@ impl BotInstance {
 
     /// Calls `restore`.
     pub fn restore(&mut self, state: &[u8]) -> Result<(), CallError> {
-        self.call(|b, s| b.flotilla_bot_strategy().call_restore(s, state))?.map_err(CallError::Bot)
+        self.call(|b, s| b.flotilla_bot_strategy().call_restore(s, state))?
+            .map_err(CallError::Bot)
     }
 
     /// Runs one export call under the deadline; any trap poisons the instance.
@@ -220,7 +260,9 @@ impl BotInstance {
             _ if text.contains("growing memory") || text.contains("memory size") => {
                 CallError::OutOfMemory(self.limits.memory_bytes)
             }
-            _ => CallError::Trap(crate::host::truncate(text.lines().next().unwrap_or_default(), 300).to_string()),
+            _ => CallError::Trap(
+                crate::host::truncate(text.lines().next().unwrap_or_default(), 300).to_string(),
+            ),
         }
     }
 }

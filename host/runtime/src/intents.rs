@@ -44,7 +44,11 @@ pub struct BoundaryLimits {
 
 impl Default for BoundaryLimits {
     fn default() -> Self {
-        Self { max_intents: 64, max_quantity: 1e9, max_tag_len: 256 }
+        Self {
+            max_intents: 64,
+            max_quantity: 1e9,
+            max_tag_len: 256,
+        }
     }
 }
 
@@ -70,7 +74,11 @@ pub fn validate_intents(
         let reject = IntentRejection {
             symbol: "*".into(),
             code: "too_many_intents",
-            message: format!("{} intents in one tick (cap {}); all refused", raw.len(), limits.max_intents),
+            message: format!(
+                "{} intents in one tick (cap {}); all refused",
+                raw.len(),
+                limits.max_intents
+            ),
         };
         return (Vec::new(), vec![reject]);
     }
@@ -79,9 +87,11 @@ pub fn validate_intents(
     for r in raw {
         match validate_one(bot, grant, &r, limits) {
             Ok(i) => ok.push(i),
-            Err((code, message)) => {
-                rejected.push(IntentRejection { symbol: truncate(&r.symbol, 64).to_string(), code, message })
-            }
+            Err((code, message)) => rejected.push(IntentRejection {
+                symbol: truncate(&r.symbol, 64).to_string(),
+                code,
+                message,
+            }),
         }
     }
     (ok, rejected)
@@ -97,7 +107,12 @@ fn validate_one(
         .iter()
         .find(|s| s.as_str() == r.symbol)
         .cloned()
-        .ok_or_else(|| ("ungranted_symbol", format!("symbol `{}` is not granted", truncate(&r.symbol, 64))))?;
+        .ok_or_else(|| {
+            (
+                "ungranted_symbol",
+                format!("symbol `{}` is not granted", truncate(&r.symbol, 64)),
+            )
+        })?;
     let (q, is_target) = match r.action {
         RawAction::Buy(q) | RawAction::Sell(q) => (q, false),
         RawAction::Target(q) => (q, true),
@@ -109,19 +124,31 @@ fn validate_one(
         return Err(("invalid_quantity", format!("quantity {q} must be positive")));
     }
     if q.abs() > limits.max_quantity {
-        return Err(("absurd_quantity", format!("quantity {q} exceeds {}", limits.max_quantity)));
+        return Err((
+            "absurd_quantity",
+            format!("quantity {q} exceeds {}", limits.max_quantity),
+        ));
     }
     if !(0.0..=1.0).contains(&r.confidence) {
-        return Err(("invalid_confidence", format!("confidence {} outside [0, 1]", r.confidence)));
+        return Err((
+            "invalid_confidence",
+            format!("confidence {} outside [0, 1]", r.confidence),
+        ));
     }
     if r.tag.len() > limits.max_tag_len {
-        return Err(("tag_too_long", format!("tag of {} bytes (cap {})", r.tag.len(), limits.max_tag_len)));
+        return Err((
+            "tag_too_long",
+            format!("tag of {} bytes (cap {})", r.tag.len(), limits.max_tag_len),
+        ));
     }
     let price = |p: Option<f64>, what: &str| -> Result<Option<Decimal>, (&'static str, String)> {
         match p {
             None => Ok(None),
             Some(v) if v.is_finite() && v > 0.0 => Ok(Some(to_decimal(v))),
-            Some(v) => Err(("invalid_price", format!("{what} {v} must be a positive finite price"))),
+            Some(v) => Err((
+                "invalid_price",
+                format!("{what} {v} must be a positive finite price"),
+            )),
         }
     };
     let stop_loss = price(r.stop_loss, "stop-loss")?;
@@ -145,7 +172,10 @@ fn validate_one(
 
 /// Converts a finite guest `f64` to a decimal, keeping 8 decimal places.
 pub(crate) fn to_decimal(v: f64) -> Decimal {
-    Decimal::from_f64_retain(v).unwrap_or_default().round_dp(8).normalize()
+    Decimal::from_f64_retain(v)
+        .unwrap_or_default()
+        .round_dp(8)
+        .normalize()
 }
 
 #[cfg(test)]
@@ -153,7 +183,14 @@ mod tests {
     use super::*;
 
     fn raw(symbol: &str, action: RawAction) -> RawIntent {
-        RawIntent { symbol: symbol.into(), action, confidence: 0.5, stop_loss: None, take_profit: None, tag: String::new() }
+        RawIntent {
+            symbol: symbol.into(),
+            action,
+            confidence: 0.5,
+            stop_loss: None,
+            take_profit: None,
+            tag: String::new(),
+        }
     }
 
     #[test]
@@ -181,7 +218,14 @@ mod tests {
         let codes: Vec<_> = rejected.iter().map(|r| r.code).collect();
         assert_eq!(
             codes,
-            ["ungranted_symbol", "invalid_quantity", "invalid_quantity", "absurd_quantity", "invalid_confidence", "invalid_price"]
+            [
+                "ungranted_symbol",
+                "invalid_quantity",
+                "invalid_quantity",
+                "absurd_quantity",
+                "invalid_confidence",
+                "invalid_price"
+            ]
         );
     }
 

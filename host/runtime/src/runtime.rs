@@ -26,7 +26,10 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { cache_dir: None, epoch_tick: Duration::from_millis(1) }
+        Self {
+            cache_dir: None,
+            epoch_tick: Duration::from_millis(1),
+        }
     }
 }
 
@@ -76,10 +79,18 @@ impl Runtime {
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
         crate::bindings::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        let cache = config.cache_dir.map(|dir| ComponentCache::new(dir, &engine));
+        let cache = config
+            .cache_dir
+            .map(|dir| ComponentCache::new(dir, &engine));
         let stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), config.epoch_tick, stop.clone());
-        Ok(Self { engine, linker, cache, epoch_tick: config.epoch_tick, stop })
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            epoch_tick: config.epoch_tick,
+            stop,
+        })
     }
 
     /// The wasmtime engine.
@@ -94,17 +105,25 @@ impl Runtime {
 
     /// Loads a component file: from the cache when it holds these exact bytes, else compiled.
     pub fn load_file(&self, path: &Path) -> Result<Arc<LoadedComponent>, RuntimeError> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| RuntimeError::Read { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.load_bytes(&bytes, &path.display().to_string())
     }
 
     /// Loads a component from bytes; `origin` names it in errors.
-    pub fn load_bytes(&self, bytes: &[u8], origin: &str) -> Result<Arc<LoadedComponent>, RuntimeError> {
+    pub fn load_bytes(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+    ) -> Result<Arc<LoadedComponent>, RuntimeError> {
         let started = Instant::now();
         let hash = crate::cache::content_hash(bytes);
-        let compile_err =
-            |e: wasmtime::Error| RuntimeError::Compile { origin: origin.to_string(), message: first_line(&e) };
+        let compile_err = |e: wasmtime::Error| RuntimeError::Compile {
+            origin: origin.to_string(),
+            message: first_line(&e),
+        };
         let cached = self.cache.as_ref().and_then(|c| c.get(&hash));
         let from_cache = cached.is_some();
         let component = match cached {
@@ -118,12 +137,17 @@ impl Runtime {
             }
         };
         self.check_contract(&component, origin)?;
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| RuntimeError::Link { origin: origin.to_string(), message: format!("{e:#}") })?;
-        let pre = BotPre::new(instance_pre)
-            .map_err(|e| RuntimeError::Link { origin: origin.to_string(), message: format!("{e:#}") })?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| RuntimeError::Link {
+                    origin: origin.to_string(),
+                    message: format!("{e:#}"),
+                })?;
+        let pre = BotPre::new(instance_pre).map_err(|e| RuntimeError::Link {
+            origin: origin.to_string(),
+            message: format!("{e:#}"),
+        })?;
         Ok(Arc::new(LoadedComponent {
             pre,
             hash,
@@ -136,7 +160,10 @@ impl Runtime {
     /// Refuses components that speak another contract version, naming both versions.
     fn check_contract(&self, component: &Component, origin: &str) -> Result<(), RuntimeError> {
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         let expected = format!("{STRATEGY_EXPORT}@{}", contract_version());
         if exports.iter().any(|n| *n == expected) {
             return Ok(());
@@ -149,7 +176,11 @@ impl Runtime {
             }),
             None => Err(RuntimeError::NotABot {
                 origin: origin.to_string(),
-                exports: if exports.is_empty() { "none".into() } else { exports.join(", ") },
+                exports: if exports.is_empty() {
+                    "none".into()
+                } else {
+                    exports.join(", ")
+                },
             }),
         }
     }
@@ -166,7 +197,11 @@ fn contract_version() -> &'static str {
 }
 
 fn first_line(e: &wasmtime::Error) -> String {
-    format!("{e:#}").lines().next().unwrap_or_default().to_string()
+    format!("{e:#}")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Advances the engine's epoch on a fixed beat; every store's deadline counts these beats.

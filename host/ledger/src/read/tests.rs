@@ -49,7 +49,7 @@ fn summaries_count_correctly() {
                 dec!(0.1),
                 id + 100,
                 0,
-                dec!(0),
+                dec!(0.2),
             );
             resized.verdict.kind = VerdictKind::Resized;
             rec.intents = vec![
@@ -62,7 +62,7 @@ fn summaries_count_correctly() {
                     dec!(0.1),
                     id,
                     0,
-                    dec!(0),
+                    dec!(0.1),
                 ),
                 resized,
                 refused("a", "X", dec!(9), "max_position"),
@@ -114,8 +114,8 @@ fn summaries_count_correctly() {
         (a.intents, a.approved, a.resized, a.refused, a.trades),
         (4, 1, 1, 2, 2)
     );
-    // 0.1 + 0.2 in Decimal, exactly.
-    assert_eq!((a.realized_pnl, a.fees), (dec!(0.3), dec!(0.25)));
+    // Summed over fills: 0.1 + 0.2 in Decimal, exactly.
+    assert_eq!((a.realized_pnl, a.fees), (dec!(0.3), dec!(0.2)));
     assert_eq!(a.version.as_deref(), Some("1.1.0"));
     assert_eq!(a.last_outcome, Some(TickOutcome::Quarantined));
     assert_eq!(a.last_tick_at, Some(Timestamp(5 * 60_000 + 3)));
@@ -253,7 +253,7 @@ fn rows_serialise_amounts_as_exact_strings() {
     assert_eq!(json[0]["quantity"], "1.50");
     assert_eq!(json[0]["avg_price"], "0.3");
     let summary = serde_json::to_value(&ledger.bot_summaries().unwrap()[0]).unwrap();
-    assert_eq!(summary["realized_pnl"], "-2");
+    assert_eq!(summary["realized_pnl"], "0");
     assert_eq!(summary["last_outcome"], "ok");
     assert_eq!(summary["last_tick_at"], 3);
 }

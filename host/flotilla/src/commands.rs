@@ -1,0 +1,181 @@
+//! The CLI commands: `run`, `check`, `status`.
+
+use crate::clock::{ScaledClock, SchedClock};
+use crate::fleet::{Fleet, FleetOptions, default_registry_path};
+use crate::{report, scheduler};
+use anyhow::{Context, Result, bail};
+use flotilla_config::Registry;
+use flotilla_domain::Timestamp;
+use flotilla_ledger::Ledger;
+use flotilla_runtime::{BotInstance, HostIo, Runtime, RuntimeConfig, SandboxLimits};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Options of `flotilla run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Registry file (default: ./config/fleet.toml, else the bundled one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Simulated seconds per real second (the default runs a simulated day in 30 s).
+    #[arg(long, default_value_t = 2880.0)]
+    pub speed: f64,
+    /// Simulated time to run, e.g. `1d`, `6h 30m`.
+    #[arg(long, default_value = "1d")]
+    pub duration: String,
+    /// Ledger file.
+    #[arg(long, default_value = "flotilla.db")]
+    pub db: PathBuf,
+    /// Compiled-component cache directory.
+    #[arg(long, default_value = ".flotilla/cache")]
+    pub cache_dir: PathBuf,
+}
+
+fn load_registry(config: Option<PathBuf>) -> Result<Registry> {
+    let path = config.unwrap_or_else(default_registry_path);
+    Registry::load(&path)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("loading registry {}", path.display()))
+}
+
+/// `flotilla run`: the fleet on simulated time until the duration ends or Ctrl-C.
+pub fn run(args: RunArgs) -> Result<()> {
+    let registry = load_registry(args.config.clone())?;
+    let span = humantime::parse_duration(&args.duration).with_context(|| {
+        format!(
+            "--duration {:?} is not a duration like 1d or 6h",
+            args.duration
+        )
+    })?;
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        bail!("--speed must be a positive number, got {}", args.speed);
+    }
+    let options = FleetOptions {
+        db: args.db.clone(),
+        cache_dir: Some(args.cache_dir.clone()),
+    };
+    let fleet = Arc::new(Fleet::build(&registry, &options)?);
+    if fleet.bots().is_empty() {
+        bail!("no bot could be loaded; see the errors above (`flotilla check` lists them)");
+    }
+    let start = fleet.start();
+    let until = Timestamp(start.0 + span.as_millis() as i64);
+    let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, args.speed));
+    eprintln!(
+        "flotilla: {} bots, {} simulated at {}x (about {:.0} s), ledger {}",
+        fleet.bots().len(),
+        args.duration,
+        args.speed,
+        clock.to_real(until.0 - start.0).as_secs_f64(),
+        args.db.display()
+    );
+    let wall = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let stats = rt.block_on(async {
+        let (_tx, rx) = scheduler::shutdown_on_ctrl_c();
+        scheduler::run(fleet.clone(), clock.clone(), until, rx).await
+    })?;
+    let end = Timestamp(clock.now().0.min(until.0));
+    fleet.save_states()?;
+    fleet.record_equity(end)?;
+    let core = fleet.core();
+    println!("\n{}", report::bot_table(&core.ledger.bot_summaries()?));
+    print!(
+        "{}",
+        report::equity_line(core.ledger.latest_equity()?.as_ref())
+    );
+    let skipped: u64 = stats.skipped.iter().sum();
+    println!(
+        "ran {} ticks ({} skipped for overrun) in {:.1} s wall time; `flotilla status --db {}` for details",
+        stats.ticks.iter().sum::<u64>(),
+        skipped,
+        wall.elapsed().as_secs_f64(),
+        args.db.display()
+    );
+    Ok(())
+}
+
+/// `flotilla check`: validates the registry and loads every bot; lists every problem.
+pub fn check(config: Option<PathBuf>) -> Result<()> {
+    let registry = load_registry(config)?;
+    let mut problems: Vec<String> = Vec::new();
+    if let Err(errors) = registry.validate() {
+        problems.extend(errors.to_string().lines().map(str::to_string));
+    }
+    if let Ok(specs) = registry.bots() {
+        let runtime = Runtime::new(RuntimeConfig::default())?;
+        let market: Arc<dyn flotilla_domain::MarketData> =
+            Arc::new(flotilla_market::SharedBars::default());
+        for spec in specs.iter().filter(|s| s.component.exists()) {
+            let result = (|| -> Result<String> {
+                let comp = runtime.load_file(&spec.component)?;
+                let io = HostIo::new(spec.id.clone(), spec.symbols.clone(), market.clone());
+                let limits = SandboxLimits {
+                    memory_bytes: spec.limits.memory_bytes() as usize,
+                    deadline: spec.limits.deadline(),
+                };
+                let mut inst = BotInstance::new(&runtime, &comp, io, limits, 0)?;
+                let d = inst.describe()?;
+                let missing: Vec<_> = d
+                    .symbols
+                    .iter()
+                    .filter(|s| !spec.symbols.iter().any(|g| g.as_str() == s.as_str()))
+                    .collect();
+                if !missing.is_empty() {
+                    bail!("needs symbols not granted: {missing:?}");
+                }
+                inst.init(&spec.params)?;
+                Ok(format!("{} {}", d.name, d.version))
+            })();
+            match result {
+                Ok(what) => println!("ok   {:<20} {what}", spec.id.as_str()),
+                Err(e) => problems.push(format!("bot \"{}\": {e:#}", spec.id)),
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!("registry {} is valid", registry.origin().display());
+        return Ok(());
+    }
+    for p in &problems {
+        println!("error: {p}");
+    }
+    bail!(
+        "{} problem(s) in {}",
+        problems.len(),
+        registry.origin().display()
+    )
+}
+
+/// `flotilla status`: what the ledger says, per bot.
+pub fn status(db: &Path, json: bool) -> Result<()> {
+    if !db.exists() {
+        bail!(
+            "no ledger at {} (run `flotilla run` first, or pass --db)",
+            db.display()
+        );
+    }
+    let ledger = Ledger::open(db).with_context(|| format!("opening ledger {}", db.display()))?;
+    let bots = ledger.bot_summaries()?;
+    let positions = ledger.positions()?;
+    let refusals = ledger.recent_refusals(10)?;
+    let equity = ledger.latest_equity()?;
+    let events = ledger.events(10)?;
+    if json {
+        let v = serde_json::json!({
+            "bots": bots, "positions": positions, "recent_refusals": refusals,
+            "equity": equity, "events": events,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("{}", report::bot_table(&bots));
+    print!("{}", report::equity_line(equity.as_ref()));
+    println!("\nopen positions:\n{}", report::positions_table(&positions));
+    println!("recent refusals:\n{}", report::refusals_table(&refusals));
+    println!("recent events:\n{}", report::events_table(&events));
+    Ok(())
+}

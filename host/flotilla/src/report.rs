@@ -1,0 +1,121 @@
+//! Human-readable tables for the end of a run and for `flotilla status`.
+
+use flotilla_ledger::{BotSummary, EquityRow, EventRow, PositionRow, RefusalRow};
+use std::fmt::Write;
+
+/// The per-bot table: ticks, errors, intents, verdicts, trades, PnL.
+pub fn bot_table(rows: &[BotSummary]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<20} {:>7} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>14} {:>10}",
+        "bot",
+        "ticks",
+        "errors",
+        "intents",
+        "approved",
+        "resized",
+        "refused",
+        "trades",
+        "realized pnl",
+        "fees"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<20} {:>7} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>14} {:>10}",
+            r.bot.as_str(),
+            r.ticks,
+            r.errors,
+            r.intents,
+            r.approved,
+            r.resized,
+            r.refused,
+            r.trades,
+            r.realized_pnl.round_dp(2),
+            r.fees.round_dp(2)
+        );
+    }
+    out
+}
+
+/// Open positions per bot and symbol.
+pub fn positions_table(rows: &[PositionRow]) -> String {
+    let mut out = String::new();
+    let open: Vec<_> = rows.iter().filter(|p| !p.quantity.is_zero()).collect();
+    if open.is_empty() {
+        return "no open positions\n".into();
+    }
+    let _ = writeln!(
+        out,
+        "{:<20} {:<10} {:>14} {:>12}",
+        "bot", "symbol", "quantity", "avg price"
+    );
+    for p in open {
+        let _ = writeln!(
+            out,
+            "{:<20} {:<10} {:>14} {:>12}",
+            p.bot.as_str(),
+            p.symbol.as_str(),
+            p.quantity.round_dp(6),
+            p.avg_price.round_dp(4)
+        );
+    }
+    out
+}
+
+/// Recent refusals, newest first.
+pub fn refusals_table(rows: &[RefusalRow]) -> String {
+    if rows.is_empty() {
+        return "no refusals\n".into();
+    }
+    let mut out = String::new();
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<20} {:<10} {}",
+            fmt_time(r.time),
+            r.bot.as_str(),
+            r.symbol.as_str(),
+            r.reason.as_deref().unwrap_or("-")
+        );
+    }
+    out
+}
+
+/// Recent audit events (loads, failures, sandbox violations), newest first.
+pub fn events_table(rows: &[EventRow]) -> String {
+    let mut out = String::new();
+    for e in rows {
+        let bot = e.bot.as_ref().map(|b| b.as_str()).unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<20} {:<18} {}",
+            fmt_time(e.time),
+            bot,
+            e.kind,
+            e.message
+        );
+    }
+    out
+}
+
+/// One line on the latest equity snapshot.
+pub fn equity_line(e: Option<&EquityRow>) -> String {
+    match e {
+        Some(e) => format!(
+            "equity {} (cash {}) at {}\n",
+            e.equity.round_dp(2),
+            e.cash.round_dp(2),
+            fmt_time(e.time)
+        ),
+        None => "no equity snapshot yet\n".into(),
+    }
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM:SS` UTC.
+pub fn fmt_time(t: flotilla_domain::Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(t.0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| t.0.to_string())
+}

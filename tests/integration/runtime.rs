@@ -1,0 +1,60 @@
+//! Loading components: bad bytes and foreign contract versions are refused clearly.
+
+use crate::support::bot;
+use flotilla_runtime::{Runtime, RuntimeConfig, RuntimeError};
+
+#[test]
+fn bytes_that_are_not_a_component_are_refused() {
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let err = rt.load_bytes(b"not wasm at all", "junk.wasm").unwrap_err();
+    assert!(matches!(err, RuntimeError::Compile { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("junk.wasm is not a valid WebAssembly component"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_component_built_for_another_contract_version_is_refused_by_name() {
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let bytes = std::fs::read(bot("sma_crossover")).unwrap();
+    // Same length, so the binary stays well-formed: only the version differs.
+    let from = b"flotilla:bot/strategy@0.1.0";
+    let to = b"flotilla:bot/strategy@0.0.9";
+    let mut patched = bytes.clone();
+    let mut n = 0;
+    for i in 0..patched.len() - from.len() {
+        if &patched[i..i + from.len()] == from {
+            patched[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+        }
+    }
+    assert!(n > 0, "the component names its contract");
+    let err = rt.load_bytes(&patched, "old.wasm").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, RuntimeError::ContractMismatch { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("flotilla:bot@0.0.9") && text.contains("flotilla:bot@0.1.0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_compilation_cache_serves_a_second_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let rt = Runtime::new(config.clone()).unwrap();
+    let first = rt.load_file(&bot("rsi_reversion")).unwrap();
+    assert!(!first.from_cache);
+    let rt2 = Runtime::new(config).unwrap();
+    let second = rt2.load_file(&bot("rsi_reversion")).unwrap();
+    assert!(second.from_cache);
+    assert_eq!(first.hash, second.hash);
+}

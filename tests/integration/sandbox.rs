@@ -1,0 +1,62 @@
+//! A misbehaving bot hurts only itself: hostile bots beside a healthy one.
+
+use crate::support::{fleet, registry, run_for};
+
+#[test]
+fn hostile_bots_are_contained_while_a_healthy_bot_keeps_its_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = [
+        "hostile_loop",
+        "hostile_memory",
+        "hostile_trap",
+        "hostile_recursion",
+    ];
+    let mut body = String::from(
+        r#"
+[[bot]]
+id = "healthy"
+component = "fixed_order.wasm"
+every = "100ms"
+symbols = ["AAPL"]
+[bot.params]
+side = "target"
+qty = 1
+"#,
+    );
+    for h in hostile {
+        body.push_str(&format!(
+            "\n[[bot]]\nid = \"{h}\"\ncomponent = \"{h}.wasm\"\nevery = \"100ms\"\nsymbols = [\"AAPL\"]\n[bot.limits]\nmemory_mb = 16\ndeadline_ms = 50\n"
+        ));
+    }
+    let reg = registry(dir.path(), &body);
+    let fleet = fleet(dir.path(), &reg);
+    assert_eq!(fleet.bots().len(), 5);
+    // Three real seconds, 30 runs of every bot's schedule.
+    let stats = run_for(&fleet, 1.0, 3_000);
+    let core = fleet.core();
+    let summaries = core.ledger.bot_summaries().unwrap();
+    let get = |id: &str| {
+        summaries
+            .iter()
+            .find(|s| s.bot.as_str() == id)
+            .unwrap()
+            .clone()
+    };
+    let healthy = get("healthy");
+    assert!(
+        healthy.ticks >= 28,
+        "healthy bot kept its schedule: {healthy:?} {stats:?}"
+    );
+    assert_eq!(healthy.errors, 0);
+    assert_eq!(stats.skipped[0], 0, "the healthy bot never overran");
+    for h in hostile {
+        let s = get(h);
+        assert!(s.errors >= 3, "{h} failed and was recorded: {s:?}");
+        assert_eq!(s.trades, 0);
+    }
+    let outcome = |id: &str| get(id).last_outcome.map(|o| o.to_string());
+    assert_eq!(outcome("hostile_loop").as_deref(), Some("timeout"));
+    assert_eq!(outcome("hostile_trap").as_deref(), Some("trap"));
+    assert_eq!(outcome("hostile_memory").as_deref(), Some("trap"));
+    assert_eq!(outcome("hostile_recursion").as_deref(), Some("trap"));
+}

@@ -1,0 +1,73 @@
+//! Shared helpers: where the compiled bots are, and throwaway registries.
+
+use flotilla::clock::{ScaledClock, SchedClock};
+use flotilla::{Fleet, FleetOptions, scheduler};
+use flotilla_config::Registry;
+use flotilla_domain::Timestamp;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The directory of the compiled bots; fails with the fix if they are not built.
+pub fn bots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bots/target/wasm32-wasip2/release");
+    let probe = dir.join("fixed_order.wasm");
+    assert!(
+        probe.exists(),
+        "{} is missing: run scripts/build-bots.sh first (the README test command does)",
+        probe.display()
+    );
+    dir.canonicalize().unwrap()
+}
+
+/// A path to a compiled bot.
+pub fn bot(name: &str) -> PathBuf {
+    bots_dir().join(format!("{name}.wasm"))
+}
+
+/// The `[fleet]` part of a test registry: simulator, paper broker, the compiled bots.
+pub fn fleet_header() -> String {
+    format!(
+        r#"
+[fleet]
+name = "test"
+components_dir = "{}"
+starting_cash = "100000"
+[fleet.market]
+seed = 7
+start = "2026-01-05T14:30:00Z"
+"#,
+        bots_dir().display()
+    )
+}
+
+/// Writes `body` after the fleet header into `dir/fleet.toml` and loads it.
+pub fn registry(dir: &Path, body: &str) -> Registry {
+    let path = dir.join("fleet.toml");
+    std::fs::write(&path, format!("{}\n{body}", fleet_header())).unwrap();
+    Registry::load(&path).unwrap_or_else(|e| panic!("test registry invalid: {e}"))
+}
+
+/// Builds a fleet on `registry` with its ledger in `dir`.
+pub fn fleet(dir: &Path, registry: &Registry) -> Arc<Fleet> {
+    let options = FleetOptions {
+        db: dir.join("ledger.db"),
+        cache_dir: Some(dir.join("cache")),
+    };
+    Arc::new(Fleet::build(registry, &options).expect("fleet builds"))
+}
+
+/// Runs the scheduler on a scaled clock for `span_ms` of simulated time.
+pub fn run_for(fleet: &Arc<Fleet>, speed: f64, span_ms: i64) -> scheduler::RunStats {
+    let start = fleet.start();
+    let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, speed));
+    let until = Timestamp(start.0 + span_ms);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        scheduler::run(fleet.clone(), clock, until, rx).await
+    })
+    .expect("scheduler runs")
+}
