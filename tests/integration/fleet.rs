@@ -16,16 +16,16 @@ fn a_simulated_session_produces_fills_from_several_bots() {
     };
     let fleet = Arc::new(Fleet::build(&reg, &options).unwrap());
     assert_eq!(
-        fleet.bots().len(),
+        fleet.handles().len(),
         reg.bot.iter().filter(|b| b.enabled).count(),
         "every bundled bot loads"
     );
     // Six simulated hours at 20,000x: about a second of wall time.
     let stats = run_for(&fleet, 20_000.0, 6 * 3_600_000);
     assert!(
-        stats.ticks.iter().all(|&t| t > 0),
+        stats.values().all(|s| s.ticks > 0),
         "every bot ticked: {:?}",
-        stats.ticks
+        stats
     );
     fleet.save_states().unwrap();
     let core = fleet.core();
@@ -81,9 +81,13 @@ qty = -10
     );
     let fleet = fleet(dir.path(), &reg);
     let t = fleet.start();
-    let long = fleet.run_tick(0, t, t).unwrap();
+    let long = fleet
+        .run_tick(&fleet.handle("long-aapl").unwrap(), t, t)
+        .unwrap();
     assert_eq!((long.intents, long.orders, long.refused), (1, 1, 0));
-    let short = fleet.run_tick(1, t, t).unwrap();
+    let short = fleet
+        .run_tick(&fleet.handle("short-aapl").unwrap(), t, t)
+        .unwrap();
     assert_eq!((short.intents, short.orders, short.refused), (1, 0, 1));
 
     let core = fleet.core();
@@ -133,7 +137,11 @@ qty = 1
         let t = fleet.start();
         for i in 0..3 {
             fleet
-                .run_tick(0, t.plus_millis(i * 60_000), t.plus_millis(i * 60_000))
+                .run_tick(
+                    &fleet.handle("counter").unwrap(),
+                    t.plus_millis(i * 60_000),
+                    t.plus_millis(i * 60_000),
+                )
                 .unwrap();
         }
         fleet.save_states().unwrap();
@@ -149,7 +157,9 @@ qty = 1
     }
     let fleet = fleet(dir.path(), &reg);
     let t = fleet.start();
-    fleet.run_tick(0, t, t).unwrap();
+    fleet
+        .run_tick(&fleet.handle("counter").unwrap(), t, t)
+        .unwrap();
     // The kv counter continued from the ledger: 3 before the restart, one tick after.
     assert_eq!(
         fleet

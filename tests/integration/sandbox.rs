@@ -30,7 +30,7 @@ qty = 1
     }
     let reg = registry(dir.path(), &body);
     let fleet = fleet(dir.path(), &reg);
-    assert_eq!(fleet.bots().len(), 5);
+    assert_eq!(fleet.handles().len(), 5);
     // Three real seconds, 30 runs of every bot's schedule.
     let stats = run_for(&fleet, 1.0, 3_000);
     let core = fleet.core();
@@ -48,15 +48,44 @@ qty = 1
         "healthy bot kept its schedule: {healthy:?} {stats:?}"
     );
     assert_eq!(healthy.errors, 0);
-    assert_eq!(stats.skipped[0], 0, "the healthy bot never overran");
+    assert_eq!(
+        stats[&flotilla_domain::BotId::new("healthy")].skipped,
+        0,
+        "the healthy bot never overran"
+    );
     for h in hostile {
         let s = get(h);
         assert!(s.errors >= 3, "{h} failed and was recorded: {s:?}");
         assert_eq!(s.trades, 0);
     }
-    let outcome = |id: &str| get(id).last_outcome.map(|o| o.to_string());
-    assert_eq!(outcome("hostile_loop").as_deref(), Some("timeout"));
-    assert_eq!(outcome("hostile_trap").as_deref(), Some("trap"));
-    assert_eq!(outcome("hostile_memory").as_deref(), Some("trap"));
-    assert_eq!(outcome("hostile_recursion").as_deref(), Some("trap"));
+    // Three failures in a row quarantine a bot; the event names what went wrong.
+    let events = core.ledger.events(100).unwrap();
+    let quarantine = |id: &str| {
+        events
+            .iter()
+            .find(|e| e.kind == "quarantine" && e.bot.as_ref().is_some_and(|b| b.as_str() == id))
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| panic!("{id} was not quarantined: {events:#?}"))
+    };
+    assert!(quarantine("hostile_loop").contains("deadline exceeded"));
+    assert!(quarantine("hostile_memory").contains("memory limit exceeded"));
+    let recursion = quarantine("hostile_recursion");
+    // Rust guests keep their call stack in linear memory, so runaway recursion usually
+    // hits the bottom of memory before wasmtime's own stack guard: either way, a trap.
+    assert!(
+        recursion.contains("stack overflow") || recursion.contains("out of bounds memory access"),
+        "{recursion}"
+    );
+    assert!(quarantine("hostile_trap").contains("trap"));
+    for h in hostile {
+        assert_eq!(
+            get(h).last_outcome.map(|o| o.to_string()).as_deref(),
+            Some("quarantined")
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .all(|e| e.bot.as_ref().is_none_or(|b| b.as_str() != "healthy"))
+    );
 }

@@ -30,6 +30,30 @@ pub struct RunArgs {
     /// Compiled-component cache directory.
     #[arg(long, default_value = ".flotilla/cache")]
     pub cache_dir: PathBuf,
+    /// Do not watch the registry and components for changes (reload with `flotilla reload`).
+    #[arg(long)]
+    pub no_watch: bool,
+}
+
+/// Reloads everything on SIGHUP, like `flotilla reload`.
+async fn reload_on_sighup(fleet: Arc<Fleet>) -> Result<()> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    while hup.recv().await.is_some() {
+        let f = fleet.clone();
+        let out = tokio::task::spawn_blocking(move || crate::control::reload_all(&f)).await?;
+        tracing::info!("SIGHUP reload:\n{out}");
+    }
+    Ok(())
+}
+
+/// `flotilla reload`: asks the fleet running on `db` to reload its registry and bots.
+pub fn reload(db: &Path) -> Result<()> {
+    let answer = crate::control::send(db, "reload")?;
+    print!("{answer}");
+    if answer.lines().any(|l| l.starts_with("error:")) {
+        bail!("reload finished with errors; the bots concerned keep their running version");
+    }
+    Ok(())
 }
 
 fn load_registry(config: Option<PathBuf>) -> Result<Registry> {
@@ -56,7 +80,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         cache_dir: Some(args.cache_dir.clone()),
     };
     let fleet = Arc::new(Fleet::build(&registry, &options)?);
-    if fleet.bots().is_empty() {
+    if fleet.handles().is_empty() {
         bail!("no bot could be loaded; see the errors above (`flotilla check` lists them)");
     }
     let start = fleet.start();
@@ -64,20 +88,32 @@ pub fn run(args: RunArgs) -> Result<()> {
     let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, args.speed));
     eprintln!(
         "flotilla: {} bots, {} simulated at {}x (about {:.0} s), ledger {}",
-        fleet.bots().len(),
+        fleet.handles().len(),
         args.duration,
         args.speed,
         clock.to_real(until.0 - start.0).as_secs_f64(),
         args.db.display()
     );
     let wall = Instant::now();
+    let _watch = if args.no_watch {
+        None
+    } else {
+        Some(crate::watch::watch(fleet.clone())?)
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let socket = crate::control::socket_path(&args.db);
     let stats = rt.block_on(async {
         let (_tx, rx) = scheduler::shutdown_on_ctrl_c();
-        scheduler::run(fleet.clone(), clock.clone(), until, rx).await
+        let control = tokio::spawn(crate::control::serve(fleet.clone(), socket.clone()));
+        let hup = tokio::spawn(reload_on_sighup(fleet.clone()));
+        let stats = scheduler::run(fleet.clone(), clock.clone(), until, rx).await;
+        control.abort();
+        hup.abort();
+        stats
     })?;
+    let _ = std::fs::remove_file(&socket);
     let end = Timestamp(clock.now().0.min(until.0));
     fleet.save_states()?;
     fleet.record_equity(end)?;
@@ -87,10 +123,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         "{}",
         report::equity_line(core.ledger.latest_equity()?.as_ref())
     );
-    let skipped: u64 = stats.skipped.iter().sum();
+    let skipped: u64 = stats.values().map(|s| s.skipped).sum();
     println!(
         "ran {} ticks ({} skipped for overrun) in {:.1} s wall time; `flotilla status --db {}` for details",
-        stats.ticks.iter().sum::<u64>(),
+        stats.values().map(|s| s.ticks).sum::<u64>(),
         skipped,
         wall.elapsed().as_secs_f64(),
         args.db.display()

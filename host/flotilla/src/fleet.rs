@@ -1,31 +1,22 @@
 //! The fleet: bots, market, risk, broker and ledger wired into one tick path.
 //!
-//! market → bot.on-tick → boundary validation → risk chain → broker → portfolio → ledger
-//! (one transaction per tick) → fills back to the bot. Shared state sits behind one
-//! mutex (`Core`) held only for the non-bot part of a tick; bot calls run outside it, so a
-//! slow bot never holds up the others.
+//! Shared state sits behind one mutex (`Core`) held only for the non-bot part of a tick;
+//! bot calls run outside it, so a slow bot never holds up the others. Bots can be added,
+//! removed and swapped while the fleet runs (see `reload`).
 
 use crate::slot::{BotSlot, SlotSpec};
 use anyhow::{Context, Result};
 use flotilla_broker::{Broker, PaperBroker, PaperConfig};
 use flotilla_config::{BotSpec, FleetSpec, Registry, Schedule};
-use flotilla_domain::{
-    BotId, Decimal, Fill, MarketData, Money, OrderId, OrderRequest, Symbol, Timestamp,
-};
-use flotilla_engine::{EqualSplit, Portfolio, RiskEngine, RiskInput, Verdict};
-use flotilla_ledger::{
-    BotVersionRecord, IntentRecord, Ledger, LoadStatus, OrderStatus, TickOutcome, TickRecord,
-    VerdictKind, VerdictRecord,
-};
+use flotilla_domain::{BotId, Decimal, MarketData, Money, Symbol, Timestamp};
+use flotilla_engine::{EqualSplit, Portfolio, RiskEngine};
+use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
-use flotilla_runtime::{
-    BoundaryLimits, CallError, FillView, PositionView, Runtime, RuntimeConfig, SandboxLimits,
-    validate_intents,
-};
+use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig, SandboxLimits};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use tokio::sync::{mpsc, watch};
 
 /// How to build a fleet besides the registry.
 #[derive(Clone, Debug)]
@@ -36,16 +27,38 @@ pub struct FleetOptions {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// A bot as the scheduler sees it.
+/// A bot as the scheduler sees it. The slot is locked for a whole tick, so one bot never
+/// runs twice at once, and a reload waits for the tick in flight.
 pub struct BotHandle {
     /// The bot.
     pub id: BotId,
-    /// When it runs.
-    pub schedule: Schedule,
-    /// Wall-time cap around one tick, beyond the epoch deadline inside it.
-    pub timeout: Duration,
-    /// The bot's slot; locked for the whole tick, so one bot never runs twice at once.
-    pub slot: Arc<Mutex<BotSlot>>,
+    /// Its registry entry as last applied.
+    pub spec: Mutex<BotSpec>,
+    /// Its schedule; the bot's task wakes when it changes.
+    pub schedule: watch::Sender<Schedule>,
+    /// Turns true when the bot is removed or disabled.
+    pub stop: watch::Sender<bool>,
+    /// The bot's live state.
+    pub slot: Mutex<BotSlot>,
+}
+
+impl BotHandle {
+    /// The slot, even if a panicking thread poisoned its lock.
+    pub fn slot(&self) -> MutexGuard<'_, BotSlot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    /// Wall-time cap around one tick.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.spec().limits.timeout()
+    }
+    /// The registry entry as last applied.
+    pub fn spec(&self) -> BotSpec {
+        self.spec.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    /// Records a newly applied registry entry.
+    pub fn set_spec(&self, spec: BotSpec) {
+        *self.spec.lock().unwrap_or_else(|p| p.into_inner()) = spec;
+    }
 }
 
 /// State shared by every tick: the book, the risk engine, the broker and the ledger.
@@ -65,17 +78,6 @@ pub struct Core {
     pub totals: BTreeMap<(BotId, Symbol), (Money, Money)>,
 }
 
-/// The running fleet.
-pub struct Fleet {
-    runtime: Arc<Runtime>,
-    market: SharedBars,
-    sim: Mutex<Simulator>,
-    core: Mutex<Core>,
-    bots: Vec<BotHandle>,
-    boundary: BoundaryLimits,
-    start: Timestamp,
-}
-
 /// What one tick did, for logs and tests.
 #[derive(Clone, Debug, Default)]
 pub struct TickSummary {
@@ -87,6 +89,19 @@ pub struct TickSummary {
     pub refused: usize,
     /// The failure, if the call failed.
     pub error: Option<String>,
+}
+
+/// The running fleet.
+pub struct Fleet {
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) market: SharedBars,
+    sim: Mutex<Simulator>,
+    core: Mutex<Core>,
+    bots: RwLock<BTreeMap<BotId, Arc<BotHandle>>>,
+    spawner: Mutex<Option<mpsc::UnboundedSender<Arc<BotHandle>>>>,
+    pub(crate) boundary: BoundaryLimits,
+    pub(crate) spec: FleetSpec,
+    registry_path: PathBuf,
 }
 
 impl Fleet {
@@ -103,21 +118,10 @@ impl Fleet {
             })
             .context("starting the WebAssembly runtime")?,
         );
-        let mut ledger = Ledger::open(&options.db)
+        let ledger = Ledger::open(&options.db)
             .with_context(|| format!("opening ledger {}", options.db.display()))?;
         let (sim, market) = start_market(&fleet)?;
-        let mut risk_cfg = flotilla_engine::RiskConfig::default();
-        risk_cfg.max_open_positions = fleet.max_open_positions as usize;
-        risk_cfg.max_open_positions_per_bot = fleet.max_open_positions as usize;
-        for spec in &specs {
-            risk_cfg.bots.insert(
-                spec.id.clone(),
-                flotilla_engine::BotRiskOverrides {
-                    max_open_positions: Some(spec.limits.max_open_positions as usize),
-                },
-            );
-        }
-        let risk = RiskEngine::new(risk_cfg);
+        let risk = RiskEngine::new(risk_config(&fleet, &specs));
         let portfolio = risk.new_portfolio(fleet.starting_cash);
         let broker: Box<dyn Broker> = Box::new(PaperBroker::new(
             PaperConfig {
@@ -127,62 +131,12 @@ impl Fleet {
             },
             fleet.starting_cash,
         ));
-        let market_view: Arc<dyn MarketData> = Arc::new(market.clone());
-        let mut bots = Vec::new();
-        for (i, spec) in specs.iter().filter(|s| s.enabled).enumerate() {
-            let now = fleet.market.start;
-            match load_slot(
-                &runtime,
-                spec,
-                market_view.clone(),
-                &ledger,
-                fleet.market.seed ^ (i as u64 + 1),
-            ) {
-                Ok(slot) => {
-                    let c = slot.component().clone();
-                    ledger.record_bot_version(&BotVersionRecord {
-                        bot: spec.id.clone(),
-                        version: slot.description().version.clone(),
-                        content_hash: c.hash.clone(),
-                        component_path: spec.component.display().to_string(),
-                        loaded_at: now,
-                        status: LoadStatus::Ok,
-                        error: None,
-                    })?;
-                    tracing::info!(bot = %spec.id, version = %slot.description().version, cached = c.from_cache,
-                        load_ms = c.load_time.as_millis() as u64, "bot loaded");
-                    bots.push(BotHandle {
-                        id: spec.id.clone(),
-                        schedule: spec.schedule.clone(),
-                        timeout: spec.limits.timeout(),
-                        slot: Arc::new(Mutex::new(slot)),
-                    });
-                }
-                Err(e) => {
-                    tracing::error!(bot = %spec.id, error = %format!("{e:#}"), "bot failed to load; running without it");
-                    ledger.record_bot_version(&BotVersionRecord {
-                        bot: spec.id.clone(),
-                        version: String::new(),
-                        content_hash: String::new(),
-                        component_path: spec.component.display().to_string(),
-                        loaded_at: now,
-                        status: LoadStatus::Failed,
-                        error: Some(format!("{e:#}")),
-                    })?;
-                }
-            }
-        }
-        let ids: Vec<BotId> = bots.iter().map(|b| b.id.clone()).collect();
-        let budgets = EqualSplit
-            .allocate(&ids, fleet.starting_cash)
-            .into_iter()
-            .collect();
         let totals = ledger
             .positions()?
             .into_iter()
             .map(|p| ((p.bot, p.symbol), (p.realized_pnl, p.fees)))
             .collect();
-        Ok(Self {
+        let this = Self {
             runtime,
             market,
             sim: Mutex::new(sim),
@@ -191,28 +145,194 @@ impl Fleet {
                 risk,
                 broker,
                 ledger,
-                budgets,
+                budgets: BTreeMap::new(),
                 totals,
             }),
-            bots,
+            bots: RwLock::new(BTreeMap::new()),
+            spawner: Mutex::new(None),
             boundary: BoundaryLimits::default(),
-            start: fleet.market.start,
-        })
+            spec: fleet,
+            registry_path: registry.origin().to_path_buf(),
+        };
+        for spec in specs.into_iter().filter(|s| s.enabled) {
+            // A bad bot is recorded and left out; it never stops the others.
+            let _ = this.add_bot(spec);
+        }
+        this.rebalance();
+        Ok(this)
     }
 
-    /// The bots that loaded.
-    pub fn bots(&self) -> &[BotHandle] {
-        &self.bots
+    /// The bots running now, by id.
+    pub fn handles(&self) -> Vec<Arc<BotHandle>> {
+        self.bots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// One bot's handle.
+    pub fn handle(&self, id: &str) -> Option<Arc<BotHandle>> {
+        self.bots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// The registry file the fleet was built from.
+    pub fn registry_path(&self) -> &Path {
+        &self.registry_path
     }
 
     /// The simulated start time.
     pub fn start(&self) -> Timestamp {
-        self.start
+        self.spec.market.start
     }
 
     /// The shared state (for status, tests and shutdown).
     pub fn core(&self) -> MutexGuard<'_, Core> {
         self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lets the scheduler hear about bots added later.
+    pub(crate) fn set_spawner(&self, tx: Option<mpsc::UnboundedSender<Arc<BotHandle>>>) {
+        *self.spawner.lock().unwrap_or_else(|p| p.into_inner()) = tx;
+    }
+
+    /// Loads, instantiates and initialises a bot, then adds it to the fleet (and to a
+    /// running scheduler). Every attempt is recorded in the ledger.
+    pub fn add_bot(&self, spec: BotSpec) -> Result<Arc<BotHandle>> {
+        let loaded = self
+            .runtime
+            .load_file(&spec.component)
+            .map_err(anyhow::Error::from);
+        let slot = loaded.and_then(|c| self.start_slot(&spec, c, None));
+        let slot = self.record_load(&spec, slot)?;
+        let handle = Arc::new(BotHandle {
+            id: spec.id.clone(),
+            schedule: watch::Sender::new(spec.schedule.clone()),
+            stop: watch::Sender::new(false),
+            spec: Mutex::new(spec),
+            slot: Mutex::new(slot),
+        });
+        self.bots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(handle.id.clone(), handle.clone());
+        if let Some(tx) = self
+            .spawner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(handle.clone());
+        }
+        Ok(handle)
+    }
+
+    /// Stops a bot after its tick in flight and saves its state.
+    pub fn remove_bot(&self, id: &BotId) -> Result<()> {
+        let handle = self
+            .bots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        if let Some(h) = handle {
+            h.stop.send_replace(true);
+            let mut slot = h.slot();
+            if let Some(state) = slot.take_snapshot().map(<[u8]>::to_vec) {
+                self.core().ledger.save_state(self.start(), id, &state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds a slot for `spec` on `component`, with the bot's persisted key-value store
+    /// and `snapshot` (else its last saved state).
+    pub(crate) fn start_slot(
+        &self,
+        spec: &BotSpec,
+        component: Arc<LoadedComponent>,
+        snapshot: Option<Vec<u8>>,
+    ) -> Result<BotSlot> {
+        let (kv, saved) = {
+            let core = self.core();
+            (
+                core.ledger.kv_all(&spec.id)?.into_iter().collect(),
+                core.ledger.load_state(&spec.id)?,
+            )
+        };
+        let market: Arc<dyn MarketData> = Arc::new(self.market.clone());
+        let slot_spec = SlotSpec {
+            id: spec.id.clone(),
+            grant: spec.symbols.clone(),
+            params: spec.params.clone(),
+            limits: SandboxLimits {
+                memory_bytes: spec.limits.memory_bytes() as usize,
+                deadline: spec.limits.deadline(),
+            },
+            seed: self.spec.market.seed ^ fnv1a(spec.id.as_str()),
+        };
+        Ok(BotSlot::start(
+            &self.runtime,
+            slot_spec,
+            component,
+            market,
+            kv,
+            snapshot.or(saved),
+        )?)
+    }
+
+    /// Records a load attempt in the ledger and logs it; passes the slot through.
+    pub(crate) fn record_load(&self, spec: &BotSpec, slot: Result<BotSlot>) -> Result<BotSlot> {
+        let now = self.start();
+        let path = spec.component.display().to_string();
+        let mut core = self.core();
+        match slot {
+            Ok(slot) => {
+                let c = slot.component();
+                core.ledger.record_bot_version(&BotVersionRecord {
+                    bot: spec.id.clone(),
+                    version: slot.description().version.clone(),
+                    content_hash: c.hash.clone(),
+                    component_path: path,
+                    loaded_at: now,
+                    status: LoadStatus::Ok,
+                    error: None,
+                })?;
+                tracing::info!(bot = %spec.id, version = %slot.description().version, cached = c.from_cache,
+                    load_ms = c.load_time.as_millis() as u64, "bot loaded");
+                Ok(slot)
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                tracing::error!(bot = %spec.id, error = %msg, "bot failed to load");
+                core.ledger.record_bot_version(&BotVersionRecord {
+                    bot: spec.id.clone(),
+                    version: String::new(),
+                    content_hash: String::new(),
+                    component_path: path,
+                    loaded_at: now,
+                    status: LoadStatus::Failed,
+                    error: Some(msg.clone()),
+                })?;
+                core.ledger
+                    .record_event(now, Some(&spec.id), "load_failed", &msg)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Splits capital equally across the running bots.
+    pub fn rebalance(&self) {
+        let ids: Vec<BotId> = self.handles().iter().map(|h| h.id.clone()).collect();
+        let budgets = EqualSplit
+            .allocate(&ids, self.spec.starting_cash)
+            .into_iter()
+            .collect();
+        self.core().budgets = budgets;
     }
 
     /// Generates market data up to `now`.
@@ -233,234 +353,44 @@ impl Fleet {
         Ok(equity)
     }
 
-    fn mark(&self, symbol: &Symbol) -> Option<Decimal> {
+    pub(crate) fn mark(&self, symbol: &Symbol) -> Option<Decimal> {
         let (p, _) = self.market.last_price(symbol).ok()?;
         Decimal::from_f64_retain(p).map(|d| d.round_dp(6))
     }
 
-    /// Runs one tick of `bot` (blocking: call from a blocking thread). `scheduled` is when
-    /// the scheduler wanted it, `now` when it started.
-    pub fn run_tick(
-        &self,
-        bot: usize,
-        scheduled: Timestamp,
-        now: Timestamp,
-    ) -> Result<TickSummary> {
-        let handle = &self.bots[bot];
-        let span = tracing::info_span!("tick", bot = %handle.id, at = now.0);
-        let _enter = span.enter();
-        self.advance_market(now)?;
-        let mut slot = handle.slot.lock().unwrap_or_else(|p| p.into_inner());
-        let (capital, positions) = {
-            let core = self.core();
-            let capital = core.budgets.get(&handle.id).copied().unwrap_or_default();
-            let positions = core
-                .portfolio
-                .bot_positions(&handle.id)
-                .filter(|(_, p)| !p.quantity.is_zero())
-                .map(|(s, p)| PositionView {
-                    symbol: s.clone(),
-                    quantity: to_f64(p.quantity),
-                    avg_price: to_f64(p.avg_price),
-                })
-                .collect();
-            (capital, positions)
-        };
-        let started = Instant::now();
-        let result = slot.tick(&self.runtime, now, to_f64(capital), positions);
-        let duration_us = started.elapsed().as_micros() as u64;
-        let mut rec = TickRecord {
-            bot: handle.id.clone(),
-            seq: slot.stats.ticks,
-            scheduled_at: scheduled,
-            started_at: now,
-            lateness_ms: now.0 - scheduled.0,
-            duration_us,
-            outcome: TickOutcome::Ok,
-            error: None,
-            intents: Vec::new(),
-            kv_writes: Vec::new(),
-            positions: Vec::new(),
-        };
-        let mut summary = TickSummary::default();
-        let mut fills = Vec::new();
-        let mut rejected_orders = Vec::new();
-        let mut core = self.core();
-        match result {
-            Err(e) => {
-                tracing::warn!(error = %e, "tick failed");
-                rec.outcome = outcome_of(&e);
-                rec.error = Some(e.to_string());
-                summary.error = Some(e.to_string());
-            }
-            Ok(out) => {
-                for v in &out.violations {
-                    core.ledger
-                        .record_event(now, Some(&handle.id), "sandbox_violation", v)?;
-                }
-                let (intents, rejected) =
-                    validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);
-                for r in &rejected {
-                    let msg = format!("{} ({}): {}", r.code, r.symbol, r.message);
-                    core.ledger
-                        .record_event(now, Some(&handle.id), "intent_rejected", &msg)?;
-                }
-                summary.refused += rejected.len();
-                summary.intents = intents.len();
-                rec.kv_writes = out.kv_writes;
-                for intent in intents {
-                    let (ir, fill, rejected) = self.route(&mut core, intent, now)?;
-                    rejected_orders.extend(rejected);
-                    if ir.verdict.reason.as_deref() == Some("no_change") {
-                        // Asking for the position it already holds is not a trade decision.
-                        continue;
-                    }
-                    if ir.verdict.kind == VerdictKind::Refused {
-                        summary.refused += 1;
-                    }
-                    if ir.order.is_some() {
-                        summary.orders += 1;
-                    }
-                    if let Some(f) = fill {
-                        let realized = ir.fill.as_ref().map(|(_, r)| *r).unwrap_or_default();
-                        let total = core
-                            .totals
-                            .entry((f.bot.clone(), f.symbol.clone()))
-                            .or_default();
-                        total.0 += realized;
-                        total.1 += f.fee;
-                        let (realized_pnl, fees) = *total;
-                        let mut pos = core
-                            .portfolio
-                            .position(&f.bot, &f.symbol)
-                            .cloned()
-                            .unwrap_or_default();
-                        pos.realized_pnl = realized_pnl;
-                        pos.fees = fees;
-                        rec.positions.retain(|(s, _)| *s != f.symbol);
-                        rec.positions.push((f.symbol.clone(), pos));
-                        fills.push(f);
-                    }
-                    rec.intents.push(ir);
-                }
-            }
-        }
-        core.ledger.record_tick(&rec)?;
-        for id in rejected_orders {
-            core.ledger.set_order_status(id, OrderStatus::Rejected)?;
-        }
-        drop(core);
-        for f in &fills {
-            slot.on_fill(&FillView {
-                order_id: f.order_id.0,
-                symbol: f.symbol.to_string(),
-                buy: f.side == flotilla_domain::Side::Buy,
-                quantity: to_f64(f.quantity),
-                price: to_f64(f.price),
-                fee: to_f64(f.fee),
-                time: f.time,
-                tag: f.tag.clone(),
-            });
-        }
-        Ok(summary)
-    }
-
-    /// Risk, then the broker, then the book, for one intent.
-    fn route(
-        &self,
-        core: &mut Core,
-        intent: flotilla_domain::Intent,
-        now: Timestamp,
-    ) -> Result<(IntentRecord, Option<Fill>, Option<OrderId>)> {
-        let price = self.market.last_price(&intent.symbol).map(|(p, _)| p).ok();
-        let price_dec = price
-            .and_then(Decimal::from_f64_retain)
-            .map(|d| d.round_dp(6))
-            .unwrap_or_default();
-        let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
-        let verdict = {
-            let Core {
-                portfolio, risk, ..
-            } = &mut *core;
-            risk.evaluate(&intent, &RiskInput::new(now, price_dec, portfolio, budget))
-        };
-        let mut record = IntentRecord {
-            intent: intent.clone(),
-            verdict: verdict_record(&verdict),
-            order: None,
-            fill: None,
-        };
-        let Some((side, quantity)) = verdict.order() else {
-            return Ok((record, None, None));
-        };
-        let order = OrderRequest {
-            id: core.ledger.next_order_id()?,
-            bot: intent.bot.clone(),
-            symbol: intent.symbol.clone(),
-            side,
-            quantity,
-            time: now,
-            tag: intent.tag.clone(),
-        };
-        let reference = price.unwrap_or(f64::NAN);
-        let mut rejected_order = None;
-        let fill = match core.broker.submit(&order, reference, now) {
-            Ok(fill) => {
-                let outcome = core.portfolio.apply_fill_detailed(&fill);
-                record.fill = Some((fill.clone(), outcome.realized));
-                Some(fill)
-            }
-            Err(e) => {
-                tracing::warn!(order = %order.id, error = %e, "broker rejected order");
-                core.ledger.record_event(
-                    now,
-                    Some(&intent.bot),
-                    "broker_rejected",
-                    &format!("{}: {e}", order.id),
-                )?;
-                rejected_order = Some(order.id);
-                None
-            }
-        };
-        record.order = Some(order);
-        Ok((record, fill, rejected_order))
-    }
-
     /// Takes every bot's snapshot and stores it in the ledger (on shutdown and reload).
     pub fn save_states(&self) -> Result<()> {
-        for b in &self.bots {
-            let mut slot = b.slot.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(state) = slot.take_snapshot().map(<[u8]>::to_vec) {
-                self.core().ledger.save_state(self.start, &b.id, &state)?;
+        for h in self.handles() {
+            let state = h.slot().take_snapshot().map(<[u8]>::to_vec);
+            if let Some(state) = state {
+                self.core().ledger.save_state(self.start(), &h.id, &state)?;
             }
         }
         Ok(())
     }
 }
 
-fn load_slot(
-    runtime: &Runtime,
-    spec: &BotSpec,
-    market: Arc<dyn MarketData>,
-    ledger: &Ledger,
-    seed: u64,
-) -> Result<BotSlot> {
-    let component = runtime.load_file(&spec.component)?;
-    let kv = ledger.kv_all(&spec.id)?.into_iter().collect();
-    let snapshot = ledger.load_state(&spec.id)?;
-    let slot_spec = SlotSpec {
-        id: spec.id.clone(),
-        grant: spec.symbols.clone(),
-        params: spec.params.clone(),
-        limits: SandboxLimits {
-            memory_bytes: spec.limits.memory_bytes() as usize,
-            deadline: spec.limits.deadline(),
-        },
-        seed,
-    };
-    Ok(BotSlot::start(
-        runtime, slot_spec, component, market, kv, snapshot,
-    )?)
+/// Risk limits from the registry: fleet caps with per-bot overrides.
+pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engine::RiskConfig {
+    let mut cfg = flotilla_engine::RiskConfig::default();
+    cfg.max_open_positions = fleet.max_open_positions as usize;
+    cfg.max_open_positions_per_bot = fleet.max_open_positions as usize;
+    for spec in specs {
+        cfg.bots.insert(
+            spec.id.clone(),
+            flotilla_engine::BotRiskOverrides {
+                max_open_positions: Some(spec.limits.max_open_positions as usize),
+            },
+        );
+    }
+    cfg
+}
+
+/// A stable 64-bit hash of a bot id, so a bot's seed does not depend on registry order.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn start_market(fleet: &FleetSpec) -> Result<(Simulator, SharedBars)> {
@@ -486,45 +416,6 @@ fn start_market(fleet: &FleetSpec) -> Result<(Simulator, SharedBars)> {
     sim.warm_up(&mut store, warm)
         .context("warming up the market simulator")?;
     Ok((sim, SharedBars::new(store)))
-}
-
-fn verdict_record(v: &Verdict) -> VerdictRecord {
-    let detail = serde_json::to_value(v).unwrap_or_default();
-    match v {
-        Verdict::Approved { quantity, .. } => VerdictRecord {
-            kind: VerdictKind::Approved,
-            reason: None,
-            detail,
-            quantity: Some(*quantity),
-        },
-        Verdict::Resized {
-            quantity, reason, ..
-        } => VerdictRecord {
-            kind: VerdictKind::Resized,
-            reason: Some(reason.code().to_string()),
-            detail,
-            quantity: Some(*quantity),
-        },
-        Verdict::Refused(r) => VerdictRecord {
-            kind: VerdictKind::Refused,
-            reason: Some(r.reason.code().to_string()),
-            detail,
-            quantity: None,
-        },
-    }
-}
-
-fn outcome_of(e: &CallError) -> TickOutcome {
-    match e {
-        CallError::Deadline(_) => TickOutcome::Timeout,
-        CallError::Bot(_) => TickOutcome::Error,
-        _ => TickOutcome::Trap,
-    }
-}
-
-fn to_f64(d: Decimal) -> f64 {
-    use rust_decimal::prelude::ToPrimitive;
-    d.to_f64().unwrap_or(0.0)
 }
 
 /// The default registry: `config/fleet.toml` under the current directory if present,

@@ -3,9 +3,13 @@
 
 pub mod clock;
 pub mod commands;
+pub mod control;
 pub mod fleet;
+pub mod reload;
 pub mod report;
 pub mod scheduler;
 pub mod slot;
+pub mod tick;
+pub mod watch;
 
 pub use fleet::{Fleet, FleetOptions};

@@ -23,6 +23,12 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Ask a running fleet to reload its registry and changed bots (also: SIGHUP).
+    Reload {
+        /// Ledger file of the running fleet.
+        #[arg(long, default_value = "flotilla.db")]
+        db: PathBuf,
+    },
     /// Per-bot PnL, positions, trades and recent refusals, read from a ledger.
     Status {
         /// Ledger file.
@@ -47,5 +53,6 @@ fn main() -> Result<()> {
         Command::Run(args) => commands::run(args),
         Command::Check { config } => commands::check(config),
         Command::Status { db, json } => commands::status(&db, json),
+        Command::Reload { db } => commands::reload(&db),
     }
 }

@@ -3,62 +3,84 @@
 //! A bot's task waits for its next run, then runs the tick on a blocking thread and waits
 //! for it to finish before planning the next run, so one bot never runs twice at once.
 //! Runs whose time passed while a tick overran are skipped and counted, never queued.
+//! Bots added while running get their own task; a changed schedule takes effect at once.
 
 use crate::clock::SchedClock;
-use crate::fleet::Fleet;
+use crate::fleet::{BotHandle, Fleet};
 use anyhow::Result;
-use flotilla_domain::Timestamp;
+use flotilla_domain::{BotId, Timestamp};
 use flotilla_ledger::{TickOutcome, TickRecord};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 
 /// Most skipped runs recorded one by one after a single overrun.
-const MAX_SKIPS_RECORDED: u64 = 1_000;
+const MAX_SKIPS_RECORDED: usize = 1_000;
 
-/// Counters of one run of the scheduler.
-#[derive(Clone, Debug, Default)]
-pub struct RunStats {
-    /// Ticks run, per bot (same order as the fleet's bots).
-    pub ticks: Vec<u64>,
+/// Counters of one bot over one run of the scheduler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BotRunStats {
+    /// Ticks run.
+    pub ticks: u64,
     /// Runs skipped because the bot's previous tick overran.
-    pub skipped: Vec<u64>,
+    pub skipped: u64,
     /// Ticks that outlived their wall-clock timeout.
-    pub timeouts: Vec<u64>,
+    pub timeouts: u64,
 }
+
+/// Counters of one run of the scheduler, per bot.
+pub type RunStats = BTreeMap<BotId, BotRunStats>;
 
 /// Runs every bot and the market until the clock reaches `until` or `shutdown` turns true.
 pub async fn run(
     fleet: Arc<Fleet>,
     clock: Arc<dyn SchedClock>,
     until: Timestamp,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) -> Result<RunStats> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for h in fleet.handles() {
+        let _ = tx.send(h);
+    }
+    fleet.set_spawner(Some(tx));
     let market = tokio::spawn(market_task(
         fleet.clone(),
         clock.clone(),
         until,
         shutdown.clone(),
     ));
-    let mut tasks = Vec::new();
-    for i in 0..fleet.bots().len() {
-        tasks.push(tokio::spawn(bot_task(
-            fleet.clone(),
-            i,
-            clock.clone(),
-            until,
-            shutdown.clone(),
-        )));
+    let mut tasks = JoinSet::new();
+    let mut stats = RunStats::new();
+    let end = tokio::time::sleep(clock.real_wait_until(until));
+    tokio::pin!(end);
+    loop {
+        tokio::select! {
+            Some(h) = rx.recv() => {
+                tasks.spawn(bot_task(fleet.clone(), h, clock.clone(), until, shutdown.clone()));
+            }
+            Some(done) = tasks.join_next() => {
+                let (id, s) = done??;
+                merge(&mut stats, id, s);
+            }
+            _ = &mut end => break,
+            _ = shutdown.changed() => break,
+        }
     }
-    let mut stats = RunStats::default();
-    for t in tasks {
-        let (ticks, skipped, timeouts) = t.await??;
-        stats.ticks.push(ticks);
-        stats.skipped.push(skipped);
-        stats.timeouts.push(timeouts);
+    fleet.set_spawner(None);
+    while let Some(done) = tasks.join_next().await {
+        let (id, s) = done??;
+        merge(&mut stats, id, s);
     }
     market.await??;
     Ok(stats)
+}
+
+fn merge(stats: &mut RunStats, id: BotId, s: BotRunStats) {
+    let e = stats.entry(id).or_default();
+    e.ticks += s.ticks;
+    e.skipped += s.skipped;
+    e.timeouts += s.timeouts;
 }
 
 /// Sleeps until the clock reads `t`; false if shutdown came first.
@@ -76,79 +98,110 @@ async fn sleep_until(
     }
 }
 
+enum Wake {
+    Due,
+    Rescheduled,
+    Stop,
+}
+
 async fn bot_task(
     fleet: Arc<Fleet>,
-    i: usize,
+    handle: Arc<BotHandle>,
     clock: Arc<dyn SchedClock>,
     until: Timestamp,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<(u64, u64, u64)> {
-    let handle = &fleet.bots()[i];
-    let (mut ticks, mut skipped, mut timeouts) = (0, 0, 0);
+) -> Result<(BotId, BotRunStats)> {
+    let mut stats = BotRunStats::default();
+    let mut schedule_rx = handle.schedule.subscribe();
+    let mut stop_rx = handle.stop.subscribe();
     let mut last = clock.now();
     loop {
-        let Some(next) = handle.schedule.next_after(last) else {
+        if *stop_rx.borrow() || *shutdown.borrow() {
+            break;
+        }
+        let schedule = schedule_rx.borrow_and_update().clone();
+        let Some(next) = schedule.next_after(last) else {
             break;
         };
-        if next > until || !sleep_until(&*clock, next, &mut shutdown).await {
+        if next > until {
             break;
+        }
+        let wake = tokio::select! {
+            _ = tokio::time::sleep(clock.real_wait_until(next)) => Wake::Due,
+            _ = schedule_rx.changed() => Wake::Rescheduled,
+            _ = stop_rx.changed() => Wake::Stop,
+            _ = shutdown.changed() => Wake::Stop,
+        };
+        match wake {
+            Wake::Stop => break,
+            Wake::Rescheduled => {
+                last = clock.now();
+                continue;
+            }
+            Wake::Due => {}
         }
         let now = clock.now();
         // Runs that fell due while we were busy are skipped, not queued.
         let mut due = next;
         let mut missed = Vec::new();
-        while let Some(n) = handle.schedule.next_after(due) {
+        while let Some(n) = schedule.next_after(due) {
             if n > now || n > until {
                 break;
             }
-            if (missed.len() as u64) < MAX_SKIPS_RECORDED {
+            if missed.len() < MAX_SKIPS_RECORDED {
                 missed.push(due);
             }
-            skipped += 1;
+            stats.skipped += 1;
             due = n;
         }
         if !missed.is_empty() {
-            record_skips(&fleet, i, &missed, now)?;
+            record_skips(&fleet, &handle, &missed, now)?;
         }
-        let f = fleet.clone();
-        let mut job = tokio::task::spawn_blocking(move || f.run_tick(i, due, now));
-        let result = match tokio::time::timeout(handle.timeout, &mut job).await {
+        let (f, h) = (fleet.clone(), handle.clone());
+        let mut job = tokio::task::spawn_blocking(move || f.run_tick(&h, due, now));
+        let result = match tokio::time::timeout(handle.timeout(), &mut job).await {
             Ok(r) => r,
             Err(_) => {
                 // The epoch deadline ends the guest soon; the slot stays locked until then,
                 // so waiting here keeps the one-run-at-a-time rule.
-                timeouts += 1;
-                tracing::error!(bot = %handle.id, timeout_ms = handle.timeout.as_millis() as u64, "tick outlived its timeout");
+                stats.timeouts += 1;
+                handle.slot().stats.timeouts += 1;
+                tracing::error!(bot = %handle.id, "tick outlived its timeout");
                 job.await
             }
         };
         result??;
-        ticks += 1;
+        stats.ticks += 1;
         last = due;
     }
-    Ok((ticks, skipped, timeouts))
+    Ok((handle.id.clone(), stats))
 }
 
-fn record_skips(fleet: &Fleet, i: usize, missed: &[Timestamp], now: Timestamp) -> Result<()> {
-    let handle = &fleet.bots()[i];
-    let mut core = fleet.core();
-    for &at in missed {
-        core.ledger.record_tick(&TickRecord {
-            bot: handle.id.clone(),
-            seq: 0,
-            scheduled_at: at,
-            started_at: now,
-            lateness_ms: now.0 - at.0,
-            duration_us: 0,
-            outcome: TickOutcome::Skipped,
-            error: Some("previous run overran".into()),
-            intents: Vec::new(),
-            kv_writes: Vec::new(),
-            positions: Vec::new(),
-        })?;
+fn record_skips(
+    fleet: &Fleet,
+    handle: &BotHandle,
+    missed: &[Timestamp],
+    now: Timestamp,
+) -> Result<()> {
+    {
+        let mut core = fleet.core();
+        for &at in missed {
+            core.ledger.record_tick(&TickRecord {
+                bot: handle.id.clone(),
+                seq: 0,
+                scheduled_at: at,
+                started_at: now,
+                lateness_ms: now.0 - at.0,
+                duration_us: 0,
+                outcome: TickOutcome::Skipped,
+                error: Some("previous run overran".into()),
+                intents: Vec::new(),
+                kv_writes: Vec::new(),
+                positions: Vec::new(),
+            })?;
+        }
     }
-    let mut slot = handle.slot.lock().unwrap_or_else(|p| p.into_inner());
-    slot.stats.skipped += missed.len() as u64;
+    handle.slot().stats.skipped += missed.len() as u64;
     Ok(())
 }
 
@@ -183,7 +236,7 @@ async fn market_task(
     Ok(())
 }
 
-/// Waits for Ctrl-C and flips `shutdown`.
+/// A shutdown signal that flips on Ctrl-C.
 pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, watch::Receiver<bool>) {
     let (tx, rx) = watch::channel(false);
     let tx2 = tx.clone();
@@ -194,9 +247,4 @@ pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, watch::Receiver<bool>) {
         }
     });
     (tx, rx)
-}
-
-/// Real time a simulated span takes at the clock's speed (for progress messages).
-pub fn real_time(clock: &dyn SchedClock, span_ms: i64) -> Duration {
-    clock.to_real(span_ms)
 }

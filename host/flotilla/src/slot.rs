@@ -37,7 +37,18 @@ pub struct SlotStats {
     pub rebuilds: u64,
     /// Scheduled runs skipped because the previous one overran.
     pub skipped: u64,
+    /// Ticks that outlived their wall-clock timeout.
+    pub timeouts: u64,
+    /// Times the bot was quarantined.
+    pub quarantines: u64,
 }
+
+/// Failures in a row that put a bot in quarantine.
+pub const QUARANTINE_AFTER: u32 = 3;
+/// First quarantine length (clock time); doubles on each relapse up to [`QUARANTINE_MAX_MS`].
+pub const QUARANTINE_BASE_MS: i64 = 10_000;
+/// Longest quarantine.
+pub const QUARANTINE_MAX_MS: i64 = 600_000;
 
 /// Why a slot could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +85,8 @@ pub struct BotSlot {
     kv: BTreeMap<String, Vec<u8>>,
     snapshot: Option<Vec<u8>>,
     description: Description,
+    quarantine: Option<Timestamp>,
+    backoff_ms: i64,
     /// Counters.
     pub stats: SlotStats,
 }
@@ -102,6 +115,8 @@ impl BotSlot {
                 symbols: vec![],
                 timeframes: vec![],
             },
+            quarantine: None,
+            backoff_ms: QUARANTINE_BASE_MS,
             stats: SlotStats::default(),
         };
         slot.build(runtime)?;
@@ -126,6 +141,48 @@ impl BotSlot {
     /// The registry grant.
     pub fn grant(&self) -> &[Symbol] {
         &self.spec.grant
+    }
+
+    /// Until when the bot is quarantined, if it is or was (cleared by a good tick).
+    pub fn quarantined_until(&self) -> Option<Timestamp> {
+        self.quarantine
+    }
+
+    /// After a failed tick: quarantines the bot once it has failed [`QUARANTINE_AFTER`]
+    /// times in a row, for a backoff that doubles on each relapse. Returns the end.
+    pub fn quarantine_if_failing(&mut self, now: Timestamp) -> Option<Timestamp> {
+        let relapse = self.quarantine.is_some();
+        if !relapse && self.stats.consecutive_failures < QUARANTINE_AFTER {
+            return None;
+        }
+        if relapse {
+            self.backoff_ms = (self.backoff_ms * 2).min(QUARANTINE_MAX_MS);
+        }
+        let until = now.plus_millis(self.backoff_ms);
+        self.quarantine = Some(until);
+        self.stats.quarantines += 1;
+        Some(until)
+    }
+
+    /// After a good tick: true if this ended a quarantine (which is then cleared).
+    pub fn recovered(&mut self) -> bool {
+        let was = self.quarantine.take().is_some();
+        if was {
+            self.backoff_ms = QUARANTINE_BASE_MS;
+        }
+        was
+    }
+
+    /// Carries counters and quarantine over from the slot this one replaces.
+    pub fn inherit(&mut self, old: &BotSlot) {
+        self.stats = old.stats.clone();
+        self.quarantine = old.quarantine;
+        self.backoff_ms = old.backoff_ms;
+    }
+
+    /// The bot's key-value store as the host holds it.
+    pub fn kv(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.kv
     }
 
     fn build(&mut self, runtime: &Runtime) -> Result<(), SlotError> {

@@ -253,16 +253,21 @@ impl BotInstance {
     }
 
     fn classify(&self, e: &wasmtime::Error) -> CallError {
+        // The trap code may sit under context (e.g. a wasm backtrace), so look down the chain.
+        let trap = e
+            .downcast_ref::<Trap>()
+            .or_else(|| e.chain().find_map(|c| c.downcast_ref::<Trap>()));
         let text = format!("{e:#}");
-        match e.downcast_ref::<Trap>() {
+        match trap {
             Some(Trap::Interrupt) => CallError::Deadline(self.limits.deadline.as_millis() as u64),
             Some(Trap::StackOverflow) => CallError::StackOverflow,
             _ if text.contains("growing memory") || text.contains("memory size") => {
                 CallError::OutOfMemory(self.limits.memory_bytes)
             }
-            _ => CallError::Trap(
-                crate::host::truncate(text.lines().next().unwrap_or_default(), 300).to_string(),
-            ),
+            Some(t) => CallError::Trap(t.to_string()),
+            None => {
+                CallError::Trap(crate::host::truncate(&e.root_cause().to_string(), 300).to_string())
+            }
         }
     }
 }

@@ -1,0 +1,212 @@
+//! Hot reload: a bot's component or the whole registry, applied while the fleet runs.
+//!
+//! A new component is compiled off the scheduler, instantiated, initialised and given the
+//! old instance's snapshot before it replaces the old one between two ticks. Anything that
+//! fails keeps the old version running and is recorded. A registry is applied only if it
+//! validates whole; then it is diffed bot by bot.
+
+use crate::fleet::{BotHandle, Fleet};
+use anyhow::{Result, anyhow};
+use flotilla_config::{BotSpec, Registry};
+use flotilla_domain::BotId;
+use flotilla_runtime::LoadedComponent;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What one reload did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Bots added.
+    pub added: Vec<BotId>,
+    /// Bots removed or disabled.
+    pub removed: Vec<BotId>,
+    /// Bots whose code or settings were swapped.
+    pub replaced: Vec<BotId>,
+    /// Bots whose schedule alone changed.
+    pub rescheduled: Vec<BotId>,
+    /// Problems; the affected bots kept their old version.
+    pub errors: Vec<String>,
+}
+
+impl ReloadReport {
+    /// Whether nothing changed and nothing failed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Fleet {
+    /// Reloads every bot whose component file is `path` and whose bytes changed.
+    pub fn reload_component(&self, path: &Path) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        let users: Vec<Arc<BotHandle>> = self
+            .handles()
+            .into_iter()
+            .filter(|h| same_file(&h.spec().component, path))
+            .collect();
+        if users.is_empty() {
+            return report;
+        }
+        let component = match self.runtime.load_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = e.to_string();
+                for h in &users {
+                    let _ = self.record_load(
+                        &h.spec(),
+                        Err(anyhow!("{msg}; keeping the running version")),
+                    );
+                    report.errors.push(format!("bot \"{}\": {msg}", h.id));
+                }
+                return report;
+            }
+        };
+        for h in users {
+            if h.slot().component().hash == component.hash {
+                continue; // Same bytes (e.g. a touch): nothing to do.
+            }
+            let spec = h.spec();
+            match self.swap(&h, &spec, component.clone()) {
+                Ok(()) => report.replaced.push(h.id.clone()),
+                Err(e) => report.errors.push(format!("bot \"{}\": {e:#}", h.id)),
+            }
+        }
+        report
+    }
+
+    /// Reloads the registry file and applies it, or keeps the running one if it is invalid.
+    pub fn reload_registry(&self) -> ReloadReport {
+        let registry = match Registry::load(self.registry_path()) {
+            Ok(r) => r,
+            Err(e) => return self.rejected(format!("{e}")),
+        };
+        if let Err(e) = registry.validate() {
+            return self.rejected(e.to_string());
+        }
+        match registry.bots() {
+            Ok(specs) => self.apply(specs),
+            Err(e) => self.rejected(e.to_string()),
+        }
+    }
+
+    fn rejected(&self, errors: String) -> ReloadReport {
+        tracing::error!("registry rejected; the fleet keeps the last good one:\n{errors}");
+        let _ = self
+            .core()
+            .ledger
+            .record_event(self.start(), None, "registry_rejected", &errors);
+        ReloadReport {
+            errors: errors.lines().map(str::to_string).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Diffs `specs` against the running bots and applies the differences.
+    pub fn apply(&self, specs: Vec<BotSpec>) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        let wanted: Vec<BotSpec> = specs.into_iter().filter(|s| s.enabled).collect();
+        for h in self.handles() {
+            if !wanted.iter().any(|s| s.id == h.id) {
+                match self.remove_bot(&h.id) {
+                    Ok(()) => report.removed.push(h.id.clone()),
+                    Err(e) => report.errors.push(format!("bot \"{}\": {e:#}", h.id)),
+                }
+            }
+        }
+        for spec in wanted {
+            let Some(h) = self.handle(spec.id.as_str()) else {
+                let id = spec.id.clone();
+                match self.add_bot(spec) {
+                    Ok(_) => report.added.push(id),
+                    Err(e) => report.errors.push(format!("bot \"{id}\": {e:#}")),
+                }
+                continue;
+            };
+            let old = h.spec();
+            if old == spec {
+                continue;
+            }
+            let only_schedule = BotSpec {
+                schedule: old.schedule.clone(),
+                index: old.index,
+                ..spec.clone()
+            } == old;
+            if only_schedule {
+                h.set_spec(spec.clone());
+                h.schedule.send_replace(spec.schedule.clone());
+                report.rescheduled.push(spec.id.clone());
+                continue;
+            }
+            let component = if old.component == spec.component {
+                Ok(h.slot().component().clone())
+            } else {
+                self.runtime
+                    .load_file(&spec.component)
+                    .map_err(anyhow::Error::from)
+            };
+            match component.and_then(|c| self.swap(&h, &spec, c)) {
+                Ok(()) => {
+                    h.schedule.send_if_modified(|s| {
+                        let changed = s.to_string() != spec.schedule.to_string();
+                        *s = spec.schedule.clone();
+                        changed
+                    });
+                    report.replaced.push(spec.id.clone());
+                }
+                Err(e) => report.errors.push(format!("bot \"{}\": {e:#}", spec.id)),
+            }
+        }
+        if !report.added.is_empty() || !report.removed.is_empty() {
+            self.rebalance();
+        }
+        let summary = format!(
+            "added {:?}, removed {:?}, replaced {:?}, rescheduled {:?}, {} error(s)",
+            report.added,
+            report.removed,
+            report.replaced,
+            report.rescheduled,
+            report.errors.len()
+        );
+        tracing::info!("registry applied: {summary}");
+        let _ = self
+            .core()
+            .ledger
+            .record_event(self.start(), None, "registry_applied", &summary);
+        report
+    }
+
+    /// Replaces a bot's instance with one built from `spec` and `component`, carrying its
+    /// state over; waits for the tick in flight. On failure the old instance stays.
+    fn swap(&self, h: &BotHandle, spec: &BotSpec, component: Arc<LoadedComponent>) -> Result<()> {
+        let mut slot = h.slot();
+        let snapshot = slot.take_snapshot().map(<[u8]>::to_vec);
+        let new = self.start_slot(spec, component, snapshot);
+        let mut new = self.record_load(spec, new)?;
+        new.inherit(&slot);
+        let msg = format!(
+            "{} {} -> {} {} ({})",
+            slot.description().version,
+            &slot.component().hash[..12],
+            new.description().version,
+            &new.component().hash[..12],
+            spec.component.display()
+        );
+        *slot = new;
+        drop(slot);
+        h.set_spec(spec.clone());
+        tracing::info!(bot = %h.id, "reloaded: {msg}");
+        self.core()
+            .ledger
+            .record_event(self.start(), Some(&h.id), "reload", &msg)
+            .map_err(|e| anyhow!(e))?;
+        Ok(())
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || a.canonicalize()
+            .ok()
+            .zip(b.canonicalize().ok())
+            .is_some_and(|(x, y)| x == y)
+}

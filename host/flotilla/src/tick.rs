@@ -1,0 +1,287 @@
+//! The tick path of one bot: market → on-tick → boundary → risk → broker → book → ledger.
+
+use crate::fleet::{BotHandle, Core, Fleet, TickSummary};
+use anyhow::Result;
+use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestamp};
+use flotilla_engine::{RiskInput, Verdict};
+use flotilla_ledger::{
+    IntentRecord, OrderStatus, TickOutcome, TickRecord, VerdictKind, VerdictRecord,
+};
+use flotilla_runtime::{CallError, FillView, PositionView, validate_intents};
+use std::time::Instant;
+
+impl Fleet {
+    /// Runs one tick of `bot` (blocking: call from a blocking thread). `scheduled` is when
+    /// the scheduler wanted it, `now` when it started.
+    pub fn run_tick(
+        &self,
+        handle: &BotHandle,
+        scheduled: Timestamp,
+        now: Timestamp,
+    ) -> Result<TickSummary> {
+        let span = tracing::info_span!("tick", bot = %handle.id, at = now.0);
+        let _enter = span.enter();
+        self.advance_market(now)?;
+        let mut slot = handle.slot();
+        if let Some(until) = slot.quarantined_until().filter(|u| now < *u) {
+            return self.record_quarantined(handle, scheduled, now, until);
+        }
+        let (capital, positions) = {
+            let core = self.core();
+            let capital = core.budgets.get(&handle.id).copied().unwrap_or_default();
+            let positions = core
+                .portfolio
+                .bot_positions(&handle.id)
+                .filter(|(_, p)| !p.quantity.is_zero())
+                .map(|(s, p)| PositionView {
+                    symbol: s.clone(),
+                    quantity: to_f64(p.quantity),
+                    avg_price: to_f64(p.avg_price),
+                })
+                .collect();
+            (capital, positions)
+        };
+        let started = Instant::now();
+        let result = slot.tick(&self.runtime, now, to_f64(capital), positions);
+        let duration_us = started.elapsed().as_micros() as u64;
+        let mut rec = TickRecord {
+            bot: handle.id.clone(),
+            seq: slot.stats.ticks,
+            scheduled_at: scheduled,
+            started_at: now,
+            lateness_ms: now.0 - scheduled.0,
+            duration_us,
+            outcome: TickOutcome::Ok,
+            error: None,
+            intents: Vec::new(),
+            kv_writes: Vec::new(),
+            positions: Vec::new(),
+        };
+        let mut summary = TickSummary::default();
+        let mut fills = Vec::new();
+        let mut rejected_orders = Vec::new();
+        let mut core = self.core();
+        match result {
+            Err(e) => {
+                tracing::warn!(error = %e, "tick failed");
+                rec.outcome = outcome_of(&e);
+                rec.error = Some(e.to_string());
+                summary.error = Some(e.to_string());
+                if let Some(until) = slot.quarantine_if_failing(now) {
+                    let msg = format!(
+                        "{} failures in a row (last: {e}); quarantined until {}",
+                        slot.stats.consecutive_failures,
+                        crate::report::fmt_time(until)
+                    );
+                    tracing::warn!(until = until.0, "bot quarantined");
+                    core.ledger
+                        .record_event(now, Some(&handle.id), "quarantine", &msg)?;
+                }
+            }
+            Ok(out) => {
+                if slot.recovered() {
+                    core.ledger.record_event(
+                        now,
+                        Some(&handle.id),
+                        "recovered",
+                        "tick succeeded after quarantine",
+                    )?;
+                }
+                for v in &out.violations {
+                    core.ledger
+                        .record_event(now, Some(&handle.id), "sandbox_violation", v)?;
+                }
+                let (intents, rejected) =
+                    validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);
+                for r in &rejected {
+                    let msg = format!("{} ({}): {}", r.code, r.symbol, r.message);
+                    core.ledger
+                        .record_event(now, Some(&handle.id), "intent_rejected", &msg)?;
+                }
+                summary.refused += rejected.len();
+                summary.intents = intents.len();
+                rec.kv_writes = out.kv_writes;
+                for intent in intents {
+                    let (ir, fill, rejected) = self.route(&mut core, intent, now)?;
+                    rejected_orders.extend(rejected);
+                    if ir.verdict.reason.as_deref() == Some("no_change") {
+                        // Asking for the position it already holds is not a trade decision.
+                        continue;
+                    }
+                    if ir.verdict.kind == VerdictKind::Refused {
+                        summary.refused += 1;
+                    }
+                    if ir.order.is_some() {
+                        summary.orders += 1;
+                    }
+                    if let Some(f) = fill {
+                        let realized = ir.fill.as_ref().map(|(_, r)| *r).unwrap_or_default();
+                        let total = core
+                            .totals
+                            .entry((f.bot.clone(), f.symbol.clone()))
+                            .or_default();
+                        total.0 += realized;
+                        total.1 += f.fee;
+                        let (realized_pnl, fees) = *total;
+                        let mut pos = core
+                            .portfolio
+                            .position(&f.bot, &f.symbol)
+                            .cloned()
+                            .unwrap_or_default();
+                        pos.realized_pnl = realized_pnl;
+                        pos.fees = fees;
+                        rec.positions.retain(|(s, _)| *s != f.symbol);
+                        rec.positions.push((f.symbol.clone(), pos));
+                        fills.push(f);
+                    }
+                    rec.intents.push(ir);
+                }
+            }
+        }
+        core.ledger.record_tick(&rec)?;
+        for id in rejected_orders {
+            core.ledger.set_order_status(id, OrderStatus::Rejected)?;
+        }
+        drop(core);
+        for f in &fills {
+            slot.on_fill(&FillView {
+                order_id: f.order_id.0,
+                symbol: f.symbol.to_string(),
+                buy: f.side == flotilla_domain::Side::Buy,
+                quantity: to_f64(f.quantity),
+                price: to_f64(f.price),
+                fee: to_f64(f.fee),
+                time: f.time,
+                tag: f.tag.clone(),
+            });
+        }
+        Ok(summary)
+    }
+
+    fn record_quarantined(
+        &self,
+        handle: &BotHandle,
+        scheduled: Timestamp,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<TickSummary> {
+        let error = format!("quarantined until {}", crate::report::fmt_time(until));
+        self.core().ledger.record_tick(&TickRecord {
+            bot: handle.id.clone(),
+            seq: 0,
+            scheduled_at: scheduled,
+            started_at: now,
+            lateness_ms: now.0 - scheduled.0,
+            duration_us: 0,
+            outcome: TickOutcome::Quarantined,
+            error: Some(error.clone()),
+            intents: Vec::new(),
+            kv_writes: Vec::new(),
+            positions: Vec::new(),
+        })?;
+        Ok(TickSummary {
+            error: Some(error),
+            ..TickSummary::default()
+        })
+    }
+
+    /// Risk, then the broker, then the book, for one intent.
+    fn route(
+        &self,
+        core: &mut Core,
+        intent: flotilla_domain::Intent,
+        now: Timestamp,
+    ) -> Result<(IntentRecord, Option<Fill>, Option<OrderId>)> {
+        let price = self.market.last_price(&intent.symbol).map(|(p, _)| p).ok();
+        let price_dec = price
+            .and_then(Decimal::from_f64_retain)
+            .map(|d| d.round_dp(6))
+            .unwrap_or_default();
+        let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
+        let verdict = {
+            let Core {
+                portfolio, risk, ..
+            } = &mut *core;
+            risk.evaluate(&intent, &RiskInput::new(now, price_dec, portfolio, budget))
+        };
+        let mut record = IntentRecord {
+            intent: intent.clone(),
+            verdict: verdict_record(&verdict),
+            order: None,
+            fill: None,
+        };
+        let Some((side, quantity)) = verdict.order() else {
+            return Ok((record, None, None));
+        };
+        let order = OrderRequest {
+            id: core.ledger.next_order_id()?,
+            bot: intent.bot.clone(),
+            symbol: intent.symbol.clone(),
+            side,
+            quantity,
+            time: now,
+            tag: intent.tag.clone(),
+        };
+        let reference = price.unwrap_or(f64::NAN);
+        let mut rejected_order = None;
+        let fill = match core.broker.submit(&order, reference, now) {
+            Ok(fill) => {
+                let outcome = core.portfolio.apply_fill_detailed(&fill);
+                record.fill = Some((fill.clone(), outcome.realized));
+                Some(fill)
+            }
+            Err(e) => {
+                tracing::warn!(order = %order.id, error = %e, "broker rejected order");
+                core.ledger.record_event(
+                    now,
+                    Some(&intent.bot),
+                    "broker_rejected",
+                    &format!("{}: {e}", order.id),
+                )?;
+                rejected_order = Some(order.id);
+                None
+            }
+        };
+        record.order = Some(order);
+        Ok((record, fill, rejected_order))
+    }
+}
+
+fn verdict_record(v: &Verdict) -> VerdictRecord {
+    let detail = serde_json::to_value(v).unwrap_or_default();
+    match v {
+        Verdict::Approved { quantity, .. } => VerdictRecord {
+            kind: VerdictKind::Approved,
+            reason: None,
+            detail,
+            quantity: Some(*quantity),
+        },
+        Verdict::Resized {
+            quantity, reason, ..
+        } => VerdictRecord {
+            kind: VerdictKind::Resized,
+            reason: Some(reason.code().to_string()),
+            detail,
+            quantity: Some(*quantity),
+        },
+        Verdict::Refused(r) => VerdictRecord {
+            kind: VerdictKind::Refused,
+            reason: Some(r.reason.code().to_string()),
+            detail,
+            quantity: None,
+        },
+    }
+}
+
+fn outcome_of(e: &CallError) -> TickOutcome {
+    match e {
+        CallError::Deadline(_) => TickOutcome::Timeout,
+        CallError::Bot(_) => TickOutcome::Error,
+        _ => TickOutcome::Trap,
+    }
+}
+
+pub(crate) fn to_f64(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    d.to_f64().unwrap_or(0.0)
+}
