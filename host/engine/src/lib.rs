@@ -3,8 +3,11 @@
 //! Everything here is synchronous and deterministic given a clock value and an RNG seed.
 
 pub mod allocator;
+pub mod correlation;
 pub mod portfolio;
 pub mod risk;
+pub mod serde_decimal;
+pub mod sizing;
 pub mod underlying;
 
 pub use allocator::EqualSplit;

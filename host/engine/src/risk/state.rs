@@ -16,7 +16,7 @@ pub enum TradingState {
     Active,
     /// Only orders that shrink a position.
     Reducing,
-    /// Only orders that shrink a position (exits); bots' new risk is refused.
+    /// No bot orders at all; only host-managed exits (which must shrink a position).
     Halted,
 }
 
