@@ -4,6 +4,7 @@
 
 pub mod allocator;
 pub mod correlation;
+pub mod exits;
 pub mod portfolio;
 pub mod risk;
 pub mod serde_decimal;
@@ -11,6 +12,7 @@ pub mod sizing;
 pub mod underlying;
 
 pub use allocator::EqualSplit;
+pub use exits::{ExitBook, ExitOrder, ExitPlan, ExitReason, ScaleOut, TrailDistance, TrailingStop};
 pub use portfolio::{ClosedTrade, FillOutcome, Portfolio, SymbolExposure};
 pub use risk::{
     BotRiskOverrides, Refusal, RefusalReason, ResizeReason, RiskConfig, RiskEngine, RiskInput,
