@@ -72,3 +72,36 @@ pub mod option {
         d.deserialize_option(OptVisitor)
     }
 }
+
+/// `f64` written as its shortest round-trip text, so JSON parsers cannot shift the last bit;
+/// numbers are accepted too.
+pub mod exact_f64 {
+    use super::*;
+    /// Writes the float as a string (`"0.1"`, `"NaN"`).
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+    /// Reads a float from a string or number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = f64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a float or its text")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+                Ok(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+                Ok(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+                Ok(v as f64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+                v.trim().parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
