@@ -48,6 +48,11 @@ impl CorrelationTracker {
         self.generation += 1;
     }
 
+    /// Changes whenever a return is recorded (cluster caches key on it).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Pearson correlation of the two symbols over their common timestamps, if enough.
     pub fn correlation(&self, a: &Symbol, b: &Symbol) -> Option<f64> {
         pearson(self.series.get(a)?, self.series.get(b)?, self.min_samples)

@@ -4,7 +4,9 @@
 //! is a ceiling on the same quantity, so the final size is the minimum of the caps and the
 //! reason reported is the last (binding) gate that cut it.
 
-use super::{Candidate, RefusalReason, ResizeReason, RiskEngine, RiskInput, Scope, TradingState};
+use super::{
+    Candidate, ClusterCost, RefusalReason, ResizeReason, RiskEngine, RiskInput, Scope, TradingState,
+};
 use crate::sizing::kelly;
 use flotilla_domain::Side;
 use rust_decimal::Decimal;
@@ -108,7 +110,7 @@ fn data_sanity(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>) -> 
         }
     });
     if let (Some(reference), Some(band)) = (reference, e.config.data.price_band_pct) {
-        let b = Decimal::try_from(band).unwrap_or(Decimal::MAX);
+        let b = e.pcts.band.unwrap_or(Decimal::MAX);
         if reference > Decimal::ZERO && (i.price - reference).abs() > reference * b {
             return Err(RefusalReason::PriceOutOfBand {
                 price: i.price,
@@ -205,7 +207,7 @@ fn cooldown(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>) -> R {
     if !c.opens() || cd <= 0 {
         return Ok(());
     }
-    if let Some(&exited_at) = e.exits.get(&(c.bot().clone(), c.intent.symbol.clone())) {
+    if let Some(&exited_at) = e.exits.get(c.bot()).and_then(|m| m.get(&c.intent.symbol)) {
         let until = exited_at.plus_millis(cd);
         if i.now < until {
             return Err(RefusalReason::Cooldown { exited_at, until });
@@ -350,13 +352,13 @@ fn symbol_notional(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>)
 
 /// Fleet gross exposure (other positions at cost, this one at `price`) ≤ share × equity.
 fn gross_exposure(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>) -> R {
-    let Some(pct) = e.config.max_gross_exposure_pct else {
+    let Some(pct) = e.pcts.gross else {
         return Ok(());
     };
     if c.is_reducing() {
         return Ok(());
     }
-    let limit = c.equity.max(Decimal::ZERO) * Decimal::try_from(pct).unwrap_or(Decimal::ZERO);
+    let limit = c.equity.max(Decimal::ZERO) * pct;
     let used = i.portfolio.gross_cost() - own_cost(c, i);
     let max_abs = e.units(limit - used, i.price);
     cap_or(c, max_abs, ResizeReason::GrossExposure { limit, used })
@@ -364,29 +366,47 @@ fn gross_exposure(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>) 
 
 /// Gross exposure of the symbol plus the symbols correlated with it ≤ share × equity.
 fn correlation(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>) -> R {
-    let Some(pct) = e.config.correlation.max_cluster_pct else {
+    let Some(pct) = e.pcts.cluster else {
         return Ok(());
     };
     if c.is_reducing() {
         return Ok(());
     }
     let threshold = e.config.correlation.threshold;
-    let members = e.correlation.cluster(&c.intent.symbol, threshold);
-    if members.is_empty() {
+    let pf = i.portfolio;
+    // The cluster's cost only changes with new returns or fills: cache it per symbol.
+    let key = (e.correlation.generation(), pf.version());
+    let cached = e
+        .cluster_cache
+        .get(&c.intent.symbol)
+        .filter(|cc| cc.key == key);
+    let (members, mut used) = match cached {
+        Some(cc) => (cc.members, cc.cost),
+        None => {
+            let members = e.correlation.cluster(&c.intent.symbol, threshold);
+            let cost: Decimal = members
+                .iter()
+                .filter_map(|s| pf.symbol_exposure(s))
+                .map(|x| x.gross_cost)
+                .sum();
+            let cc = ClusterCost {
+                key,
+                members: members.len(),
+                cost,
+            };
+            e.cluster_cache.insert(c.intent.symbol.clone(), cc);
+            (members.len(), cost)
+        }
+    };
+    if members == 0 {
         return Ok(());
     }
-    let pf = i.portfolio;
-    let mut used: Decimal = members
-        .iter()
-        .filter_map(|s| pf.symbol_exposure(s))
-        .map(|x| x.gross_cost)
-        .sum();
     let this = pf
         .symbol_exposure(&c.intent.symbol)
         .map_or(Decimal::ZERO, |s| s.gross_qty);
     used += (this - c.current.abs()) * i.price;
-    let cluster = members.len() + 1;
-    let limit = c.equity.max(Decimal::ZERO) * Decimal::try_from(pct).unwrap_or(Decimal::ZERO);
+    let cluster = members + 1;
+    let limit = c.equity.max(Decimal::ZERO) * pct;
     let max_abs = e.units(limit - used, i.price);
     cap_or(
         c,

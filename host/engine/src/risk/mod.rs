@@ -184,10 +184,40 @@ pub struct RiskEngine {
     equity: EquityWatch,
     rates_bot: HashMap<BotId, VecDeque<Timestamp>>,
     rates_global: VecDeque<Timestamp>,
-    exits: HashMap<(BotId, Symbol), Timestamp>,
+    exits: HashMap<BotId, HashMap<Symbol, Timestamp>>,
+    pcts: Pcts,
     stats: HashMap<BotId, TradeStats>,
     prices: HashMap<Symbol, PriceTrack>,
     correlation: CorrelationTracker,
+    cluster_cache: HashMap<Symbol, ClusterCost>,
+}
+
+/// The config's fractions as decimals, converted once (f64 → Decimal is not free).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pcts {
+    pub gross: Option<Decimal>,
+    pub cluster: Option<Decimal>,
+    pub band: Option<Decimal>,
+}
+
+impl Pcts {
+    fn new(c: &RiskConfig) -> Self {
+        let d = |x: f64| Decimal::try_from(x).unwrap_or(Decimal::MAX);
+        Self {
+            gross: c.max_gross_exposure_pct.map(d),
+            cluster: c.correlation.max_cluster_pct.map(d),
+            band: c.data.price_band_pct.map(d),
+        }
+    }
+}
+
+/// Gross cost of a symbol's correlated cluster (itself excluded), valid for one
+/// correlation generation and one portfolio version.
+#[derive(Clone, Debug)]
+pub(crate) struct ClusterCost {
+    pub key: (u64, (u64, u64)),
+    pub members: usize,
+    pub cost: Money,
 }
 
 impl RiskEngine {
@@ -202,6 +232,7 @@ impl RiskEngine {
         let session = SessionClock::new(&config.session_reset)?;
         let correlation =
             CorrelationTracker::new(config.correlation.window, config.correlation.min_samples);
+        let pcts = Pcts::new(&config);
         Ok(Self {
             config,
             session,
@@ -211,9 +242,11 @@ impl RiskEngine {
             rates_bot: HashMap::new(),
             rates_global: VecDeque::new(),
             exits: HashMap::new(),
+            pcts,
             stats: HashMap::new(),
             prices: HashMap::new(),
             correlation,
+            cluster_cache: HashMap::new(),
         })
     }
 

@@ -176,7 +176,9 @@ impl RiskEngine {
             && (after.is_zero() || after.is_sign_positive() != before.is_sign_positive());
         if exited {
             self.exits
-                .insert((fill.bot.clone(), fill.symbol.clone()), fill.time);
+                .entry(fill.bot.clone())
+                .or_default()
+                .insert(fill.symbol.clone(), fill.time);
         }
         if let Some(t) = &outcome.closed_trade {
             self.stats.entry(t.bot.clone()).or_default().record(t);
