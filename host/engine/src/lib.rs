@@ -22,7 +22,8 @@ pub use portfolio::{BotBook, ClosedTrade, FillOutcome, Portfolio, SymbolExposure
 pub use risk::{
     BotRiskOverrides, CorrelationConfig, DataSanityConfig, KellyConfig, LossStreakConfig,
     RateLimit, Refusal, RefusalReason, ResizeReason, RiskConfig, RiskConfigError, RiskEngine,
-    RiskInput, Scope, SessionReset, StateCause, StateChange, StateEntry, TradingState, Verdict,
+    RiskInput, RiskMemory, Scope, SessionReset, StateCause, StateChange, StateEntry, TradingState,
+    Verdict,
 };
 pub use sizing::{TradeStats, kelly};
 pub use underlying::{UnderlyingRule, UnderlyingRules};

@@ -11,6 +11,8 @@ pub mod state;
 pub mod verdict;
 mod watch;
 
+pub use watch::RiskMemory;
+
 pub use config::{
     BotRiskOverrides, CorrelationConfig, DataSanityConfig, KellyConfig, LossStreakConfig,
     RateLimit, RiskConfig, SessionReset,

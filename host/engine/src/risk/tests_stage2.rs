@@ -556,3 +556,33 @@ fn config_rejects_unknown_keys_and_bad_values() {
         RiskConfig::default()
     );
 }
+
+#[test]
+fn memory_snapshot_round_trips_through_json() {
+    let cfg = RiskConfig {
+        reentry_cooldown_ms: 5 * MIN,
+        ..RiskConfig::permissive()
+    };
+    let (mut e, mut pf) = engine(cfg.clone());
+    for (side, t) in [(Side::Buy, 0), (Side::Sell, MIN)] {
+        let mut f = fill("a", "X", side, dec!(2), dec!(10));
+        f.time = Timestamp(t);
+        let out = pf.apply_fill_detailed(&f);
+        e.on_fill(&f, &out);
+    }
+    e.mark_equity(Timestamp(MIN), dec!(100000));
+    e.set_bot_state(&"b".into(), TradingState::Halted, "crashed", Timestamp(MIN));
+    let json = serde_json::to_string(&e.snapshot()).unwrap();
+    let mut restored = RiskEngine::new(cfg);
+    restored.restore(serde_json::from_str(&json).unwrap());
+    assert_eq!(restored.snapshot(), e.snapshot());
+    let input = RiskInput::new(Timestamp(2 * MIN), dec!(10), &pf, dec!(100000));
+    assert_eq!(
+        restored.evaluate(&buy("a", "X", dec!(1)), &input).code(),
+        "cooldown"
+    );
+    assert_eq!(
+        restored.evaluate(&buy("b", "Y", dec!(1)), &input).code(),
+        "trading_state"
+    );
+}

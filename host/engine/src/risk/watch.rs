@@ -3,8 +3,10 @@
 use super::session::EquityWatch;
 use super::{RiskEngine, StateCause, StateChange, StateEntry, TradingState};
 use crate::portfolio::FillOutcome;
+use crate::sizing::TradeStats;
 use flotilla_domain::{Bar, BotId, Fill, Money, Price, Symbol, Timeframe, Timestamp};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 impl RiskEngine {
     /// Marks fleet equity at `now`: rolls the session, lifts a daily-loss state at the reset,
@@ -123,9 +125,38 @@ impl RiskEngine {
         self.states.drain()
     }
 
-    /// Restores the equity watch (e.g. from the ledger after a restart).
-    pub fn restore_equity_watch(&mut self, watch: EquityWatch) {
-        self.equity = watch;
+    /// What the engine learned (states, equity watch, trade stats, last exits), to persist.
+    pub fn snapshot(&self) -> RiskMemory {
+        let mut stats: Vec<_> = self
+            .stats
+            .iter()
+            .map(|(b, s)| (b.clone(), s.clone()))
+            .collect();
+        stats.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut exits: Vec<_> = self
+            .exits
+            .iter()
+            .flat_map(|(b, m)| m.iter().map(move |(s, t)| (b.clone(), s.clone(), *t)))
+            .collect();
+        exits.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        RiskMemory {
+            fleet: self.states.fleet().clone(),
+            bots: self.states.bots(),
+            equity: self.equity.clone(),
+            stats,
+            exits,
+        }
+    }
+
+    /// Restores a [`RiskMemory`] (after a restart). Rate windows and prices start empty.
+    pub fn restore(&mut self, memory: RiskMemory) {
+        self.states.restore(memory.fleet, memory.bots);
+        self.equity = memory.equity;
+        self.stats = memory.stats.into_iter().collect();
+        self.exits.clear();
+        for (b, s, t) in memory.exits {
+            self.exits.entry(b).or_default().insert(s, t);
+        }
     }
 
     /// Records a close of `symbol` at `t`: the staleness clock, the price band's reference
@@ -196,6 +227,21 @@ impl RiskEngine {
             self.rates_global.push_back(now);
         }
     }
+}
+
+/// The engine's persistent memory, for the ledger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RiskMemory {
+    /// The fleet's state.
+    pub fleet: StateEntry,
+    /// Bots with a state of their own.
+    pub bots: Vec<(BotId, StateEntry)>,
+    /// Start-of-session equity and peak.
+    pub equity: EquityWatch,
+    /// Closed-trade statistics per bot.
+    pub stats: Vec<(BotId, TradeStats)>,
+    /// Last exit per (bot, symbol), for the re-entry cooldown.
+    pub exits: Vec<(BotId, Symbol, Timestamp)>,
 }
 
 fn dec(x: f64) -> Decimal {
