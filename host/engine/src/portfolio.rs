@@ -8,7 +8,8 @@ use crate::underlying::UnderlyingRules;
 use flotilla_domain::{BotId, Fill, Money, Position, Quantity, Side, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One bot's book: its positions and running totals.
 #[derive(Clone, Debug, Default)]
@@ -46,9 +47,10 @@ pub struct SymbolExposure {
 
 /// Which bots hold an underlying long and short (count of their symbols on each side).
 #[derive(Clone, Debug, Default)]
+// BTreeMap: the bot reported in a refusal must not depend on hash order (determinism).
 struct UnderlyingHolders {
-    long: HashMap<BotId, u32>,
-    short: HashMap<BotId, u32>,
+    long: BTreeMap<BotId, u32>,
+    short: BTreeMap<BotId, u32>,
 }
 
 /// A round trip that ended: the position went flat or flipped.
@@ -91,9 +93,29 @@ struct OpenTrade {
     opened_at: Timestamp,
 }
 
+/// Identifies one portfolio value (a clone gets a new id), for caches keyed by its version.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PortfolioId(u64);
+
+impl PortfolioId {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl Clone for PortfolioId {
+    fn clone(&self) -> Self {
+        // A clone diverges from the original, so it must not share cached aggregates.
+        Self::fresh()
+    }
+}
+
 /// Cash, positions and aggregates of the whole fleet.
 #[derive(Clone, Debug)]
 pub struct Portfolio {
+    id: PortfolioId,
+    version: u64,
     starting_cash: Money,
     cash: Money,
     bots: HashMap<BotId, BotBook>,
@@ -116,6 +138,8 @@ impl Portfolio {
     /// An empty portfolio whose underlyings are derived by `rules`.
     pub fn with_underlying_rules(starting_cash: Money, rules: UnderlyingRules) -> Self {
         Self {
+            id: PortfolioId::fresh(),
+            version: 0,
             starting_cash,
             cash: starting_cash,
             bots: HashMap::new(),
@@ -128,6 +152,12 @@ impl Portfolio {
             gross_cost: Decimal::ZERO,
             net_cost: Decimal::ZERO,
         }
+    }
+
+    /// This portfolio's identity and how many fills it has applied: equal pairs mean
+    /// equal contents, so derived sums can be cached.
+    pub fn version(&self) -> (u64, u64) {
+        (self.id.0, self.version)
     }
 
     /// The cash the portfolio started with.
@@ -160,6 +190,7 @@ impl Portfolio {
 
     /// Applies a fill and reports the realised PnL and any round trip it completed.
     pub fn apply_fill_detailed(&mut self, fill: &Fill) -> FillOutcome {
+        self.version += 1;
         let underlying = self.underlying_or_insert(&fill.symbol);
         let book = self.bots.entry(fill.bot.clone()).or_default();
         let pos = book.positions.entry(fill.symbol.clone()).or_default();
@@ -410,7 +441,7 @@ fn sign(q: Quantity) -> i8 {
     }
 }
 
-fn dec_holder(map: &mut HashMap<BotId, u32>, bot: &BotId) {
+fn dec_holder(map: &mut BTreeMap<BotId, u32>, bot: &BotId) {
     if let Some(n) = map.get_mut(bot) {
         *n -= 1;
         if *n == 0 {

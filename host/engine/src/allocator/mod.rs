@@ -1,7 +1,27 @@
-//! Capital allocation across bots.
+//! Capital allocation across bots: an equal split baseline and discounted Thompson sampling.
+
+pub mod thompson;
+
+pub use thompson::{
+    Allocation, AllocationWhy, AllocatorState, BotAllocation, BotEvidence, PosteriorSummary,
+    Priors, ThompsonAllocator, ThompsonConfig, fit_weights,
+};
 
 use flotilla_domain::{BotId, Money};
 use rust_decimal::{Decimal, RoundingStrategy};
+
+/// An invalid allocator setting.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AllocationError {
+    /// A setting is out of range.
+    #[error("bad allocator setting `{field}`: {value}")]
+    BadConfig {
+        /// The key.
+        field: &'static str,
+        /// Its value.
+        value: f64,
+    },
+}
 
 /// Splits capital equally among bots (the baseline allocator).
 #[derive(Clone, Copy, Debug, Default)]

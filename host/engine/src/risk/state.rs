@@ -16,7 +16,7 @@ pub enum TradingState {
     Active,
     /// Only orders that shrink a position.
     Reducing,
-    /// Only orders that shrink a position (exits); bots' new risk is refused.
+    /// No bot orders at all; only host-managed exits (which must shrink a position).
     Halted,
 }
 
@@ -143,6 +143,21 @@ impl StateBook {
         };
         self.pending.push(change.clone());
         change
+    }
+    /// Every bot with a state of its own, sorted by id.
+    pub fn bots(&self) -> Vec<(BotId, StateEntry)> {
+        let mut v: Vec<_> = self
+            .bots
+            .iter()
+            .map(|(b, e)| (b.clone(), e.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+    /// Replaces the states (restore after restart); records no change.
+    pub fn restore(&mut self, fleet: StateEntry, bots: Vec<(BotId, StateEntry)>) {
+        self.fleet = fleet;
+        self.bots = bots.into_iter().collect();
     }
     /// Takes the changes recorded since the last call (automatic ones included).
     pub fn drain(&mut self) -> Vec<StateChange> {

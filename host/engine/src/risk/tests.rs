@@ -42,7 +42,7 @@ fn eval(
 
 #[test]
 fn plain_buy_within_budget_is_approved() {
-    let mut e = RiskEngine::new(RiskConfig::default());
+    let mut e = RiskEngine::new(RiskConfig::permissive());
     let pf = e.new_portfolio(dec!(100000));
     let v = eval(
         &mut e,
@@ -62,7 +62,7 @@ fn plain_buy_within_budget_is_approved() {
 
 #[test]
 fn zero_delta_is_refused_as_no_change() {
-    let mut e = RiskEngine::new(RiskConfig::default());
+    let mut e = RiskEngine::new(RiskConfig::permissive());
     let mut pf = e.new_portfolio(dec!(100000));
     pf.apply_fill(&fill("a", "X", Side::Buy, dec!(3), dec!(100)));
     let v = eval(
@@ -81,7 +81,7 @@ fn zero_delta_is_refused_as_no_change() {
 
 #[test]
 fn opposite_side_of_another_bots_underlying_is_contradictory() {
-    let mut e = RiskEngine::new(RiskConfig::default());
+    let mut e = RiskEngine::new(RiskConfig::permissive());
     let mut pf = e.new_portfolio(dec!(100000));
     pf.apply_fill(&fill("a", "X", Side::Buy, dec!(3), dec!(100)));
     let v = eval(
@@ -128,7 +128,7 @@ fn contradictory_uses_regex_underlying() {
     let cfg = RiskConfig {
         underlying: crate::UnderlyingRules::from_patterns(&[r"^(KX[A-Z]+-\w+)-[BT][\d.]+$"])
             .unwrap(),
-        ..RiskConfig::default()
+        ..RiskConfig::permissive()
     };
     let mut e = RiskEngine::new(cfg);
     let mut pf = e.new_portfolio(dec!(100000));
@@ -154,7 +154,7 @@ fn max_open_positions_global_and_per_bot() {
     let cfg = RiskConfig {
         max_open_positions: 3,
         max_open_positions_per_bot: 2,
-        ..Default::default()
+        ..RiskConfig::permissive()
     };
     let mut e = RiskEngine::new(cfg);
     let mut pf = e.new_portfolio(dec!(100000));
@@ -202,12 +202,13 @@ fn max_open_positions_global_and_per_bot() {
 fn per_bot_override_of_open_positions() {
     let mut cfg = RiskConfig {
         max_open_positions_per_bot: 5,
-        ..Default::default()
+        ..RiskConfig::permissive()
     };
     cfg.bots.insert(
         "a".into(),
         BotRiskOverrides {
             max_open_positions: Some(1),
+            ..Default::default()
         },
     );
     let mut e = RiskEngine::new(cfg);
@@ -232,7 +233,7 @@ fn per_bot_override_of_open_positions() {
 
 #[test]
 fn budget_resizes_then_refuses() {
-    let mut e = RiskEngine::new(RiskConfig::default());
+    let mut e = RiskEngine::new(RiskConfig::permissive());
     let mut pf = e.new_portfolio(dec!(100000));
     pf.apply_fill(&fill("a", "Y", Side::Buy, dec!(10), dec!(30)));
     // Budget 1000, 300 used elsewhere: 700 / 100 = 7 units.
@@ -287,7 +288,7 @@ fn budget_resizes_then_refuses() {
 
 #[test]
 fn budget_on_a_flip_keeps_the_reducing_part() {
-    let mut e = RiskEngine::new(RiskConfig::default());
+    let mut e = RiskEngine::new(RiskConfig::permissive());
     let mut pf = e.new_portfolio(dec!(100000));
     pf.apply_fill(&fill("a", "X", Side::Buy, dec!(5), dec!(100)));
     // Target -10 = sell 15; budget 300 allows 3 short: sell 8.
@@ -313,7 +314,7 @@ fn budget_on_a_flip_keeps_the_reducing_part() {
 fn fractional_quantities_round_down() {
     let mut e = RiskEngine::new(RiskConfig {
         quantity_decimals: 2,
-        ..Default::default()
+        ..RiskConfig::permissive()
     });
     let pf = e.new_portfolio(dec!(100000));
     let v = eval(

@@ -39,6 +39,16 @@ pub enum RefusalReason {
         /// The offending price, as text (it may be NaN).
         price: String,
     },
+    /// The symbol's latest bar failed validation (NaN, non-positive or inconsistent).
+    BadBar {
+        /// What was wrong with it.
+        why: String,
+    },
+    /// A host exit that would not reduce the position (it is flat or on the exit's side).
+    NotReducing {
+        /// The bot's current position.
+        current: Quantity,
+    },
     /// The last price is older than allowed.
     StalePrice {
         /// When the price was observed.
@@ -131,6 +141,8 @@ impl RefusalReason {
         match self {
             Self::NoChange { .. } => "no_change",
             Self::BadPrice { .. } => "bad_price",
+            Self::BadBar { .. } => "bad_bar",
+            Self::NotReducing { .. } => "not_reducing",
             Self::StalePrice { .. } => "stale_price",
             Self::PriceOutOfBand { .. } => "price_out_of_band",
             Self::TradingState { .. } => "trading_state",
@@ -150,6 +162,10 @@ impl fmt::Display for RefusalReason {
         match self {
             Self::NoChange { current } => write!(f, "no change: position already {current}"),
             Self::BadPrice { price } => write!(f, "bad price {price}"),
+            Self::BadBar { why } => write!(f, "unusable bar: {why}"),
+            Self::NotReducing { current } => {
+                write!(f, "exit would not reduce the position of {current}")
+            }
             Self::StalePrice {
                 price_time,
                 now,

@@ -1,0 +1,553 @@
+//! Host-managed exits: stop-loss, take-profit, trailing stops and scaled exits.
+//!
+//! The host arms a plan when a bot's entry is approved and feeds fills and bars; on each
+//! bar the book issues reducing orders for every open position whose levels were touched,
+//! whatever the health of the bot. Exits then go through [`crate::RiskEngine::evaluate_exit`].
+
+use flotilla_domain::{
+    Bar, BotId, Fill, Intent, OrderAction, Position, Price, Quantity, Side, Symbol, Timestamp,
+};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// How far a trailing stop follows the best price.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrailDistance {
+    /// A multiple of the ATR passed with each bar.
+    Atr(f64),
+    /// A fraction of the best price.
+    Percent(f64),
+    /// A fixed price distance.
+    Absolute(Price),
+}
+
+/// A trailing stop, optionally armed only once the trade is `activate_at_r` R in profit.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+pub struct TrailingStop {
+    /// Distance behind the best price.
+    pub distance: TrailDistance,
+    /// Profit in R at which the trail starts; `None` = from entry.
+    pub activate_at_r: Option<f64>,
+}
+
+/// Take `fraction` of the initial quantity off when price reaches `at_r` R of profit.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+pub struct ScaleOut {
+    /// Profit level in R (R = |entry − stop|).
+    pub at_r: f64,
+    /// Fraction of the initial quantity to sell.
+    pub fraction: f64,
+}
+
+/// The exits the host manages for one position.
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+pub struct ExitPlan {
+    /// Protective stop price; also defines R.
+    pub stop_loss: Option<Price>,
+    /// Profit target: closes the whole position.
+    pub take_profit: Option<Price>,
+    /// Trailing stop.
+    pub trailing: Option<TrailingStop>,
+    /// Partial exits at R multiples (need `stop_loss`), in order.
+    pub scale_outs: Vec<ScaleOut>,
+}
+
+impl ExitPlan {
+    /// The intent's own stop-loss and take-profit, if it set either.
+    pub fn from_intent(intent: &Intent) -> Option<Self> {
+        (intent.stop_loss.is_some() || intent.take_profit.is_some()).then(|| Self {
+            stop_loss: intent.stop_loss,
+            take_profit: intent.take_profit,
+            ..Self::default()
+        })
+    }
+    /// 33% at 1R, 33% at 2R, the rest trailing at `atr_mult` ATR once 1R is reached.
+    pub fn scaled(stop_loss: Price, atr_mult: f64) -> Self {
+        Self {
+            stop_loss: Some(stop_loss),
+            take_profit: None,
+            trailing: Some(TrailingStop {
+                distance: TrailDistance::Atr(atr_mult),
+                activate_at_r: Some(1.0),
+            }),
+            scale_outs: vec![
+                ScaleOut {
+                    at_r: 1.0,
+                    fraction: 0.33,
+                },
+                ScaleOut {
+                    at_r: 2.0,
+                    fraction: 0.33,
+                },
+            ],
+        }
+    }
+}
+
+/// Why an exit fired.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ExitReason {
+    /// The stop-loss was touched.
+    StopLoss,
+    /// The trailing stop was touched.
+    TrailingStop,
+    /// The profit target was touched.
+    TakeProfit,
+    /// A scale-out level was reached.
+    ScaleOut {
+        /// Index of the level in the plan.
+        level: usize,
+        /// Its R multiple.
+        at_r: f64,
+    },
+}
+
+impl ExitReason {
+    /// A stable code: `stop_loss`, `trailing_stop`, `take_profit`, `scale_out`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::StopLoss => "stop_loss",
+            Self::TrailingStop => "trailing_stop",
+            Self::TakeProfit => "take_profit",
+            Self::ScaleOut { .. } => "scale_out",
+        }
+    }
+}
+
+/// A reducing order the exit book wants sent.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct ExitOrder {
+    /// The bot whose position it reduces.
+    pub bot: BotId,
+    /// The instrument.
+    pub symbol: Symbol,
+    /// Sell for a long, buy for a short.
+    pub side: Side,
+    /// Units, positive, never more than the position.
+    pub quantity: Quantity,
+    /// Why.
+    pub reason: ExitReason,
+    /// The level that was touched.
+    pub trigger: Price,
+    /// The bar's time.
+    pub time: Timestamp,
+}
+
+impl ExitOrder {
+    /// The exit as an intent for [`crate::RiskEngine::evaluate_exit`]; tag `exit:<code>`.
+    pub fn to_intent(&self) -> Intent {
+        let action = match self.side {
+            Side::Buy => OrderAction::Buy(self.quantity),
+            Side::Sell => OrderAction::Sell(self.quantity),
+        };
+        Intent {
+            bot: self.bot.clone(),
+            symbol: self.symbol.clone(),
+            action,
+            confidence: 1.0,
+            stop_loss: None,
+            take_profit: None,
+            tag: format!("exit:{}", self.reason.code()),
+        }
+    }
+}
+
+/// One position under management.
+#[derive(Clone, Debug)]
+struct Managed {
+    plan: ExitPlan,
+    /// +1 long, −1 short.
+    dir: Decimal,
+    entry: Price,
+    initial: Quantity,
+    qty: Quantity,
+    best: Price,
+    trail: Option<Price>,
+    scales_done: usize,
+    closing: bool,
+}
+
+impl Managed {
+    fn r(&self) -> Option<Decimal> {
+        self.plan
+            .stop_loss
+            .map(|s| (self.entry - s).abs())
+            .filter(|r| !r.is_zero())
+    }
+    fn level(&self, at_r: f64) -> Option<Price> {
+        Some(self.entry + self.dir * self.r()? * dec(at_r))
+    }
+}
+
+/// Exit plans and the positions they manage.
+#[derive(Clone, Debug, Default)]
+pub struct ExitBook {
+    quantity_decimals: u32,
+    armed: HashMap<(BotId, Symbol), ExitPlan>,
+    managed: HashMap<(BotId, Symbol), Managed>,
+    by_symbol: HashMap<Symbol, BTreeSet<BotId>>,
+}
+
+impl ExitBook {
+    /// An empty book; partial exit sizes are rounded down to `quantity_decimals`.
+    pub fn new(quantity_decimals: u32) -> Self {
+        Self {
+            quantity_decimals,
+            ..Self::default()
+        }
+    }
+
+    /// Arms `plan` for the bot's next entry into `symbol` (or replaces the current plan).
+    pub fn set_plan(&mut self, bot: &BotId, symbol: &Symbol, plan: ExitPlan) {
+        let key = (bot.clone(), symbol.clone());
+        match self.managed.get_mut(&key) {
+            Some(m) => m.plan = plan,
+            None => {
+                self.armed.insert(key, plan);
+            }
+        }
+    }
+
+    /// Number of positions under management.
+    pub fn managed(&self) -> usize {
+        self.managed.len()
+    }
+
+    /// The current trailing-stop level of a managed position.
+    pub fn trail(&self, bot: &BotId, symbol: &Symbol) -> Option<Price> {
+        self.managed.get(&(bot.clone(), symbol.clone()))?.trail
+    }
+
+    /// Updates the book after `fill`; `position` is the bot's position after it (None if flat).
+    pub fn on_fill(&mut self, fill: &Fill, position: Option<&Position>) {
+        let key = (fill.bot.clone(), fill.symbol.clone());
+        let Some(pos) = position.filter(|p| !p.quantity.is_zero()) else {
+            self.remove(&key);
+            return;
+        };
+        let dir = if pos.quantity.is_sign_positive() {
+            Decimal::ONE
+        } else {
+            Decimal::NEGATIVE_ONE
+        };
+        let qty = pos.quantity.abs();
+        if let Some(m) = self.managed.get_mut(&key) {
+            if m.dir == dir {
+                m.closing = false;
+                if qty > m.qty {
+                    // Added to: the plan now covers the larger position.
+                    m.initial = m.initial.max(qty);
+                    m.entry = pos.avg_price;
+                }
+                m.qty = qty;
+                return;
+            }
+            self.remove(&key); // flipped: the old plan does not apply to the new side
+        }
+        if let Some(plan) = self.armed.remove(&key) {
+            self.by_symbol
+                .entry(fill.symbol.clone())
+                .or_default()
+                .insert(fill.bot.clone());
+            let m = Managed {
+                plan,
+                dir,
+                entry: pos.avg_price,
+                initial: qty,
+                qty,
+                best: pos.avg_price,
+                trail: None,
+                scales_done: 0,
+                closing: false,
+            };
+            self.managed.insert(key, m);
+        }
+    }
+
+    /// The host could not send an exit (refused or rejected): issue it again on the next bar.
+    pub fn exit_failed(&mut self, bot: &BotId, symbol: &Symbol) {
+        if let Some(m) = self.managed.get_mut(&(bot.clone(), symbol.clone())) {
+            m.closing = false;
+        }
+    }
+
+    fn remove(&mut self, key: &(BotId, Symbol)) {
+        self.managed.remove(key);
+        if let Some(set) = self.by_symbol.get_mut(&key.1) {
+            set.remove(&key.0);
+        }
+    }
+
+    /// Checks every managed position in `symbol` against a closed bar and returns the exits,
+    /// by bot id. Stops are checked before targets (the worse case inside one bar), and the
+    /// trail moves only after the checks. `atr` feeds ATR-based trails.
+    pub fn on_bar(&mut self, symbol: &Symbol, bar: &Bar, atr: Option<f64>) -> Vec<ExitOrder> {
+        let mut out = Vec::new();
+        if bar.validate().is_err() {
+            return out;
+        }
+        let (Ok(high), Ok(low)) = (Decimal::try_from(bar.high), Decimal::try_from(bar.low)) else {
+            return out;
+        };
+        let Some(bots) = self.by_symbol.get(symbol) else {
+            return out;
+        };
+        for bot in bots {
+            let key = (bot.clone(), symbol.clone());
+            let Some(m) = self.managed.get_mut(&key) else {
+                continue;
+            };
+            let long = m.dir.is_sign_positive();
+            let (fav, adv) = if long { (high, low) } else { (low, high) };
+            let side = if long { Side::Sell } else { Side::Buy };
+            let order = |quantity, reason, trigger| ExitOrder {
+                bot: bot.clone(),
+                symbol: symbol.clone(),
+                side,
+                quantity,
+                reason,
+                trigger,
+                time: bar.time,
+            };
+            if !m.closing {
+                // The binding stop is the one nearer the price.
+                let stop = match (m.plan.stop_loss, m.trail) {
+                    (Some(s), Some(t)) if m.dir * (t - s) > Decimal::ZERO => {
+                        Some((t, ExitReason::TrailingStop))
+                    }
+                    (Some(s), _) => Some((s, ExitReason::StopLoss)),
+                    (None, Some(t)) => Some((t, ExitReason::TrailingStop)),
+                    (None, None) => None,
+                };
+                let mut remaining = m.qty;
+                if let Some((level, reason)) =
+                    stop.filter(|(s, _)| m.dir * (adv - *s) <= Decimal::ZERO)
+                {
+                    out.push(order(remaining, reason, level));
+                    m.closing = true;
+                } else if let Some(tp) = m
+                    .plan
+                    .take_profit
+                    .filter(|tp| m.dir * (fav - *tp) >= Decimal::ZERO)
+                {
+                    out.push(order(remaining, ExitReason::TakeProfit, tp));
+                    m.closing = true;
+                } else {
+                    while let Some(s) = m.plan.scale_outs.get(m.scales_done).copied() {
+                        let Some(level) = m.level(s.at_r) else { break };
+                        if m.dir * (fav - level) < Decimal::ZERO {
+                            break;
+                        }
+                        m.scales_done += 1;
+                        let q = (m.initial * dec(s.fraction))
+                            .round_dp_with_strategy(
+                                self.quantity_decimals,
+                                RoundingStrategy::ToZero,
+                            )
+                            .min(remaining);
+                        if q > Decimal::ZERO {
+                            let reason = ExitReason::ScaleOut {
+                                level: m.scales_done - 1,
+                                at_r: s.at_r,
+                            };
+                            out.push(order(q, reason, level));
+                            remaining -= q;
+                        }
+                    }
+                }
+            }
+            // Move the trail with this bar's best price.
+            if m.dir * (fav - m.best) > Decimal::ZERO {
+                m.best = fav;
+            }
+            if let Some(t) = m.plan.trailing {
+                let armed = match t.activate_at_r {
+                    None => true,
+                    Some(r) => m
+                        .level(r)
+                        .is_some_and(|l| m.dir * (m.best - l) >= Decimal::ZERO),
+                };
+                let dist = match t.distance {
+                    TrailDistance::Atr(k) => atr
+                        .filter(|a| a.is_finite() && *a > 0.0)
+                        .map(|a| dec(k * a)),
+                    TrailDistance::Percent(p) => Some(m.best * dec(p)),
+                    TrailDistance::Absolute(d) => Some(d),
+                };
+                if let (true, Some(d)) = (armed, dist) {
+                    let level = m.best - m.dir * d;
+                    if m.trail
+                        .is_none_or(|old| m.dir * (level - old) > Decimal::ZERO)
+                    {
+                        m.trail = Some(level);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn dec(x: f64) -> Decimal {
+    Decimal::try_from(x).unwrap_or(Decimal::ZERO).round_dp(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flotilla_domain::OrderId;
+    use rust_decimal_macros::dec;
+
+    fn bar(t: i64, high: f64, low: f64) -> Bar {
+        Bar {
+            time: Timestamp(t),
+            open: low,
+            high,
+            low,
+            close: high,
+            volume: 1.0,
+        }
+    }
+
+    fn enter(book: &mut ExitBook, side: Side, qty: Decimal, price: Decimal) -> Position {
+        let mut pos = Position::default();
+        pos.apply(side, qty, price, Decimal::ZERO);
+        let f = Fill {
+            order_id: OrderId(1),
+            bot: "a".into(),
+            symbol: "X".into(),
+            side,
+            quantity: qty,
+            price,
+            fee: Decimal::ZERO,
+            time: Timestamp(0),
+            tag: String::new(),
+        };
+        book.on_fill(&f, Some(&pos));
+        pos
+    }
+
+    #[test]
+    fn stop_and_target_close_everything() {
+        let mut book = ExitBook::new(0);
+        let (a, x): (BotId, Symbol) = ("a".into(), "X".into());
+        book.set_plan(
+            &a,
+            &x,
+            ExitPlan {
+                stop_loss: Some(dec!(95)),
+                take_profit: Some(dec!(110)),
+                ..Default::default()
+            },
+        );
+        enter(&mut book, Side::Buy, dec!(10), dec!(100));
+        assert!(book.on_bar(&x, &bar(1, 105.0, 96.0), None).is_empty());
+        let out = book.on_bar(&x, &bar(2, 111.0, 94.0), None);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].side, out[0].quantity, out[0].reason, out[0].trigger),
+            (Side::Sell, dec!(10), ExitReason::StopLoss, dec!(95))
+        );
+        assert_eq!(out[0].to_intent().tag, "exit:stop_loss");
+        // Not re-issued while the close is in flight; again after a failure.
+        assert!(book.on_bar(&x, &bar(3, 100.0, 90.0), None).is_empty());
+        book.exit_failed(&a, &x);
+        assert_eq!(book.on_bar(&x, &bar(4, 100.0, 90.0), None).len(), 1);
+    }
+
+    #[test]
+    fn short_take_profit() {
+        let mut book = ExitBook::new(0);
+        let (a, x): (BotId, Symbol) = ("a".into(), "X".into());
+        book.set_plan(
+            &a,
+            &x,
+            ExitPlan {
+                stop_loss: Some(dec!(105)),
+                take_profit: Some(dec!(90)),
+                ..Default::default()
+            },
+        );
+        enter(&mut book, Side::Sell, dec!(4), dec!(100));
+        let out = book.on_bar(&x, &bar(1, 101.0, 89.5), None);
+        assert_eq!(
+            (out[0].side, out[0].quantity, out[0].reason),
+            (Side::Buy, dec!(4), ExitReason::TakeProfit)
+        );
+    }
+
+    #[test]
+    fn scaled_exits_then_atr_trail() {
+        let mut book = ExitBook::new(0);
+        let (a, x): (BotId, Symbol) = ("a".into(), "X".into());
+        book.set_plan(&a, &x, ExitPlan::scaled(dec!(90), 1.5));
+        enter(&mut book, Side::Buy, dec!(100), dec!(100));
+        // 1R = 110: 33 off; the trail arms at 1R: 110 − 1.5 × 2 = 107.
+        let out = book.on_bar(&x, &bar(1, 110.0, 101.0), Some(2.0));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].quantity, out[0].reason),
+            (
+                dec!(33),
+                ExitReason::ScaleOut {
+                    level: 0,
+                    at_r: 1.0
+                }
+            )
+        );
+        assert_eq!(book.trail(&a, &x), Some(dec!(107)));
+        // The fill comes back: 67 left.
+        let mut pos = Position::default();
+        pos.apply(Side::Buy, dec!(67), dec!(100), Decimal::ZERO);
+        let f = Fill {
+            order_id: OrderId(2),
+            bot: a.clone(),
+            symbol: x.clone(),
+            side: Side::Sell,
+            quantity: dec!(33),
+            price: dec!(110),
+            fee: Decimal::ZERO,
+            time: Timestamp(1),
+            tag: String::new(),
+        };
+        book.on_fill(&f, Some(&pos));
+        // 2R = 120: another 33; trail ratchets to 121 − 3 = 118.
+        let out = book.on_bar(&x, &bar(2, 121.0, 112.0), Some(2.0));
+        assert_eq!(
+            (out[0].quantity, out[0].reason),
+            (
+                dec!(33),
+                ExitReason::ScaleOut {
+                    level: 1,
+                    at_r: 2.0
+                }
+            )
+        );
+        assert_eq!(book.trail(&a, &x), Some(dec!(118)));
+        pos.apply(Side::Sell, dec!(33), dec!(120), Decimal::ZERO);
+        book.on_fill(
+            &Fill {
+                quantity: dec!(33),
+                ..f.clone()
+            },
+            Some(&pos),
+        );
+        // The trail takes the rest.
+        let out = book.on_bar(&x, &bar(3, 119.0, 117.5), Some(2.0));
+        assert_eq!(
+            (out[0].quantity, out[0].reason, out[0].trigger),
+            (dec!(34), ExitReason::TrailingStop, dec!(118))
+        );
+        book.on_fill(
+            &Fill {
+                quantity: dec!(34),
+                ..f
+            },
+            None,
+        );
+        assert_eq!(book.managed(), 0);
+    }
+}

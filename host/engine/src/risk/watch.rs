@@ -1,0 +1,249 @@
+//! What the engine learns between intents: equity marks, prices, fills and manual states.
+
+use super::session::EquityWatch;
+use super::{RiskEngine, StateCause, StateChange, StateEntry, TradingState};
+use crate::portfolio::FillOutcome;
+use crate::sizing::TradeStats;
+use flotilla_domain::{Bar, BotId, Fill, Money, Price, Symbol, Timeframe, Timestamp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+impl RiskEngine {
+    /// Marks fleet equity at `now`: rolls the session, lifts a daily-loss state at the reset,
+    /// and trips the daily-loss or drawdown state. Returns the automatic state changes.
+    pub fn mark_equity(&mut self, now: Timestamp, equity: Money) -> Vec<StateChange> {
+        let mut changes = Vec::new();
+        let start = self.session.session_start(now);
+        if self.equity.session != Some(start) {
+            if self.equity.session.is_some_and(|s| s > start) {
+                return changes; // a mark from an older session: ignore
+            }
+            let fleet = self.states.fleet();
+            if fleet.cause == StateCause::DailyLoss && fleet.state != TradingState::Active {
+                let why = format!("session reset at {start}");
+                changes.push(self.states.set(
+                    None,
+                    TradingState::Active,
+                    StateCause::SessionReset,
+                    why,
+                    now,
+                ));
+            }
+            self.equity.session = Some(start);
+            self.equity.session_start_equity = equity;
+        }
+        if self.equity.peak < equity || self.equity.peak.is_zero() {
+            self.equity.peak = equity;
+        }
+        self.equity.last = equity;
+
+        let fleet = self.states.fleet().clone();
+        let sod = self.equity.session_start_equity;
+        let loss = sod - equity;
+        let by_abs = self.config.daily_loss_limit.filter(|l| loss >= *l);
+        let by_pct = self
+            .config
+            .daily_loss_pct
+            .filter(|p| sod > Decimal::ZERO && loss >= sod * dec(*p));
+        let target = self.config.daily_loss_state;
+        if (by_abs.is_some() || by_pct.is_some()) && fleet.state < target {
+            let why = match (by_abs, by_pct) {
+                (Some(l), _) => format!("daily loss {loss} ≥ limit {l} (start {sod})"),
+                (None, Some(p)) => format!("daily loss {loss} ≥ {p} of start equity {sod}"),
+                _ => unreachable!(),
+            };
+            changes.push(
+                self.states
+                    .set(None, target, StateCause::DailyLoss, why, now),
+            );
+        }
+
+        let peak = self.equity.peak;
+        if let Some(dd) = self.config.max_drawdown_pct {
+            let sticky = matches!(
+                (fleet.state, fleet.cause),
+                (
+                    TradingState::Halted,
+                    StateCause::Drawdown | StateCause::Manual
+                )
+            );
+            if peak > Decimal::ZERO && peak - equity >= peak * dec(dd) && !sticky {
+                let why = format!("drawdown {} from peak {peak} ≥ {dd}", peak - equity);
+                let c = self
+                    .states
+                    .set(None, TradingState::Halted, StateCause::Drawdown, why, now);
+                changes.push(c);
+            }
+        }
+        changes
+    }
+
+    /// Sets the fleet state manually; returns the audit record. Resuming after an automatic
+    /// halt re-bases the limit that tripped (peak or start-of-session equity) on the last
+    /// equity, so the operator's decision sticks.
+    pub fn set_state(&mut self, state: TradingState, reason: &str, now: Timestamp) -> StateChange {
+        let prev = self.states.fleet().cause;
+        if state == TradingState::Active {
+            match prev {
+                StateCause::Drawdown => self.equity.peak = self.equity.last,
+                StateCause::DailyLoss => self.equity.session_start_equity = self.equity.last,
+                _ => {}
+            }
+        }
+        self.states
+            .set(None, state, StateCause::Manual, reason, now)
+    }
+
+    /// Sets one bot's state manually (e.g. after it crashed); returns the audit record.
+    pub fn set_bot_state(
+        &mut self,
+        bot: &BotId,
+        state: TradingState,
+        reason: &str,
+        now: Timestamp,
+    ) -> StateChange {
+        self.states
+            .set(Some(bot), state, StateCause::Manual, reason, now)
+    }
+
+    /// The fleet's state and why.
+    pub fn state(&self) -> &StateEntry {
+        self.states.fleet()
+    }
+
+    /// The state binding `bot`: the stricter of the fleet's and its own.
+    pub fn bot_state(&self, bot: &BotId) -> TradingState {
+        let own = self
+            .states
+            .bot(bot)
+            .map_or(TradingState::Active, |b| b.state);
+        own.max(self.states.fleet().state)
+    }
+
+    /// State changes (manual and automatic) since the last call, for the ledger.
+    pub fn drain_state_changes(&mut self) -> Vec<StateChange> {
+        self.states.drain()
+    }
+
+    /// What the engine learned (states, equity watch, trade stats, last exits), to persist.
+    pub fn snapshot(&self) -> RiskMemory {
+        let mut stats: Vec<_> = self
+            .stats
+            .iter()
+            .map(|(b, s)| (b.clone(), s.clone()))
+            .collect();
+        stats.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut exits: Vec<_> = self
+            .exits
+            .iter()
+            .flat_map(|(b, m)| m.iter().map(move |(s, t)| (b.clone(), s.clone(), *t)))
+            .collect();
+        exits.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        RiskMemory {
+            fleet: self.states.fleet().clone(),
+            bots: self.states.bots(),
+            equity: self.equity.clone(),
+            stats,
+            exits,
+        }
+    }
+
+    /// Restores a [`RiskMemory`] (after a restart). Rate windows and prices start empty.
+    pub fn restore(&mut self, memory: RiskMemory) {
+        self.states.restore(memory.fleet, memory.bots);
+        self.equity = memory.equity;
+        self.stats = memory.stats.into_iter().collect();
+        self.exits.clear();
+        for (b, s, t) in memory.exits {
+            self.exits.entry(b).or_default().insert(s, t);
+        }
+    }
+
+    /// Records a close of `symbol` at `t`: the staleness clock, the price band's reference
+    /// and a return for the correlation tracker. Non-positive prices mark the symbol bad.
+    pub fn observe_price(&mut self, symbol: &Symbol, t: Timestamp, price: Price) {
+        let track = self.prices.entry(symbol.clone()).or_default();
+        if price <= Decimal::ZERO {
+            track.bad = Some(format!("non-positive price {price}"));
+            return;
+        }
+        track.bad = None;
+        match track.last {
+            Some((lt, _)) if lt == t => track.last = Some((t, price)),
+            Some((lt, _)) if lt > t => (),
+            Some((lt, lp)) => {
+                track.prev = Some((lt, lp));
+                track.last = Some((t, price));
+                if let Ok(r) = f64::try_from(price / lp - Decimal::ONE) {
+                    self.correlation.observe(symbol, t, r);
+                }
+            }
+            None => track.last = Some((t, price)),
+        }
+    }
+
+    /// Records a closed bar of `symbol` at timeframe `tf`; an invalid bar marks the symbol
+    /// bad (its intents are refused) until a valid one arrives.
+    pub fn observe_bar(&mut self, symbol: &Symbol, bar: &Bar, tf: Timeframe) {
+        let closed_at = bar.time.plus_millis(tf.millis());
+        match bar.validate().map(|_| Decimal::try_from(bar.close)) {
+            Ok(Ok(close)) => self.observe_price(symbol, closed_at, close),
+            Ok(Err(e)) => self.prices.entry(symbol.clone()).or_default().bad = Some(e.to_string()),
+            Err(e) => self.prices.entry(symbol.clone()).or_default().bad = Some(e.to_string()),
+        }
+    }
+
+    /// Feeds a return directly to the correlation tracker.
+    pub fn observe_return(&mut self, symbol: &Symbol, t: Timestamp, r: f64) {
+        self.correlation.observe(symbol, t, r);
+    }
+
+    /// Learns from a fill applied to the portfolio: exits start the re-entry cooldown and
+    /// closed trades feed the loss streak and the payoff ratio.
+    pub fn on_fill(&mut self, fill: &Fill, outcome: &FillOutcome) {
+        let after = outcome.position_after;
+        let before = after - fill.side.sign() * fill.quantity;
+        let exited = !before.is_zero()
+            && (after.is_zero() || after.is_sign_positive() != before.is_sign_positive());
+        if exited {
+            self.exits
+                .entry(fill.bot.clone())
+                .or_default()
+                .insert(fill.symbol.clone(), fill.time);
+        }
+        if let Some(t) = &outcome.closed_trade {
+            self.stats.entry(t.bot.clone()).or_default().record(t);
+        }
+    }
+
+    pub(super) fn record_order(&mut self, bot: &BotId, now: Timestamp) {
+        if self.config.rate_limit_for(bot).is_some() {
+            self.rates_bot
+                .entry(bot.clone())
+                .or_default()
+                .push_back(now);
+        }
+        if self.config.global_rate_limit.is_some() {
+            self.rates_global.push_back(now);
+        }
+    }
+}
+
+/// The engine's persistent memory, for the ledger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RiskMemory {
+    /// The fleet's state.
+    pub fleet: StateEntry,
+    /// Bots with a state of their own.
+    pub bots: Vec<(BotId, StateEntry)>,
+    /// Start-of-session equity and peak.
+    pub equity: EquityWatch,
+    /// Closed-trade statistics per bot.
+    pub stats: Vec<(BotId, TradeStats)>,
+    /// Last exit per (bot, symbol), for the re-entry cooldown.
+    pub exits: Vec<(BotId, Symbol, Timestamp)>,
+}
+
+fn dec(x: f64) -> Decimal {
+    Decimal::try_from(x).unwrap_or(Decimal::MAX)
+}
