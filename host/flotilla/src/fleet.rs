@@ -380,6 +380,7 @@ pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engi
             spec.id.clone(),
             flotilla_engine::BotRiskOverrides {
                 max_open_positions: Some(spec.limits.max_open_positions as usize),
+                ..Default::default()
             },
         );
     }
