@@ -19,9 +19,9 @@ pub mod schedule;
 pub mod validate;
 
 pub use registry::{
-    BotConfig, BotLimits, BrokerConfig, BrokerKind, ConfigError, DEFAULT_REGISTRY, DEFAULT_SYMBOLS,
-    DecimalText, FleetConfig, MarketConfig, Registry, RiskConfig, SOURCE_CONFIG_DIR, SandboxConfig,
-    TimeText,
+    BotConfig, BotLimits, BotRiskOverrides, BrokerConfig, BrokerKind, ConfigError,
+    DEFAULT_REGISTRY, DEFAULT_SYMBOLS, DecimalText, FleetConfig, MarketConfig, Registry,
+    RiskConfig, SOURCE_CONFIG_DIR, SandboxConfig, ThompsonConfig, TimeText,
 };
 pub use schedule::{Schedule, ScheduleError, parse_cron, parse_interval, parse_tz};
 pub use validate::{

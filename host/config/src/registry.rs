@@ -3,6 +3,7 @@
 //! These structs mirror the TOML one to one and accept anything well-typed; the semantic
 //! checks live in [`crate::validate`], which also produces the resolved view.
 
+pub use flotilla_engine::{BotRiskOverrides, RiskConfig, ThompsonConfig};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use std::collections::HashMap;
@@ -90,9 +91,16 @@ pub struct FleetConfig {
     /// (default `"100000"`; must be positive).
     #[serde(default = "default_starting_cash")]
     pub starting_cash: DecimalText,
-    /// `[fleet.risk]`: fleet-wide risk limits.
+    /// `[fleet.risk]`: the risk chain's limits; every field and default is documented on
+    /// [`RiskConfig`] (the engine's own config, so the registry and engine never drift).
     #[serde(default)]
     pub risk: RiskConfig,
+    /// `[fleet.allocator]`: the Thompson-sampling capital allocator (see [`ThompsonConfig`]).
+    #[serde(default)]
+    pub allocator: ThompsonConfig,
+    /// How often capital is reallocated, as an interval (default `1h`).
+    #[serde(default = "default_rebalance_every")]
+    pub rebalance_every: String,
     /// `[fleet.sandbox]`: default sandbox limits for every bot.
     #[serde(default)]
     pub sandbox: SandboxConfig,
@@ -104,29 +112,16 @@ pub struct FleetConfig {
     pub market: MarketConfig,
 }
 
+fn default_rebalance_every() -> String {
+    "1h".into()
+}
+
 fn default_components_dir() -> PathBuf {
     PathBuf::from(".")
 }
 
 fn default_starting_cash() -> DecimalText {
     DecimalText("100000".into())
-}
-
-/// `[fleet.risk]`: fleet-wide risk limits.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RiskConfig {
-    /// Most positions open at once across the whole fleet (default 20; 0 blocks new
-    /// positions; at most 10000). Also the per-bot default.
-    pub max_open_positions: u32,
-}
-
-impl Default for RiskConfig {
-    fn default() -> Self {
-        Self {
-            max_open_positions: 20,
-        }
-    }
 }
 
 /// `[fleet.sandbox]`: sandbox limits every bot gets unless its `[bot.limits]` overrides them.
@@ -244,6 +239,9 @@ pub struct BotConfig {
     /// `[bot.limits]`: per-bot overrides of the fleet defaults (default none).
     #[serde(default)]
     pub limits: BotLimits,
+    /// `[bot.risk]`: per-bot overrides of `[fleet.risk]` (default none).
+    #[serde(default)]
+    pub risk: BotRiskOverrides,
 }
 
 fn yes() -> bool {
@@ -478,12 +476,9 @@ mod tests {
             r.fleet.starting_cash.value().unwrap(),
             Decimal::from(100_000)
         );
-        assert_eq!(
-            r.fleet.risk,
-            RiskConfig {
-                max_open_positions: 20
-            }
-        );
+        assert_eq!(r.fleet.risk, RiskConfig::default());
+        assert_eq!(r.fleet.allocator, ThompsonConfig::default());
+        assert_eq!(r.fleet.rebalance_every, "1h");
         assert_eq!(
             r.fleet.sandbox,
             SandboxConfig {

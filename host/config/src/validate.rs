@@ -135,6 +135,9 @@ pub enum ProblemKind {
         /// The fleet's value.
         fleet: u32,
     },
+    /// A setting the engine refuses (risk limits, allocator, interval), with its reason.
+    #[error("{0}")]
+    Invalid(String),
     /// A decimal does not parse.
     #[error("invalid decimal {text:?}: {reason}")]
     InvalidDecimal {
@@ -266,7 +269,7 @@ impl EffectiveLimits {
 }
 
 /// One bot, resolved and ready to load.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BotSpec {
     /// The bot's id.
     pub id: BotId,
@@ -285,10 +288,12 @@ pub struct BotSpec {
     pub params: Vec<(String, String)>,
     /// Its sandbox and risk limits.
     pub limits: EffectiveLimits,
+    /// Its `[bot.risk]` overrides of the fleet's risk limits.
+    pub risk: flotilla_engine::BotRiskOverrides,
 }
 
 /// The fleet settings, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FleetSpec {
     /// The fleet's name.
     pub name: String,
@@ -298,6 +303,12 @@ pub struct FleetSpec {
     pub starting_cash: Decimal,
     /// Fleet-wide cap on open positions.
     pub max_open_positions: u32,
+    /// The risk chain's limits (per-bot overrides are on each [`BotSpec`]).
+    pub risk: flotilla_engine::RiskConfig,
+    /// The capital allocator.
+    pub allocator: flotilla_engine::ThompsonConfig,
+    /// How often capital is reallocated.
+    pub rebalance_every: std::time::Duration,
     /// Default sandbox limits.
     pub sandbox: SandboxConfig,
     /// The broker.
@@ -511,7 +522,20 @@ impl Checker<'_> {
             "0..=10000",
         );
         let fee = self.decimal("broker.fee_bps", &f.broker.fee_bps, bps_ok, "0..=10000");
-        let max_open = u64::from(f.risk.max_open_positions);
+        let max_open = f.risk.max_open_positions as u64;
+        if let Err(e) = flotilla_engine::RiskEngine::try_new(f.risk.clone()) {
+            self.problem(&at, "risk", ProblemKind::Invalid(e.to_string()));
+        }
+        if let Err(e) = f.allocator.validate() {
+            self.problem(&at, "allocator", ProblemKind::Invalid(e.to_string()));
+        }
+        let rebalance_every = match parse_interval(&f.rebalance_every) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(&at, "rebalance_every", ProblemKind::Invalid(e.to_string()));
+                None
+            }
+        };
         self.range(
             &at,
             "risk.max_open_positions",
@@ -543,7 +567,10 @@ impl Checker<'_> {
             name: f.name.clone(),
             components_dir: self.reg.components_dir(),
             starting_cash: cash?,
-            max_open_positions: f.risk.max_open_positions,
+            max_open_positions: f.risk.max_open_positions.min(u32::MAX as usize) as u32,
+            risk: f.risk.clone(),
+            allocator: f.allocator.clone(),
+            rebalance_every: rebalance_every?,
             sandbox: s.clone(),
             broker: BrokerSpec {
                 kind: f.broker.kind,
@@ -604,6 +631,13 @@ impl Checker<'_> {
             symbols: b.symbols.iter().map(Symbol::new).collect(),
             enabled: b.enabled,
             params,
+            risk: flotilla_engine::BotRiskOverrides {
+                max_open_positions: b
+                    .risk
+                    .max_open_positions
+                    .or(b.limits.max_open_positions.map(|v| v as usize)),
+                ..b.risk.clone()
+            },
             limits: limits?,
         })
     }
@@ -702,7 +736,7 @@ impl Checker<'_> {
     fn limits(&mut self, at: &Place, b: &BotConfig) -> Option<EffectiveLimits> {
         let before = self.problems.len();
         let (f, l) = (&self.reg.fleet, &b.limits);
-        let fleet_max = f.risk.max_open_positions;
+        let fleet_max = f.risk.max_open_positions.min(u32::MAX as usize) as u32;
         if let Some(v) = l.max_open_positions.filter(|v| *v > fleet_max) {
             let kind = ProblemKind::AboveFleetLimit {
                 value: v,

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use flotilla_broker::{Broker, PaperBroker, PaperConfig};
 use flotilla_config::{BotSpec, FleetSpec, Registry, Schedule};
 use flotilla_domain::{BotId, Decimal, MarketData, Money, Symbol, Timestamp};
-use flotilla_engine::{EqualSplit, Portfolio, RiskEngine};
+use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
 use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig, SandboxLimits};
@@ -76,6 +76,16 @@ pub struct Core {
     /// Realised PnL and fees per (bot, symbol) since the ledger began; the book forgets
     /// them when a position closes, the ledger's position rows must not.
     pub totals: BTreeMap<(BotId, Symbol), (Money, Money)>,
+    /// Host-managed exits (stops, targets, trails) of open positions.
+    pub exits: ExitBook,
+    /// The capital allocator.
+    pub allocator: ThompsonAllocator,
+    /// Fleet equity as last marked.
+    pub equity: Money,
+    /// The latest 1-minute bar seen per symbol.
+    pub last_bar: BTreeMap<Symbol, Timestamp>,
+    /// When capital is next reallocated.
+    pub next_rebalance: Timestamp,
 }
 
 /// What one tick did, for logs and tests.
@@ -121,7 +131,19 @@ impl Fleet {
         let ledger = Ledger::open(&options.db)
             .with_context(|| format!("opening ledger {}", options.db.display()))?;
         let (sim, market) = start_market(&fleet)?;
-        let risk = RiskEngine::new(risk_config(&fleet, &specs));
+        let mut risk = RiskEngine::try_new(risk_config(&fleet, &specs)).context("risk limits")?;
+        if let Some(memory) = ledger.load_host_state("risk_memory")? {
+            risk.restore(serde_json::from_value(memory).context("restoring the risk memory")?);
+        }
+        let allocator = match ledger.load_host_state("allocator")? {
+            Some(state) => ThompsonAllocator::restore(
+                fleet.allocator.clone(),
+                serde_json::from_value(state).context("restoring the allocator")?,
+            ),
+            None => ThompsonAllocator::new(fleet.allocator.clone()),
+        }
+        .context("allocator settings")?;
+        let exits = ExitBook::new(fleet.risk.quantity_decimals);
         let portfolio = risk.new_portfolio(fleet.starting_cash);
         let broker: Box<dyn Broker> = Box::new(PaperBroker::new(
             PaperConfig {
@@ -147,6 +169,11 @@ impl Fleet {
                 ledger,
                 budgets: BTreeMap::new(),
                 totals,
+                exits,
+                allocator,
+                equity: fleet.starting_cash,
+                last_bar: BTreeMap::new(),
+                next_rebalance: fleet.market.start,
             }),
             bots: RwLock::new(BTreeMap::new()),
             spawner: Mutex::new(None),
@@ -158,7 +185,7 @@ impl Fleet {
             // A bad bot is recorded and left out; it never stops the others.
             let _ = this.add_bot(spec);
         }
-        this.rebalance();
+        this.rebalance_now(this.start())?;
         Ok(this)
     }
 
@@ -325,14 +352,18 @@ impl Fleet {
         }
     }
 
-    /// Splits capital equally across the running bots.
+    /// Reallocates capital at the latest market time (after bots were added or removed).
     pub fn rebalance(&self) {
-        let ids: Vec<BotId> = self.handles().iter().map(|h| h.id.clone()).collect();
-        let budgets = EqualSplit
-            .allocate(&ids, self.spec.starting_cash)
-            .into_iter()
-            .collect();
-        self.core().budgets = budgets;
+        let now = self
+            .core()
+            .last_bar
+            .values()
+            .max()
+            .copied()
+            .unwrap_or(self.start());
+        if let Err(e) = self.rebalance_now(now) {
+            tracing::error!(error = %format!("{e:#}"), "rebalance failed; budgets unchanged");
+        }
     }
 
     /// Generates market data up to `now`.
@@ -370,19 +401,11 @@ impl Fleet {
     }
 }
 
-/// Risk limits from the registry: fleet caps with per-bot overrides.
+/// Risk limits from the registry: `[fleet.risk]` with each bot's `[bot.risk]`.
 pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engine::RiskConfig {
-    let mut cfg = flotilla_engine::RiskConfig::default();
-    cfg.max_open_positions = fleet.max_open_positions as usize;
-    cfg.max_open_positions_per_bot = fleet.max_open_positions as usize;
+    let mut cfg = fleet.risk.clone();
     for spec in specs {
-        cfg.bots.insert(
-            spec.id.clone(),
-            flotilla_engine::BotRiskOverrides {
-                max_open_positions: Some(spec.limits.max_open_positions as usize),
-                ..Default::default()
-            },
-        );
+        cfg.bots.insert(spec.id.clone(), spec.risk.clone());
     }
     cfg
 }

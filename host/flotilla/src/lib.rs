@@ -9,6 +9,7 @@ pub mod reload;
 pub mod report;
 pub mod scheduler;
 pub mod slot;
+pub mod supervise;
 pub mod tick;
 pub mod watch;
 

@@ -220,14 +220,7 @@ async fn market_task(
         let f = fleet.clone();
         let record = next >= next_equity;
         let at = next;
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            f.advance_market(at)?;
-            if record {
-                f.record_equity(at)?;
-            }
-            Ok(())
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || f.on_minute(at, record)).await??;
         if record {
             next_equity = Timestamp(next_equity.0 + EQUITY_EVERY_MS);
         }

@@ -3,7 +3,7 @@
 use crate::fleet::{BotHandle, Core, Fleet, TickSummary};
 use anyhow::Result;
 use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestamp};
-use flotilla_engine::{RiskInput, Verdict};
+use flotilla_engine::{ExitPlan, RiskInput, Verdict};
 use flotilla_ledger::{
     IntentRecord, OrderStatus, TickOutcome, TickRecord, VerdictKind, VerdictRecord,
 };
@@ -102,7 +102,7 @@ impl Fleet {
                 summary.intents = intents.len();
                 rec.kv_writes = out.kv_writes;
                 for intent in intents {
-                    let (ir, fill, rejected) = self.route(&mut core, intent, now)?;
+                    let (ir, fill, rejected) = self.route(&mut core, intent, now, false)?;
                     rejected_orders.extend(rejected);
                     if ir.verdict.reason.as_deref() == Some("no_change") {
                         // Asking for the position it already holds is not a trade decision.
@@ -116,20 +116,7 @@ impl Fleet {
                     }
                     if let Some(f) = fill {
                         let realized = ir.fill.as_ref().map(|(_, r)| *r).unwrap_or_default();
-                        let total = core
-                            .totals
-                            .entry((f.bot.clone(), f.symbol.clone()))
-                            .or_default();
-                        total.0 += realized;
-                        total.1 += f.fee;
-                        let (realized_pnl, fees) = *total;
-                        let mut pos = core
-                            .portfolio
-                            .position(&f.bot, &f.symbol)
-                            .cloned()
-                            .unwrap_or_default();
-                        pos.realized_pnl = realized_pnl;
-                        pos.fees = fees;
+                        let pos = position_row(&mut core, &f, realized);
                         rec.positions.retain(|(s, _)| *s != f.symbol);
                         rec.positions.push((f.symbol.clone(), pos));
                         fills.push(f);
@@ -186,23 +173,42 @@ impl Fleet {
     }
 
     /// Risk, then the broker, then the book, for one intent.
-    fn route(
+    /// Risk, then the broker, then the book, for one intent; `exit` marks a host-managed
+    /// exit (it passes the chain as a reducing order even when trading is halted).
+    pub(crate) fn route(
         &self,
         core: &mut Core,
         intent: flotilla_domain::Intent,
         now: Timestamp,
+        exit: bool,
     ) -> Result<(IntentRecord, Option<Fill>, Option<OrderId>)> {
-        let price = self.market.last_price(&intent.symbol).map(|(p, _)| p).ok();
+        let last = self.market.last_price(&intent.symbol).ok();
+        let price = last.map(|(p, _)| p);
         let price_dec = price
             .and_then(Decimal::from_f64_retain)
             .map(|d| d.round_dp(6))
             .unwrap_or_default();
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
+        let reference = self.previous_close(&intent.symbol);
         let verdict = {
             let Core {
-                portfolio, risk, ..
+                portfolio,
+                risk,
+                equity,
+                ..
             } = &mut *core;
-            risk.evaluate(&intent, &RiskInput::new(now, price_dec, portfolio, budget))
+            let mut input = RiskInput::new(now, price_dec, portfolio, budget).with_equity(*equity);
+            if let Some((_, t)) = last {
+                input = input.with_price_time(t);
+            }
+            if let Some(r) = reference {
+                input = input.with_reference_price(r);
+            }
+            if exit {
+                risk.evaluate_exit(&intent, &input)
+            } else {
+                risk.evaluate(&intent, &input)
+            }
         };
         let mut record = IntentRecord {
             intent: intent.clone(),
@@ -211,8 +217,14 @@ impl Fleet {
             fill: None,
         };
         let Some((side, quantity)) = verdict.order() else {
+            if exit {
+                core.exits.exit_failed(&intent.bot, &intent.symbol);
+            }
             return Ok((record, None, None));
         };
+        if !exit && let Some(plan) = ExitPlan::from_intent(&intent) {
+            core.exits.set_plan(&intent.bot, &intent.symbol, plan);
+        }
         let order = OrderRequest {
             id: core.ledger.next_order_id()?,
             bot: intent.bot.clone(),
@@ -222,11 +234,16 @@ impl Fleet {
             time: now,
             tag: intent.tag.clone(),
         };
-        let reference = price.unwrap_or(f64::NAN);
         let mut rejected_order = None;
-        let fill = match core.broker.submit(&order, reference, now) {
+        let fill = match core.broker.submit(&order, price.unwrap_or(f64::NAN), now) {
             Ok(fill) => {
                 let outcome = core.portfolio.apply_fill_detailed(&fill);
+                core.risk.on_fill(&fill, &outcome);
+                let pos = core.portfolio.position(&fill.bot, &fill.symbol).cloned();
+                core.exits.on_fill(&fill, pos.as_ref());
+                if let Some(trade) = &outcome.closed_trade {
+                    core.allocator.observe_trade(trade);
+                }
                 record.fill = Some((fill.clone(), outcome.realized));
                 Some(fill)
             }
@@ -238,6 +255,9 @@ impl Fleet {
                     "broker_rejected",
                     &format!("{}: {e}", order.id),
                 )?;
+                if exit {
+                    core.exits.exit_failed(&intent.bot, &intent.symbol);
+                }
                 rejected_order = Some(order.id);
                 None
             }
@@ -245,9 +265,44 @@ impl Fleet {
         record.order = Some(order);
         Ok((record, fill, rejected_order))
     }
+
+    /// The close before the latest 1-minute bar: the price band's anchor.
+    fn previous_close(&self, symbol: &flotilla_domain::Symbol) -> Option<Decimal> {
+        let bars = self
+            .market
+            .bars(symbol, flotilla_domain::Timeframe::M1, 2)
+            .ok()?;
+        (bars.len() == 2)
+            .then(|| Decimal::from_f64_retain(bars[0].close))
+            .flatten()
+            .map(|d| d.round_dp(6))
+    }
 }
 
-fn verdict_record(v: &Verdict) -> VerdictRecord {
+/// The bot's position row after `fill`, with realised PnL and fees since the ledger began.
+pub(crate) fn position_row(
+    core: &mut Core,
+    f: &Fill,
+    realized: Decimal,
+) -> flotilla_domain::Position {
+    let total = core
+        .totals
+        .entry((f.bot.clone(), f.symbol.clone()))
+        .or_default();
+    total.0 += realized;
+    total.1 += f.fee;
+    let (realized_pnl, fees) = *total;
+    let mut pos = core
+        .portfolio
+        .position(&f.bot, &f.symbol)
+        .cloned()
+        .unwrap_or_default();
+    pos.realized_pnl = realized_pnl;
+    pos.fees = fees;
+    pos
+}
+
+pub(crate) fn verdict_record(v: &Verdict) -> VerdictRecord {
     let detail = serde_json::to_value(v).unwrap_or_default();
     match v {
         Verdict::Approved { quantity, .. } => VerdictRecord {

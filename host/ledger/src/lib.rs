@@ -11,6 +11,7 @@
 
 mod checkpoint;
 mod error;
+mod host;
 mod kv;
 mod read;
 mod records;
@@ -22,6 +23,7 @@ mod write;
 mod testutil;
 
 pub use error::LedgerError;
+pub use host::AllocationRow;
 pub use read::{
     BotSummary, EquityRow, EventRow, FillRow, IntentRow, OrderRow, PositionRow, RefusalRow, TickRow,
 };

@@ -9,10 +9,33 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only: a file in the
 /// field has already run every released entry, so editing one would fork the schema.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Host-level state (risk memory, allocator posteriors) and the allocation history.
+const V2: &str = r#"
+CREATE TABLE host_state (
+    key        TEXT    PRIMARY KEY NOT NULL,
+    value      TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+-- One row per bot per rebalance; weight and p_best are statistics (REAL), budget is money.
+CREATE TABLE allocations (
+    id        INTEGER PRIMARY KEY,
+    sequence  INTEGER NOT NULL,
+    time      INTEGER NOT NULL,
+    bot       TEXT    NOT NULL,
+    weight    REAL    NOT NULL,
+    p_best    REAL    NOT NULL,
+    budget    TEXT    NOT NULL,
+    why       TEXT    NOT NULL,
+    posterior TEXT    NOT NULL
+) STRICT;
+CREATE INDEX allocations_sequence ON allocations(sequence);
+"#;
 
 const V1: &str = r#"
 CREATE TABLE bots (

@@ -437,7 +437,7 @@ when = 2026-01-01
 big = inf
 "" = 1
 [bot.limits]
-max_open_positions = 21
+max_open_positions = 51
 "#;
     let errs = Registry::parse(text, "f.toml")
         .unwrap()
@@ -456,7 +456,7 @@ max_open_positions = 21
         "bot[0] params.: empty parameter name",
         "bot[0] params.big: non-finite number inf",
         "bot[0] params.when: unsupported value type datetime (use a string, integer, float or boolean)",
-        "bot[0] limits.max_open_positions: 21 exceeds fleet.risk.max_open_positions (20)",
+        "bot[0] limits.max_open_positions: 51 exceeds fleet.risk.max_open_positions (50)",
     ];
     assert_eq!(got, want, "\n{errs}");
     // On its own, a cron that can never fire is reported too.

@@ -1,0 +1,210 @@
+//! The host's own duties between bot ticks, once per simulated minute: new bars feed the
+//! risk engine and the exit book (stops fire even for a bot that is slow, quarantined or
+//! reloading), equity is marked (daily loss, drawdown and session resets move the trading
+//! state), and capital is reallocated on its schedule.
+
+use crate::fleet::{Core, Fleet};
+use crate::tick::position_row;
+use anyhow::Result;
+use flotilla_domain::{Bar, BotId, Timeframe, Timestamp};
+use flotilla_engine::{ExitOrder, StateChange, TradingState};
+use flotilla_ledger::{AllocationRow, TickOutcome, TickRecord};
+
+/// Bars in the ATR that trailing exits use.
+const ATR_PERIOD: usize = 14;
+
+impl Fleet {
+    /// Advances the market to `now` and runs the host's duties; `snapshot` also records an
+    /// equity snapshot in the ledger.
+    pub fn on_minute(&self, now: Timestamp, snapshot: bool) -> Result<()> {
+        self.advance_market(now)?;
+        let mut core = self.core();
+        for symbol in &self.spec.market.symbols {
+            let Ok(bars) = flotilla_domain::MarketData::bars(
+                &self.market,
+                symbol,
+                Timeframe::M1,
+                ATR_PERIOD + 1,
+            ) else {
+                continue;
+            };
+            let Some(last) = bars.last().copied() else {
+                continue;
+            };
+            if core.last_bar.get(symbol).is_some_and(|t| *t >= last.time) {
+                continue;
+            }
+            core.last_bar.insert(symbol.clone(), last.time);
+            core.risk.observe_bar(symbol, &last, Timeframe::M1);
+            let exits = core.exits.on_bar(symbol, &last, atr(&bars));
+            for exit in exits {
+                self.execute_exit(&mut core, exit, now)?;
+            }
+        }
+        let equity = core.portfolio.equity(|s| self.mark(s));
+        core.equity = equity;
+        let changes = core.risk.mark_equity(now, equity);
+        record_state_changes(&mut core, &changes)?;
+        if snapshot {
+            let cash = core.portfolio.cash();
+            core.ledger.record_equity(now, cash, equity)?;
+        }
+        if now >= core.next_rebalance {
+            self.rebalance_locked(&mut core, now)?;
+        }
+        Ok(())
+    }
+
+    /// Sends one host-managed exit through risk and the broker, and records it as a tick
+    /// of its bot (sequence 0: the host acted, not the bot).
+    fn execute_exit(&self, core: &mut Core, exit: ExitOrder, now: Timestamp) -> Result<()> {
+        let intent = exit.to_intent();
+        let (ir, fill, rejected) = self.route(core, intent, now, true)?;
+        let mut positions = Vec::new();
+        if let Some(f) = &fill {
+            let realized = ir.fill.as_ref().map(|(_, r)| *r).unwrap_or_default();
+            positions.push((f.symbol.clone(), position_row(core, f, realized)));
+        }
+        let msg = format!(
+            "{} {} {} {} at trigger {}: {}",
+            exit.reason.code(),
+            exit.side.as_str(),
+            exit.quantity,
+            exit.symbol,
+            exit.trigger,
+            if fill.is_some() {
+                "filled"
+            } else {
+                "not filled; retried next bar"
+            }
+        );
+        tracing::info!(bot = %exit.bot, "host exit: {msg}");
+        core.ledger.record_tick(&TickRecord {
+            bot: exit.bot.clone(),
+            seq: 0,
+            scheduled_at: now,
+            started_at: now,
+            lateness_ms: 0,
+            duration_us: 0,
+            outcome: TickOutcome::Ok,
+            error: None,
+            intents: vec![ir],
+            kv_writes: Vec::new(),
+            positions,
+        })?;
+        if let Some(id) = rejected {
+            core.ledger
+                .set_order_status(id, flotilla_ledger::OrderStatus::Rejected)?;
+        }
+        core.ledger
+            .record_event(now, Some(&exit.bot), "exit", &msg)?;
+        Ok(())
+    }
+
+    /// Reallocates capital now (Thompson sampling over the bots' trade outcomes).
+    pub fn rebalance_now(&self, now: Timestamp) -> Result<()> {
+        let mut core = self.core();
+        self.rebalance_locked(&mut core, now)
+    }
+
+    fn rebalance_locked(&self, core: &mut Core, now: Timestamp) -> Result<()> {
+        let ids: Vec<BotId> = self.handles().iter().map(|h| h.id.clone()).collect();
+        let capital = if core.equity.is_zero() {
+            self.spec.starting_cash
+        } else {
+            core.equity
+        };
+        let fleet_halted = core.risk.state().state != TradingState::Active;
+        let allocation = {
+            let Core {
+                allocator, risk, ..
+            } = &mut *core;
+            allocator.rebalance(
+                &ids,
+                |b| fleet_halted || risk.bot_state(b) != TradingState::Active,
+                capital,
+            )
+        };
+        core.budgets = allocation
+            .bots
+            .iter()
+            .map(|b| (b.bot.clone(), b.budget))
+            .collect();
+        let rows: Vec<AllocationRow> = allocation
+            .bots
+            .iter()
+            .map(|b| AllocationRow {
+                sequence: allocation.sequence,
+                time: now,
+                bot: b.bot.clone(),
+                weight: b.weight,
+                p_best: b.p_best,
+                budget: b.budget,
+                why: serde_json::to_value(b.why)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                posterior: serde_json::to_value(&b.posterior).unwrap_or_default(),
+            })
+            .collect();
+        core.ledger.record_allocation(&rows)?;
+        core.next_rebalance = now.plus_millis(self.spec.rebalance_every.as_millis() as i64);
+        self.persist_host_state(core, now)
+    }
+
+    /// Saves the risk engine's memory and the allocator's posteriors in the ledger.
+    pub(crate) fn persist_host_state(&self, core: &mut Core, now: Timestamp) -> Result<()> {
+        let memory = serde_json::to_value(core.risk.snapshot())?;
+        let allocator = serde_json::to_value(core.allocator.state())?;
+        core.ledger.save_host_state(now, "risk_memory", &memory)?;
+        core.ledger.save_host_state(now, "allocator", &allocator)?;
+        Ok(())
+    }
+
+    /// Sets the fleet's trading state by hand (the CLI's halt, resume and reduce); audited.
+    pub fn set_trading_state(
+        &self,
+        state: TradingState,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<String> {
+        let mut core = self.core();
+        let change = core
+            .risk
+            .set_state(state, &format!("manual: {reason}"), now);
+        record_state_changes(&mut core, std::slice::from_ref(&change))?;
+        self.persist_host_state(&mut core, now)?;
+        Ok(format!(
+            "trading state {:?} -> {:?}\n",
+            change.from, change.to
+        ))
+    }
+}
+
+fn record_state_changes(core: &mut Core, changes: &[StateChange]) -> Result<()> {
+    for c in changes {
+        let msg = format!("{:?} -> {:?} ({:?}): {}", c.from, c.to, c.cause, c.reason);
+        tracing::warn!(bot = ?c.bot, "trading state: {msg}");
+        core.ledger
+            .record_event(c.at, c.bot.as_ref(), "trading_state", &msg)?;
+    }
+    Ok(())
+}
+
+/// Average true range over the bars (Wilder's true range, simple mean), `None` if too few.
+fn atr(bars: &[Bar]) -> Option<f64> {
+    if bars.len() < 2 {
+        return None;
+    }
+    let trs: Vec<f64> = bars
+        .windows(2)
+        .map(|w| {
+            let prev = w[0].close;
+            let b = w[1];
+            (b.high - b.low)
+                .max((b.high - prev).abs())
+                .max((b.low - prev).abs())
+        })
+        .collect();
+    Some(trs.iter().sum::<f64>() / trs.len() as f64)
+}
