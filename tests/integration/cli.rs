@@ -113,3 +113,72 @@ fn run_then_status_reads_the_ledger() {
         "amounts are exact strings: {v:#}"
     );
 }
+
+#[test]
+fn halt_resume_and_reload_talk_to_a_running_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let mut child = flotilla()
+        .args([
+            "run",
+            "--duration",
+            "1d",
+            "--speed",
+            "60",
+            "--no-watch",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = {
+        let mut s = db.as_os_str().to_os_string();
+        s.push(".sock");
+        std::path::PathBuf::from(s)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sock.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fleet never opened its control socket"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = |args: &[&str]| {
+        let out = flotilla().args(args).arg("--db").arg(&db).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (ok, out) = run(&["halt", "--reason", "test halt"]);
+    assert!(ok && out.contains("Active -> Halted"), "{out}");
+    let (ok, out) = run(&["resume"]);
+    assert!(ok && out.contains("Halted -> Active"), "{out}");
+    let (ok, out) = run(&["reload"]);
+    assert!(ok && out.starts_with("registry:"), "{out}");
+    let (ok, out) = run(&["allocations", "--json"]);
+    assert!(ok, "{out}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 6, "{rows:#}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The manual changes are in the audit trail.
+    let out = flotilla()
+        .args(["status", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let events = v["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("manual: test halt")),
+        "{v:#}"
+    );
+}

@@ -5,6 +5,7 @@
 
 mod cli;
 mod fleet;
+mod risk;
 mod runtime;
 mod sandbox;
 mod support;

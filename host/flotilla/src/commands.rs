@@ -46,6 +46,63 @@ async fn reload_on_sighup(fleet: Arc<Fleet>) -> Result<()> {
     Ok(())
 }
 
+/// `flotilla halt|reduce|resume`: sets the running fleet's trading state (audited).
+pub fn set_state(db: &Path, state: &str, reason: &str) -> Result<()> {
+    let answer = crate::control::send(db, &format!("state {state} {reason}"))?;
+    print!("{answer}");
+    if answer.starts_with("error:") {
+        bail!("the fleet refused the change");
+    }
+    Ok(())
+}
+
+/// `flotilla allocations`: the latest capital allocation and why, from the ledger.
+pub fn allocations(db: &Path, json: bool) -> Result<()> {
+    if !db.exists() {
+        bail!(
+            "no ledger at {} (run `flotilla run` first, or pass --db)",
+            db.display()
+        );
+    }
+    let ledger = Ledger::open(db).with_context(|| format!("opening ledger {}", db.display()))?;
+    let rows = ledger.latest_allocation()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no allocation recorded yet");
+        return Ok(());
+    }
+    println!(
+        "rebalance #{} at {}\n{:<20} {:>8} {:>8} {:>12} {:>8} {:>10} {:>9}  why",
+        rows[0].sequence,
+        report::fmt_time(rows[0].time),
+        "bot",
+        "trades",
+        "win rate",
+        "mean ret",
+        "P(best)",
+        "weight",
+        "budget"
+    );
+    for r in &rows {
+        let p = &r.posterior;
+        println!(
+            "{:<20} {:>8} {:>8.3} {:>12.6} {:>8.3} {:>10.4} {:>9}  {}",
+            r.bot.as_str(),
+            p["trades"].as_u64().unwrap_or(0),
+            p["win_rate"].as_f64().unwrap_or(f64::NAN),
+            p["mean_return"].as_f64().unwrap_or(f64::NAN),
+            r.p_best,
+            r.weight,
+            r.budget.round_dp(2),
+            r.why
+        );
+    }
+    Ok(())
+}
+
 /// `flotilla reload`: asks the fleet running on `db` to reload its registry and bots.
 pub fn reload(db: &Path) -> Result<()> {
     let answer = crate::control::send(db, "reload")?;

@@ -5,6 +5,7 @@
 
 use crate::fleet::Fleet;
 use anyhow::{Context, Result};
+use flotilla_engine::TradingState;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -43,7 +44,29 @@ async fn handle(fleet: Arc<Fleet>, stream: UnixStream) -> Result<()> {
             tokio::task::spawn_blocking(move || reload_all(&f)).await?
         }
         "ping" => "pong\n".to_string(),
-        other => format!("error: unknown command {other:?} (known: reload, ping)\n"),
+        cmd if cmd.starts_with("state ") => {
+            let mut parts = cmd.splitn(3, ' ').skip(1);
+            let state = match parts.next() {
+                Some("halt") => Some(TradingState::Halted),
+                Some("reduce") => Some(TradingState::Reducing),
+                Some("resume") => Some(TradingState::Active),
+                _ => None,
+            };
+            let reason = parts.next().unwrap_or("from the CLI").to_string();
+            match state {
+                Some(state) => {
+                    let f = fleet.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let now = f.now();
+                        f.set_trading_state(state, &reason, now)
+                            .unwrap_or_else(|e| format!("error: {e:#}\n"))
+                    })
+                    .await?
+                }
+                None => "error: state must be halt, reduce or resume\n".to_string(),
+            }
+        }
+        other => format!("error: unknown command {other:?} (known: reload, state, ping)\n"),
     };
     w.write_all(answer.as_bytes()).await?;
     w.shutdown().await?;

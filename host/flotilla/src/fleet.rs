@@ -352,6 +352,16 @@ impl Fleet {
         }
     }
 
+    /// The latest market time the fleet has seen (its start before any bar).
+    pub fn now(&self) -> Timestamp {
+        self.core()
+            .last_bar
+            .values()
+            .max()
+            .copied()
+            .unwrap_or(self.start())
+    }
+
     /// Reallocates capital at the latest market time (after bots were added or removed).
     pub fn rebalance(&self) {
         let now = self

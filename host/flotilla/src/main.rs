@@ -29,6 +29,21 @@ enum Command {
         #[arg(long, default_value = "flotilla.db")]
         db: PathBuf,
     },
+    /// Halt the running fleet: no bot orders, only host-managed exits.
+    Halt(StateArgs),
+    /// Let the running fleet only shrink positions.
+    Reduce(StateArgs),
+    /// Return the running fleet to normal trading.
+    Resume(StateArgs),
+    /// The latest capital allocation per bot and why, from the ledger.
+    Allocations {
+        /// Ledger file.
+        #[arg(long, default_value = "flotilla.db")]
+        db: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-bot PnL, positions, trades and recent refusals, read from a ledger.
     Status {
         /// Ledger file.
@@ -38,6 +53,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Options of `halt`, `reduce` and `resume`.
+#[derive(clap::Args, Debug)]
+struct StateArgs {
+    /// Ledger file of the running fleet.
+    #[arg(long, default_value = "flotilla.db")]
+    db: PathBuf,
+    /// Why (kept in the audit trail).
+    #[arg(long, default_value = "from the CLI")]
+    reason: String,
 }
 
 fn main() -> Result<()> {
@@ -54,5 +80,9 @@ fn main() -> Result<()> {
         Command::Check { config } => commands::check(config),
         Command::Status { db, json } => commands::status(&db, json),
         Command::Reload { db } => commands::reload(&db),
+        Command::Halt(a) => commands::set_state(&a.db, "halt", &a.reason),
+        Command::Reduce(a) => commands::set_state(&a.db, "reduce", &a.reason),
+        Command::Resume(a) => commands::set_state(&a.db, "resume", &a.reason),
+        Command::Allocations { db, json } => commands::allocations(&db, json),
     }
 }
