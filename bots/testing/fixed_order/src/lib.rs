@@ -1,0 +1,158 @@
+//! Test bot: emits one configured intent every `every` ticks and counts what happens, so
+//! host tests can check routing, kv persistence and snapshot carry-over.
+//!
+//! Params: `symbol` (first granted), `side` = buy | sell | target (buy), `qty` (1),
+//! `every` (1), `tag` ("fixed_order"), `confidence` (1.0), `stop_loss`, `take_profit`
+//! (absent = none).
+//!
+//! Counters, all ASCII decimal so tests can read them directly:
+//! - kv `ticks`: incremented every tick from its stored value (survives via the host kv);
+//! - kv `fills`: incremented on every fill;
+//! - snapshot: the in-memory tick count (survives only through snapshot/restore).
+
+use flotilla_sdk::{Bot, Config, Fill, Tick};
+
+enum Kind {
+    Buy,
+    Sell,
+    Target,
+}
+
+struct FixedOrder {
+    symbol: String,
+    kind: Kind,
+    qty: f64,
+    every: u64,
+    tag: String,
+    confidence: f64,
+    stop_loss: Option<f64>,
+    take_profit: Option<f64>,
+    ticks: u64,
+}
+
+/// Adds one to an ASCII decimal counter in the kv store.
+fn bump(key: &str) -> u64 {
+    let old = flotilla_sdk::host::kv_get(key)
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    flotilla_sdk::host::kv_set(key, (old + 1).to_string().as_bytes());
+    old + 1
+}
+
+impl Bot for FixedOrder {
+    const NAME: &'static str = "fixed_order";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn init(cfg: &Config) -> Result<Self, String> {
+        let first = cfg.symbols().first().cloned().unwrap_or_default();
+        let symbol: String = cfg.get("symbol", first)?;
+        if symbol.is_empty() {
+            return Err("param `symbol`: not set and no symbol granted".into());
+        }
+        let kind = match cfg
+            .get("side", "buy".to_string())?
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "buy" => Kind::Buy,
+            "sell" => Kind::Sell,
+            "target" => Kind::Target,
+            other => {
+                return Err(format!(
+                    "param `side`: expected buy, sell or target, got {other:?}"
+                ));
+            }
+        };
+        let every: u64 = cfg.get("every", 1)?;
+        if every == 0 {
+            return Err("param `every`: must be at least 1".into());
+        }
+        Ok(FixedOrder {
+            symbol,
+            kind,
+            qty: cfg.get("qty", 1.0)?,
+            every,
+            tag: cfg.get("tag", Self::NAME.to_string())?,
+            confidence: cfg.get("confidence", 1.0)?,
+            stop_loss: cfg.get_opt("stop_loss")?,
+            take_profit: cfg.get_opt("take_profit")?,
+            ticks: 0,
+        })
+    }
+
+    fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+        self.ticks += 1;
+        bump("ticks");
+        if !self.ticks.is_multiple_of(self.every) {
+            return Ok(());
+        }
+        let sym = self.symbol.as_str();
+        let order = match self.kind {
+            Kind::Buy => ctx.buy(sym, self.qty),
+            Kind::Sell => ctx.sell(sym, self.qty),
+            Kind::Target => ctx.target(sym, self.qty),
+        };
+        order
+            .confidence(self.confidence)
+            .stop_loss_opt(self.stop_loss)
+            .take_profit_opt(self.take_profit)
+            .tag(self.tag.as_str());
+        Ok(())
+    }
+
+    fn on_fill(&mut self, _fill: &Fill) {
+        bump("fills");
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        self.ticks.to_string().into_bytes()
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        if state.is_empty() {
+            return Ok(());
+        }
+        let text = core::str::from_utf8(state).map_err(|_| "snapshot is not UTF-8")?;
+        self.ticks = text
+            .parse()
+            .map_err(|_| format!("snapshot {text:?} is not a tick count"))?;
+        Ok(())
+    }
+}
+
+flotilla_sdk::export_bot!(FixedOrder);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flotilla_sdk::Action;
+    use flotilla_sdk::testing::{Harness, reset};
+
+    #[test]
+    fn emits_every_n_and_counts() {
+        reset();
+        let params = [
+            ("side", "target"),
+            ("qty", "-2"),
+            ("every", "2"),
+            ("stop_loss", "90"),
+        ];
+        let mut h = Harness::<FixedOrder>::init("f", &["AAA"], &params).unwrap();
+        assert!(h.tick(0, 1.0).unwrap().is_empty());
+        let out = h.tick(1, 1.0).unwrap();
+        assert_eq!(out[0].action, Action::Target(-2.0));
+        assert_eq!(
+            (out[0].stop_loss, out[0].tag.as_str()),
+            (Some(90.0), "fixed_order")
+        );
+        assert_eq!(flotilla_sdk::host::kv_get("ticks"), Some(b"2".to_vec()));
+        assert_eq!(h.snapshot(), b"2");
+        let mut h2 = Harness::<FixedOrder>::init("f", &["AAA"], &params).unwrap();
+        h2.restore(b"2").unwrap();
+        assert!(h2.tick(2, 1.0).unwrap().is_empty(), "tick 3 of 2-periodic");
+        assert_eq!(flotilla_sdk::host::kv_get("ticks"), Some(b"3".to_vec()));
+        assert!(Harness::<FixedOrder>::init("f", &["AAA"], &[("side", "hold")]).is_err());
+        assert!(Harness::<FixedOrder>::init("f", &[], &[]).is_err());
+    }
+}

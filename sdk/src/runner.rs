@@ -1,0 +1,247 @@
+//! Glue between the generated `Guest` trait and a [`Bot`]: state, conversions, errors.
+
+use crate::Bot;
+use crate::bindings::exports::flotilla::bot::strategy as wit;
+use crate::bindings::flotilla::bot::types as wt;
+use crate::config::Config;
+use crate::tick::Tick;
+use crate::types::{Action, Fill, Intent, Side, Timeframe, Timestamp};
+use core::any::Any;
+use core::marker::PhantomData;
+use std::cell::RefCell;
+
+/// A live bot plus what the runner keeps for it between calls.
+pub(crate) struct Slot<B> {
+    pub bot: B,
+    pub symbols: Vec<String>,
+}
+
+impl<B: Bot> Slot<B> {
+    /// Runs `Bot::init`; the config's symbols are kept for later ticks.
+    pub fn init(config: Config) -> Result<Self, String> {
+        let bot = B::init(&config)?;
+        Ok(Slot {
+            bot,
+            symbols: config.into_symbols(),
+        })
+    }
+
+    /// Runs one tick and returns the intents it produced.
+    pub fn tick(
+        &mut self,
+        time: Timestamp,
+        tick: u64,
+        capital: f64,
+    ) -> Result<Vec<Intent>, String> {
+        let mut ctx = Tick::new(time, tick, capital, &self.symbols);
+        self.bot.on_tick(&mut ctx)?;
+        Ok(ctx.into_intents())
+    }
+}
+
+// One bot per component instance, so one untyped slot is enough; `Runner<B>` downcasts.
+thread_local! {
+    static SLOT: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the initialised bot, or fails with a message naming `call`.
+fn with_slot<B: Bot, R>(call: &str, f: impl FnOnce(&mut Slot<B>) -> R) -> Result<R, String> {
+    SLOT.with(|cell| {
+        let mut guard = cell
+            .try_borrow_mut()
+            .map_err(|_| format!("{call}: re-entered while the bot is busy"))?;
+        let slot = guard
+            .as_mut()
+            .and_then(|s| s.downcast_mut::<Slot<B>>())
+            .ok_or_else(|| format!("{call} called before init succeeded"))?;
+        Ok(f(slot))
+    })
+}
+
+/// Implements the generated `Guest` trait for any [`Bot`]; used by [`export_bot!`](crate::export_bot).
+#[doc(hidden)]
+pub struct Runner<B>(PhantomData<B>);
+
+impl<B: Bot> wit::Guest for Runner<B> {
+    fn describe() -> wit::Description {
+        wit::Description {
+            name: B::NAME.to_owned(),
+            version: B::VERSION.to_owned(),
+            symbols: B::symbols(),
+            timeframes: B::timeframes().into_iter().map(wit_timeframe).collect(),
+        }
+    }
+
+    fn init(config: wit::BotConfig) -> Result<(), String> {
+        let config = Config::new(
+            config.bot_id,
+            config.symbols,
+            config.params.into_iter().map(|p| (p.key, p.value)),
+        );
+        // A failed init leaves no bot behind: later calls report "before init".
+        let slot = Slot::<B>::init(config);
+        SLOT.with(|cell| {
+            let mut guard = cell
+                .try_borrow_mut()
+                .map_err(|_| "init: re-entered while the bot is busy".to_owned())?;
+            *guard = None;
+            let slot = slot?;
+            *guard = Some(Box::new(slot));
+            Ok(())
+        })
+    }
+
+    fn on_tick(ctx: wit::TickContext) -> Result<Vec<wit::OrderIntent>, String> {
+        let intents = with_slot::<B, _>("on-tick", |s| s.tick(ctx.time, ctx.tick, ctx.capital))??;
+        Ok(intents.into_iter().map(wit_intent).collect())
+    }
+
+    fn on_fill(fill: wit::Fill) {
+        let fill = Fill {
+            order_id: fill.order_id,
+            symbol: fill.symbol,
+            side: match fill.side {
+                wt::Side::Buy => Side::Buy,
+                wt::Side::Sell => Side::Sell,
+            },
+            quantity: fill.quantity,
+            price: fill.price,
+            fee: fill.fee,
+            time: fill.time,
+            tag: fill.tag,
+        };
+        // A fill before init has no bot to tell; the WIT gives no way to report it.
+        let _ = with_slot::<B, _>("on-fill", |s| s.bot.on_fill(&fill));
+    }
+
+    fn snapshot() -> Vec<u8> {
+        with_slot::<B, _>("snapshot", |s| s.bot.snapshot()).unwrap_or_default()
+    }
+
+    fn restore(state: Vec<u8>) -> Result<(), String> {
+        with_slot::<B, _>("restore", |s| s.bot.restore(&state))?
+    }
+}
+
+/// Converts an SDK timeframe to the generated one.
+pub(crate) fn wit_timeframe(tf: Timeframe) -> wt::Timeframe {
+    match tf {
+        Timeframe::M1 => wt::Timeframe::M1,
+        Timeframe::M5 => wt::Timeframe::M5,
+        Timeframe::M15 => wt::Timeframe::M15,
+        Timeframe::H1 => wt::Timeframe::H1,
+        Timeframe::D1 => wt::Timeframe::D1,
+    }
+}
+
+fn wit_intent(i: Intent) -> wit::OrderIntent {
+    wit::OrderIntent {
+        symbol: i.symbol,
+        action: match i.action {
+            Action::Buy(q) => wt::OrderAction::Buy(q),
+            Action::Sell(q) => wt::OrderAction::Sell(q),
+            Action::Target(q) => wt::OrderAction::Target(q),
+        },
+        confidence: i.confidence,
+        stop_loss: i.stop_loss,
+        take_profit: i.take_profit,
+        tag: i.tag,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::exports::flotilla::bot::strategy::Guest;
+
+    struct Counter {
+        n: u64,
+    }
+
+    impl Bot for Counter {
+        const NAME: &'static str = "counter";
+        const VERSION: &'static str = "1.0.0";
+        fn init(cfg: &Config) -> Result<Self, String> {
+            if cfg.get("fail", false)? {
+                return Err("asked to fail".into());
+            }
+            Ok(Counter { n: 0 })
+        }
+        fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+            self.n += 1;
+            let sym = ctx.symbols()[0].clone();
+            ctx.buy(sym, self.n as f64).tag("t");
+            Ok(())
+        }
+        fn snapshot(&self) -> Vec<u8> {
+            self.n.to_le_bytes().to_vec()
+        }
+        fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+            self.n = u64::from_le_bytes(state.try_into().map_err(|_| "bad state")?);
+            Ok(())
+        }
+    }
+
+    type R = Runner<Counter>;
+
+    fn config(fail: bool) -> wit::BotConfig {
+        wit::BotConfig {
+            bot_id: "c1".into(),
+            symbols: vec!["AAA".into()],
+            params: vec![wt::Param {
+                key: "fail".into(),
+                value: fail.to_string(),
+            }],
+        }
+    }
+
+    fn ctx(tick: u64) -> wit::TickContext {
+        wit::TickContext {
+            time: 0,
+            tick,
+            capital: 1.0,
+        }
+    }
+
+    #[test]
+    fn calls_before_init_are_errors_not_panics() {
+        let e = R::on_tick(ctx(1)).unwrap_err();
+        assert!(e.contains("before init"), "{e}");
+        assert!(R::restore(vec![]).unwrap_err().contains("before init"));
+        assert!(R::snapshot().is_empty());
+        R::on_fill(wit::Fill {
+            order_id: 1,
+            symbol: "AAA".into(),
+            side: wt::Side::Buy,
+            quantity: 1.0,
+            price: 1.0,
+            fee: 0.0,
+            time: 0,
+            tag: String::new(),
+        });
+    }
+
+    #[test]
+    fn describe_init_tick_snapshot_restore() {
+        let d = R::describe();
+        assert_eq!((d.name.as_str(), d.version.as_str()), ("counter", "1.0.0"));
+        assert_eq!(d.timeframes, vec![wt::Timeframe::M1]);
+        R::init(config(false)).unwrap();
+        R::on_tick(ctx(1)).unwrap();
+        let out = R::on_tick(ctx(2)).unwrap();
+        assert!(matches!(out[0].action, wt::OrderAction::Buy(q) if q == 2.0));
+        let snap = R::snapshot();
+        R::init(config(false)).unwrap();
+        R::restore(snap).unwrap();
+        let out = R::on_tick(ctx(1)).unwrap();
+        assert!(matches!(out[0].action, wt::OrderAction::Buy(q) if q == 3.0));
+        assert!(R::restore(vec![1]).is_err());
+    }
+
+    #[test]
+    fn failed_init_leaves_no_bot() {
+        R::init(config(false)).unwrap();
+        assert_eq!(R::init(config(true)).unwrap_err(), "asked to fail");
+        assert!(R::on_tick(ctx(1)).unwrap_err().contains("before init"));
+    }
+}

@@ -1,0 +1,155 @@
+//! Native test support (not on wasm32): a per-thread mock host and a harness that drives a
+//! [`Bot`] the way the Flotilla host would, so strategies can be unit-tested with
+//! `cargo test --target x86_64-unknown-linux-gnu`.
+
+use crate::host::imp;
+use crate::runner::Slot;
+use crate::types::{Bar, Fill, LogLevel, Position, Timeframe, Timestamp};
+use crate::{Bot, Config};
+
+/// Clears the calling thread's mock host.
+pub fn reset() {
+    imp::with(|m| *m = Default::default());
+}
+
+/// Sets the bars the mock host serves for `symbol` at `timeframe` (oldest first).
+pub fn set_bars(symbol: &str, timeframe: Timeframe, bars: Vec<Bar>) {
+    imp::with(|m| m.bars.insert((symbol.to_owned(), timeframe), bars));
+}
+
+/// Sets bars built from closes (open = high = low = close), one `timeframe` apart.
+pub fn set_closes(symbol: &str, timeframe: Timeframe, closes: &[f64]) {
+    let bars = closes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| Bar {
+            time: i as Timestamp * timeframe.millis(),
+            open: c,
+            high: c,
+            low: c,
+            close: c,
+            volume: 1.0,
+        })
+        .collect();
+    set_bars(symbol, timeframe, bars);
+}
+
+/// Overrides the mock's last price for `symbol` (otherwise the newest bar's close).
+pub fn set_price(symbol: &str, price: f64) {
+    imp::with(|m| m.prices.insert(symbol.to_owned(), price));
+}
+
+/// Sets the positions the mock host reports.
+pub fn set_positions(positions: Vec<Position>) {
+    imp::with(|m| m.positions = positions);
+}
+
+/// Sets what `host::capital()` returns.
+pub fn set_capital(capital: f64) {
+    imp::with(|m| m.capital = capital);
+}
+
+/// Takes the log lines written so far.
+pub fn take_logs() -> Vec<(LogLevel, String)> {
+    imp::with(|m| core::mem::take(&mut m.logs))
+}
+
+/// Drives one bot through init, ticks, fills and snapshots against the mock host.
+pub struct Harness<B> {
+    slot: Slot<B>,
+    ticks: u64,
+}
+
+impl<B: Bot> Harness<B> {
+    /// Calls `Bot::init` with this id, symbols and params.
+    pub fn init(bot_id: &str, symbols: &[&str], params: &[(&str, &str)]) -> Result<Self, String> {
+        let config = Config::new(bot_id, symbols.iter().copied(), params.iter().copied());
+        Ok(Harness {
+            slot: Slot::init(config)?,
+            ticks: 0,
+        })
+    }
+
+    /// Runs the next tick at `time` with `capital`; returns its intents.
+    pub fn tick(&mut self, time: Timestamp, capital: f64) -> Result<Vec<crate::Intent>, String> {
+        self.ticks += 1;
+        self.slot.tick(time, self.ticks, capital)
+    }
+
+    /// Reports a fill.
+    pub fn fill(&mut self, fill: &Fill) {
+        self.slot.bot.on_fill(fill);
+    }
+
+    /// The bot's snapshot.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.slot.bot.snapshot()
+    }
+
+    /// Restores a snapshot.
+    pub fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        self.slot.bot.restore(state)
+    }
+
+    /// The bot itself, for asserting on its state.
+    pub fn bot(&self) -> &B {
+        &self.slot.bot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Action, Tick};
+
+    struct Follow {
+        fraction: f64,
+    }
+
+    impl Bot for Follow {
+        const NAME: &'static str = "follow";
+        const VERSION: &'static str = "0.0.1";
+        fn init(cfg: &Config) -> Result<Self, String> {
+            Ok(Follow {
+                fraction: cfg.fraction()?,
+            })
+        }
+        fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+            for sym in ctx.symbols() {
+                let closes = ctx.closes(sym, Timeframe::M1, 2)?;
+                if closes.len() == 2 && closes[1] > closes[0] && ctx.position_qty(sym) == 0.0 {
+                    let qty = ctx.units(self.fraction, closes[1]);
+                    ctx.target(sym.as_str(), qty).tag("up");
+                    ctx.info(format!("{sym} up"));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn harness_drives_bot_against_mock_host() {
+        reset();
+        set_closes("AAA", Timeframe::M1, &[10.0, 11.0]);
+        set_closes("BBB", Timeframe::M1, &[10.0, 9.0]);
+        let mut h = Harness::<Follow>::init("f", &["AAA", "BBB"], &[]).unwrap();
+        let out = h.tick(0, 2_200.0).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].symbol, "AAA");
+        assert_eq!(out[0].action, Action::Target(100.0));
+        assert_eq!(take_logs(), vec![(LogLevel::Info, "AAA up".to_string())]);
+        set_positions(vec![Position {
+            symbol: "AAA".into(),
+            quantity: 100.0,
+            avg_price: 11.0,
+        }]);
+        assert!(h.tick(1, 2_200.0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn ungranted_symbol_is_an_error() {
+        reset();
+        let mut h = Harness::<Follow>::init("f", &["ZZZ"], &[]).unwrap();
+        assert!(h.tick(0, 1.0).unwrap_err().contains("ZZZ"));
+    }
+}

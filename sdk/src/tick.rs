@@ -1,0 +1,257 @@
+//! The per-tick context: market data, positions, logging and the intents being built.
+
+use crate::host;
+use crate::types::{Action, Bar, Intent, LogLevel, Position, Timeframe, Timestamp};
+use std::cell::OnceCell;
+
+/// What a bot sees and does during one tick.
+///
+/// Reads go to the host on demand (bars are not pushed every tick, to keep ticks cheap);
+/// orders are collected and handed to the host when `on_tick` returns `Ok`.
+pub struct Tick<'a> {
+    time: Timestamp,
+    tick: u64,
+    capital: f64,
+    symbols: &'a [String],
+    positions: OnceCell<Vec<Position>>,
+    intents: Vec<Intent>,
+}
+
+impl<'a> Tick<'a> {
+    /// A tick at `time` (ms), the `tick`-th of this instance, with `capital` and granted `symbols`.
+    pub fn new(time: Timestamp, tick: u64, capital: f64, symbols: &'a [String]) -> Self {
+        Tick {
+            time,
+            tick,
+            capital,
+            symbols,
+            positions: OnceCell::new(),
+            intents: Vec::new(),
+        }
+    }
+
+    /// The tick time, milliseconds since the Unix epoch (UTC).
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// 1 on this instance's first tick, then counting (restarts at 1 after a reload).
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// Capital allocated to the bot, in account currency.
+    pub fn capital(&self) -> f64 {
+        self.capital
+    }
+
+    /// The symbols the registry granted.
+    pub fn symbols(&self) -> &'a [String] {
+        self.symbols
+    }
+
+    /// The last `count` closed bars of a granted symbol, oldest first.
+    pub fn bars(&self, symbol: &str, timeframe: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
+        host::bars(symbol, timeframe, count)
+    }
+
+    /// The closes of the last `count` bars, oldest first.
+    pub fn closes(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        count: u32,
+    ) -> Result<Vec<f64>, String> {
+        Ok(self
+            .bars(symbol, timeframe, count)?
+            .iter()
+            .map(|b| b.close)
+            .collect())
+    }
+
+    /// The latest close of a granted symbol.
+    pub fn last_price(&self, symbol: &str) -> Result<f64, String> {
+        host::last_price(symbol)
+    }
+
+    /// The bot's open positions (fetched once per tick: they do not change mid-tick).
+    pub fn positions(&self) -> &[Position] {
+        self.positions.get_or_init(host::positions)
+    }
+
+    /// The bot's position in `symbol`, if any.
+    pub fn position(&self, symbol: &str) -> Option<&Position> {
+        self.positions().iter().find(|p| p.symbol == symbol)
+    }
+
+    /// The signed quantity held in `symbol` (0 when flat).
+    pub fn position_qty(&self, symbol: &str) -> f64 {
+        self.position(symbol).map_or(0.0, |p| p.quantity)
+    }
+
+    /// Units worth `fraction` of capital at `price`; 0 when the price is unusable.
+    pub fn units(&self, fraction: f64, price: f64) -> f64 {
+        if price.is_finite() && price > 0.0 && self.capital.is_finite() {
+            (self.capital * fraction / price).max(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Asks to buy `qty` of `symbol`; refine with the returned [`Order`].
+    pub fn buy(&mut self, symbol: impl Into<String>, qty: f64) -> Order<'_> {
+        self.push(symbol.into(), Action::Buy(qty))
+    }
+
+    /// Asks to sell `qty` of `symbol`.
+    pub fn sell(&mut self, symbol: impl Into<String>, qty: f64) -> Order<'_> {
+        self.push(symbol.into(), Action::Sell(qty))
+    }
+
+    /// Asks to hold a signed position of `qty` in `symbol` (negative is short).
+    pub fn target(&mut self, symbol: impl Into<String>, qty: f64) -> Order<'_> {
+        self.push(symbol.into(), Action::Target(qty))
+    }
+
+    /// Asks to be flat in `symbol` (a target of zero).
+    pub fn close(&mut self, symbol: impl Into<String>) -> Order<'_> {
+        self.target(symbol, 0.0)
+    }
+
+    /// The intents emitted so far this tick.
+    pub fn intents(&self) -> &[Intent] {
+        &self.intents
+    }
+
+    /// Hands the intents over (the runner does this after `on_tick`).
+    pub fn into_intents(self) -> Vec<Intent> {
+        self.intents
+    }
+
+    /// Logs at `level` to the host.
+    pub fn log(&self, level: LogLevel, message: impl AsRef<str>) {
+        host::log(level, message.as_ref())
+    }
+
+    /// Logs at debug level.
+    pub fn debug(&self, message: impl AsRef<str>) {
+        self.log(LogLevel::Debug, message)
+    }
+
+    /// Logs at info level.
+    pub fn info(&self, message: impl AsRef<str>) {
+        self.log(LogLevel::Info, message)
+    }
+
+    /// Logs at warn level.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        self.log(LogLevel::Warn, message)
+    }
+
+    /// Logs at error level.
+    pub fn error(&self, message: impl AsRef<str>) {
+        self.log(LogLevel::Error, message)
+    }
+
+    /// A value from the bot's persisted key-value store.
+    pub fn kv_get(&self, key: &str) -> Option<Vec<u8>> {
+        host::kv_get(key)
+    }
+
+    /// Stores a value in the bot's persisted key-value store.
+    pub fn kv_set(&self, key: &str, value: impl AsRef<[u8]>) {
+        host::kv_set(key, value.as_ref())
+    }
+
+    fn push(&mut self, symbol: String, action: Action) -> Order<'_> {
+        self.intents.push(Intent {
+            symbol,
+            action,
+            confidence: 1.0,
+            stop_loss: None,
+            take_profit: None,
+            tag: String::new(),
+        });
+        let intent = self.intents.last_mut().expect("just pushed");
+        Order { intent }
+    }
+}
+
+/// An intent already queued for this tick; its methods refine it in place.
+///
+/// Defaults: confidence 1.0, no stop-loss, no take-profit, empty tag.
+pub struct Order<'t> {
+    intent: &'t mut Intent,
+}
+
+impl Order<'_> {
+    /// Sets the confidence, meant to be in [0, 1] (the host sizes by it and rejects others).
+    pub fn confidence(self, confidence: f64) -> Self {
+        self.intent.confidence = confidence;
+        self
+    }
+
+    /// Sets the price at which the host exits at a loss.
+    pub fn stop_loss(self, price: f64) -> Self {
+        self.intent.stop_loss = Some(price);
+        self
+    }
+
+    /// Sets the price at which the host exits at a profit.
+    pub fn take_profit(self, price: f64) -> Self {
+        self.intent.take_profit = Some(price);
+        self
+    }
+
+    /// Sets the stop-loss only when `price` is `Some`.
+    pub fn stop_loss_opt(self, price: Option<f64>) -> Self {
+        self.intent.stop_loss = price;
+        self
+    }
+
+    /// Sets the take-profit only when `price` is `Some`.
+    pub fn take_profit_opt(self, price: Option<f64>) -> Self {
+        self.intent.take_profit = price;
+        self
+    }
+
+    /// Sets the free-text tag echoed back on fills.
+    pub fn tag(self, tag: impl Into<String>) -> Self {
+        self.intent.tag = tag.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_refines_queued_intent() {
+        let syms = vec!["AAA".to_string()];
+        let mut t = Tick::new(1_000, 1, 10_000.0, &syms);
+        t.buy("AAA", 2.0)
+            .confidence(0.7)
+            .stop_loss(95.0)
+            .tag("entry");
+        t.close("AAA");
+        let out = t.into_intents();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].action, Action::Buy(2.0));
+        assert_eq!(out[0].confidence, 0.7);
+        assert_eq!(out[0].stop_loss, Some(95.0));
+        assert_eq!(out[0].take_profit, None);
+        assert_eq!(out[0].tag, "entry");
+        assert_eq!(out[1].action, Action::Target(0.0));
+        assert_eq!(out[1].confidence, 1.0);
+    }
+
+    #[test]
+    fn units_guard_bad_prices() {
+        let syms = vec![];
+        let t = Tick::new(0, 1, 1_000.0, &syms);
+        assert_eq!(t.units(0.5, 10.0), 50.0);
+        assert_eq!(t.units(0.5, 0.0), 0.0);
+        assert_eq!(t.units(0.5, f64::NAN), 0.0);
+    }
+}
