@@ -5,6 +5,7 @@
 
 mod cli;
 mod fleet;
+mod reload;
 mod risk;
 mod runtime;
 mod sandbox;

@@ -1,0 +1,135 @@
+//! Hot reload while the fleet runs: a bot's component, a broken component, the registry.
+
+use crate::support::{bot, fleet, registry, run_for};
+use flotilla::fleet::BotHandle;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A registry entry for a bot that only counts its ticks (it trades every 10^6th tick).
+fn counter(id: &str, component: &Path, every: &str) -> String {
+    format!(
+        "\n[[bot]]\nid = \"{id}\"\ncomponent = \"{}\"\nevery = \"{every}\"\nsymbols = [\"AAPL\"]\n[bot.params]\nevery = 1000000\n",
+        component.display()
+    )
+}
+
+fn version(h: &BotHandle) -> String {
+    h.slot().description().version.clone()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn fifty_bots_keep_their_schedule_while_one_is_replaced_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let swapped = dir.path().join("swapped.wasm");
+    std::fs::copy(bot("fixed_order"), &swapped).unwrap();
+    let mut body = counter("swapped", &swapped, "100ms");
+    for i in 0..49 {
+        body.push_str(&counter(&format!("bot-{i:02}"), &bot("fixed_order"), "100ms"));
+    }
+    let reg = registry(dir.path(), &body);
+    let fleet = fleet(dir.path(), &reg);
+    assert_eq!(fleet.handles().len(), 50);
+    let _watch = flotilla::watch::watch(fleet.clone()).unwrap();
+    let runner = {
+        let f = fleet.clone();
+        std::thread::spawn(move || run_for(&f, 1.0, 4_000))
+    };
+    std::thread::sleep(Duration::from_millis(1_500));
+    let h = fleet.handle("swapped").unwrap();
+    assert_eq!(version(&h), "0.1.0");
+    let new_bytes = std::fs::read(bot("fixed_order_v2")).unwrap();
+    std::fs::write(&swapped, new_bytes).unwrap();
+    let latency = wait_for("new version serving", Duration::from_secs(2), || version(&h) == "0.2.0");
+    println!("reload latency (file write -> new version serving): {latency:?}");
+    let stats = runner.join().unwrap();
+
+    // The bot's in-memory tick count came through snapshot/restore: it counts every tick.
+    let snapshot = h.slot().take_snapshot().map(|s| String::from_utf8(s.to_vec()).unwrap());
+    let ticks = h.slot().stats.ticks;
+    assert_eq!(snapshot, Some(ticks.to_string()), "state carried over");
+    for (id, s) in &stats {
+        assert_eq!(s.skipped, 0, "{id} skipped a run: {s:?}");
+        assert!(s.ticks >= 38, "{id} missed ticks: {s:?}");
+    }
+    let events = fleet.core().ledger.events(200).unwrap();
+    assert!(events.iter().any(|e| e.kind == "reload" && e.message.contains("0.1.0") && e.message.contains("0.2.0")));
+}
+
+#[test]
+fn a_broken_component_keeps_the_old_version_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("victim.wasm");
+    std::fs::copy(bot("fixed_order"), &target).unwrap();
+    let reg = registry(dir.path(), &counter("victim", &target, "100ms"));
+    let fleet = fleet(dir.path(), &reg);
+    let _watch = flotilla::watch::watch(fleet.clone()).unwrap();
+    let runner = {
+        let f = fleet.clone();
+        std::thread::spawn(move || run_for(&f, 1.0, 2_000))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&target, b"\0asm garbage that is no component").unwrap();
+    let h = fleet.handle("victim").unwrap();
+    wait_for("the failure is recorded", Duration::from_secs(2), || {
+        fleet.core().ledger.events(20).unwrap().iter().any(|e| e.kind == "load_failed")
+    });
+    let stats = runner.join().unwrap();
+    assert_eq!(version(&h), "0.1.0", "old version still serving");
+    let s = &stats[&flotilla_domain::BotId::new("victim")];
+    assert!(s.ticks >= 18, "kept ticking: {s:?}");
+    let summaries = fleet.core().ledger.bot_summaries().unwrap();
+    assert_eq!(summaries[0].errors, 0);
+    let failed = fleet.core().ledger.events(20).unwrap();
+    let msg = &failed.iter().find(|e| e.kind == "load_failed").unwrap().message;
+    assert!(msg.contains("is not a valid WebAssembly component") && msg.contains("keeping the running version"), "{msg}");
+}
+
+#[test]
+fn registry_edits_apply_live_and_a_bad_edit_is_rejected_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let fo = bot("fixed_order");
+    let reg = registry(
+        dir.path(),
+        &[counter("keep", &fo, "1s"), counter("slow", &fo, "10s"), counter("gone", &fo, "1s")].concat(),
+    );
+    let fleet = fleet(dir.path(), &reg);
+    let _watch = flotilla::watch::watch(fleet.clone()).unwrap();
+    let runner = {
+        let f = fleet.clone();
+        std::thread::spawn(move || run_for(&f, 1.0, 5_000))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let path = dir.path().join("fleet.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let head = &text[..text.find("[[bot]]").unwrap()];
+    let edited = [head, &counter("keep", &fo, "1s"), &counter("slow", &fo, "1s"), &counter("new", &fo, "1s")].concat();
+    std::fs::write(&path, &edited).unwrap();
+    wait_for("registry applied", Duration::from_secs(2), || {
+        fleet.handle("new").is_some() && fleet.handle("gone").is_none()
+    });
+    assert_eq!(fleet.handle("slow").unwrap().spec().schedule.to_string(), flotilla_config::Schedule::every("1s").unwrap().to_string());
+    // A broken edit is refused whole; the fleet keeps running as it was.
+    std::fs::write(&path, format!("{edited}\n[[bot]]\nid = \"bad\"\nevery = \"soon\"\n")).unwrap();
+    wait_for("bad registry rejected", Duration::from_secs(2), || {
+        fleet.core().ledger.events(50).unwrap().iter().any(|e| e.kind == "registry_rejected")
+    });
+    let stats = runner.join().unwrap();
+    let ids: Vec<String> = fleet.handles().iter().map(|h| h.id.to_string()).collect();
+    assert_eq!(ids, ["keep", "new", "slow"]);
+    // Rescheduled from 10 s to 1 s: it ran every second after the edit, not once.
+    let slow = &stats[&flotilla_domain::BotId::new("slow")];
+    assert!(slow.ticks >= 3, "{slow:?}");
+    let new = &stats[&flotilla_domain::BotId::new("new")];
+    assert!(new.ticks >= 3, "{new:?}");
+    let _ = Arc::strong_count(&fleet);
+}
