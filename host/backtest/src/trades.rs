@@ -93,9 +93,11 @@ impl Open {
             entry_price: avg(self.entry_notional, self.entry_qty),
             exit_time: time,
             exit_price: avg(self.exit_notional, self.exit_qty),
-            quantity: self.entry_qty,
-            pnl: gross - self.fees,
-            fees: self.fees,
+            // Normalised: split fees leave trailing zeros that would make equal amounts
+            // print differently.
+            quantity: self.entry_qty.normalize(),
+            pnl: (gross - self.fees).normalize(),
+            fees: self.fees.normalize(),
             exit_reason: reason,
         }
     }

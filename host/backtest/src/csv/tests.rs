@@ -208,3 +208,10 @@ fn a_missing_file_is_an_io_error() {
         "{err}"
     );
 }
+
+#[test]
+fn windows_line_ends_and_a_byte_order_mark_are_accepted() {
+    let text = "\u{feff}Date,Open,High,Low,Close,Volume\r\n2024-01-02,1,2,1,2,5\r\n2024-01-03,2,3,2,3,6\r\n";
+    let s = load("X.csv", text, LoadOptions::default()).unwrap();
+    assert_eq!((s.bars.len(), s.bars[1].volume), (2, 6.0));
+}

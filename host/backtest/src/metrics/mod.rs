@@ -455,6 +455,7 @@ pub fn trade_stats(trades: &[TradeRecord]) -> TradeStats {
     }
     let f = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
     let per = |sum: Decimal, n: usize| (n > 0).then(|| f(sum) / n as f64);
+    (s.pnl, s.fees) = (s.pnl.normalize(), s.fees.normalize());
     s.win_rate = (s.trades > 0).then(|| s.wins as f64 / s.trades as f64);
     s.profit_factor = (s.losses > 0).then(|| f(gross_win) / f(-gross_loss));
     s.expectancy = per(s.pnl, s.trades);

@@ -20,7 +20,7 @@ margin:2em auto;padding:0 1em;color:#222}h1{font-size:1.6em}h2{font-size:1.2em;m
 border-bottom:1px solid #ddd}table{border-collapse:collapse;font-size:.85em;margin:.5em 0}\
 th,td{padding:.25em .6em;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}\
 th{background:#f4f4f4}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
-.scroll{max-height:480px;overflow:auto}.note{color:#666;font-size:.85em}\
+.scroll{max-height:480px;overflow:auto}.wide{overflow-x:auto}.note{color:#666;font-size:.85em}\
 svg{background:#fcfcfc;border:1px solid #eee}svg text{font-size:11px;fill:#555}";
 
 /// Escapes text for HTML content and attribute values.
@@ -268,7 +268,7 @@ pub fn to_html(report: &BacktestReport) -> String {
         .into_iter()
         .map(|(label, cells)| std::iter::once(label.to_string()).chain(cells).collect())
         .collect();
-    s.push_str("<div class=\"scroll\">");
+    s.push_str("<div class=\"wide\">");
     s.push_str(&table(&headers, &rows, 1));
     s.push_str("</div>\n");
 
@@ -374,7 +374,7 @@ pub fn to_html(report: &BacktestReport) -> String {
         ));
     }
 
-    let _ = writeln!(s, "<h2>Trades ({})</h2>", report.trades.len());
+    let _ = writeln!(s, "<h2 id=\"trades\">Trades ({})</h2>", report.trades.len());
     let rows: Vec<Vec<String>> = report
         .trades
         .iter()
