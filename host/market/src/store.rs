@@ -19,6 +19,16 @@
 //! and never returned by any read. A closed higher-timeframe bar aggregates the minutes
 //! that arrived: open of the first, highest high, lowest low, close of the last, summed
 //! volume, stamped with the period start.
+//!
+//! # Native timeframes coarser than 1 minute
+//!
+//! Data that only exists at a coarser timeframe (daily CSV files, say) is pushed with
+//! [`BarStore::push_bar`]. The symbol's *native* timeframe is then that timeframe: its
+//! bars feed it directly and aggregate into every coarser timeframe by the same rules as
+//! above with "minute" read as "native bar" (a period closes on its last native bar, on a
+//! native bar of a later period, or on [`BarStore::seal_until`]). Finer timeframes have no
+//! data: reading them answers [`MarketError::NoData`], since the store cannot invent
+//! intraday bars. A symbol keeps the native timeframe of its first push.
 
 use flotilla_domain::{Bar, BarError, MarketData, MarketError, Symbol, Timeframe, Timestamp};
 use std::collections::{BTreeMap, VecDeque};
@@ -28,39 +38,55 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// How many closed bars each series keeps unless configured otherwise.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-const MINUTE: i64 = Timeframe::M1.millis();
-
-/// Why a 1-minute bar was refused.
+/// Why a pushed bar was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
-    /// The bar's start is not on a whole minute.
-    #[error("{symbol}: 1m bar at {time} is not aligned to a minute")]
+    /// The bar's start is not on a whole bar of its timeframe.
+    #[error("{symbol}: {timeframe} bar at {time} is not aligned to the {timeframe} grid")]
     Misaligned {
         /// The symbol pushed.
         symbol: Symbol,
+        /// The timeframe pushed at.
+        timeframe: Timeframe,
         /// The bar's start.
         time: Timestamp,
     },
-    /// The bar starts before the symbol's next expected minute (a repeat, or a minute
-    /// already sealed).
-    #[error("{symbol}: 1m bar at {time} is out of order; next must start at or after {min}")]
+    /// The bar starts before the symbol's next expected bar (a repeat, or a bar already
+    /// sealed).
+    #[error(
+        "{symbol}: {timeframe} bar at {time} is out of order; next must start at or after {min}"
+    )]
     OutOfOrder {
         /// The symbol pushed.
         symbol: Symbol,
+        /// The timeframe pushed at.
+        timeframe: Timeframe,
         /// The bar's start.
         time: Timestamp,
         /// The earliest start the store accepts for this symbol.
         min: Timestamp,
     },
     /// The bar failed [`Bar::validate`].
-    #[error("{symbol}: invalid 1m bar at {time}: {source}")]
+    #[error("{symbol}: invalid {timeframe} bar at {time}: {source}")]
     InvalidBar {
         /// The symbol pushed.
         symbol: Symbol,
+        /// The timeframe pushed at.
+        timeframe: Timeframe,
         /// The bar's start.
         time: Timestamp,
         /// What is wrong with it.
         source: BarError,
+    },
+    /// The symbol already receives bars at another native timeframe.
+    #[error("{symbol}: bars arrive at {native}; a {pushed} bar cannot be pushed")]
+    TimeframeMismatch {
+        /// The symbol pushed.
+        symbol: Symbol,
+        /// The timeframe the symbol's bars are pushed at.
+        native: Timeframe,
+        /// The timeframe of the refused push.
+        pushed: Timeframe,
     },
 }
 
@@ -105,17 +131,27 @@ impl Ring {
 struct SymbolBars {
     /// Closed bars per timeframe, indexed by [`tf_index`].
     closed: [Ring; 5],
-    /// The forming bar per timeframe; index 0 (1m) is always `None`.
+    /// The forming bar per timeframe; `None` at and below the native timeframe.
     forming: [Option<Bar>; 5],
-    /// The earliest start accepted for the next 1-minute bar.
+    /// The earliest start accepted for the next native bar.
     next_start: Option<Timestamp>,
+    /// The timeframe bars are pushed at, fixed by the first push.
+    native: Option<Timeframe>,
 }
 
 impl SymbolBars {
+    /// The native timeframe, 1m until a coarser bar was pushed first.
+    fn native(&self) -> Timeframe {
+        self.native.unwrap_or(Timeframe::M1)
+    }
+
     fn push(&mut self, bar: Bar, cap: usize) {
-        self.closed[0].push(bar, cap);
-        self.next_start = Some(bar.time.plus_millis(MINUTE));
-        for (i, tf) in Timeframe::ALL.iter().enumerate().skip(1) {
+        let native = self.native();
+        let unit = native.millis();
+        let first = tf_index(native);
+        self.closed[first].push(bar, cap);
+        self.next_start = Some(bar.time.plus_millis(unit));
+        for (i, tf) in Timeframe::ALL.iter().enumerate().skip(first + 1) {
             let period = bar.time.floor(*tf);
             // Rule 2: a minute of a later period closes the forming bar.
             if let Some(f) = self.forming[i].take_if(|f| f.time != period) {
@@ -135,8 +171,8 @@ impl SymbolBars {
                     volume: f.volume + bar.volume,
                 },
             };
-            // Rule 1: the period's last minute closes it at once.
-            if bar.time.plus_millis(MINUTE) == period.plus_millis(tf.millis()) {
+            // Rule 1: the period's last native bar closes it at once.
+            if bar.time.plus_millis(unit) == period.plus_millis(tf.millis()) {
                 self.forming[i] = None;
                 self.closed[i].push(merged, cap);
             } else {
@@ -151,8 +187,10 @@ impl SymbolBars {
                 self.closed[i].push(f, cap);
             }
         }
-        // Minutes closing by `now` were declared delivered; refuse them from here on.
-        let floor = now.floor(Timeframe::M1);
+        // Bars closing by `now` were declared delivered; refuse them from here on. A
+        // native bar starting at `s` closes at `s + tf`, so the first one still open
+        // starts at `floor(now - tf) + tf`, which is `floor(now)`.
+        let floor = now.floor(self.native());
         self.next_start = Some(self.next_start.map_or(floor, |n| n.max(floor)));
     }
 }
@@ -221,28 +259,50 @@ impl BarStore {
     /// timeframe bar this completes; see the module docs for the exact rule. Bars of one
     /// symbol must arrive in time order; gaps are allowed.
     pub fn push_m1(&mut self, symbol: &Symbol, bar: Bar) -> Result<(), StoreError> {
+        self.push_bar(symbol, Timeframe::M1, bar)
+    }
+
+    /// Appends a closed bar of timeframe `tf` (stamped with its start) for a symbol whose
+    /// data exists only at `tf`, and closes any coarser bar this completes; see the module
+    /// docs. The symbol's first push fixes its native timeframe; pushes at another
+    /// timeframe are refused. `tf` = 1m is exactly [`BarStore::push_m1`].
+    pub fn push_bar(&mut self, symbol: &Symbol, tf: Timeframe, bar: Bar) -> Result<(), StoreError> {
         if let Err(source) = bar.validate() {
             return Err(StoreError::InvalidBar {
                 symbol: symbol.clone(),
+                timeframe: tf,
                 time: bar.time,
                 source,
             });
         }
-        if bar.time.millis().rem_euclid(MINUTE) != 0 {
+        if bar.time.millis().rem_euclid(tf.millis()) != 0 {
             return Err(StoreError::Misaligned {
                 symbol: symbol.clone(),
+                timeframe: tf,
                 time: bar.time,
             });
         }
-        if !self.symbols.contains_key(symbol) {
-            self.symbols.insert(symbol.clone(), SymbolBars::default());
+        let series = self.symbols.entry(symbol.clone()).or_default();
+        match series.native {
+            Some(native) if native != tf => {
+                return Err(StoreError::TimeframeMismatch {
+                    symbol: symbol.clone(),
+                    native,
+                    pushed: tf,
+                });
+            }
+            Some(_) => {}
+            // A symbol with no bars yet may have been sealed on the 1m grid at `n`; a `tf`
+            // bar starting at `s` closes after the seal iff `s >= floor_tf(n)`.
+            None => {
+                series.native = Some(tf);
+                series.next_start = series.next_start.map(|n| n.floor(tf));
+            }
         }
-        let Some(series) = self.symbols.get_mut(symbol) else {
-            unreachable!("inserted above")
-        };
         if let Some(min) = series.next_start.filter(|min| bar.time < *min) {
             return Err(StoreError::OutOfOrder {
                 symbol: symbol.clone(),
+                timeframe: tf,
                 time: bar.time,
                 min,
             });
@@ -260,8 +320,14 @@ impl BarStore {
         }
     }
 
+    /// The timeframe `symbol`'s bars are pushed at: `None` before its first push.
+    pub fn native_timeframe(&self, symbol: &Symbol) -> Option<Timeframe> {
+        self.symbols.get(symbol).and_then(|s| s.native)
+    }
+
     /// The last `count` closed bars of `symbol` at `tf`, oldest first (fewer if fewer
-    /// are stored; none before the first bar closes).
+    /// are stored; none before the first bar closes). A `tf` finer than the symbol's
+    /// native timeframe answers [`MarketError::NoData`].
     pub fn bars(
         &self,
         symbol: &Symbol,
@@ -283,15 +349,20 @@ impl BarStore {
     ) -> Result<(), MarketError> {
         out.clear();
         let series = self.series(symbol)?;
+        if tf < series.native() {
+            return Err(MarketError::NoData(symbol.clone()));
+        }
         series.closed[tf_index(tf)].last_into(count, out);
         Ok(())
     }
 
-    /// The close of the latest 1-minute bar of `symbol` and that bar's close time.
+    /// The close of the latest native bar of `symbol` (a 1-minute bar unless it was
+    /// pushed with [`BarStore::push_bar`] at a coarser timeframe) and that bar's close time.
     pub fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
         let series = self.series(symbol)?;
-        match series.closed[0].bars.back() {
-            Some(b) => Ok((b.close, b.time.plus_millis(MINUTE))),
+        let native = series.native();
+        match series.closed[tf_index(native)].bars.back() {
+            Some(b) => Ok((b.close, b.time.plus_millis(native.millis()))),
             None => Err(MarketError::NoData(symbol.clone())),
         }
     }
@@ -355,6 +426,8 @@ impl MarketData for SharedBars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MINUTE: i64 = Timeframe::M1.millis();
 
     fn sym() -> Symbol {
         Symbol::new("TEST")
@@ -569,6 +642,138 @@ mod tests {
         assert_eq!(out.len(), 4);
         assert_eq!(out[0].time, Timestamp(6 * MINUTE));
         assert_eq!(out[3].time, Timestamp(9 * MINUTE));
+    }
+
+    const DAY: i64 = 86_400_000;
+    const HOUR: i64 = 3_600_000;
+
+    fn at(ms: i64, p: f64) -> Bar {
+        Bar {
+            time: Timestamp(ms),
+            ..flat(0, p)
+        }
+    }
+
+    #[test]
+    fn daily_bars_feed_the_daily_series_and_no_finer_one() {
+        let mut s = BarStore::new();
+        for d in 0..3 {
+            s.push_bar(&sym(), Timeframe::D1, at(d * DAY, 10.0 + d as f64))
+                .unwrap();
+        }
+        assert_eq!(s.native_timeframe(&sym()), Some(Timeframe::D1));
+        let d = s.bars(&sym(), Timeframe::D1, 10).unwrap();
+        assert_eq!(d.len(), 3);
+        assert_eq!((d[2].time, d[2].close), (Timestamp(2 * DAY), 12.0));
+        for tf in [Timeframe::M1, Timeframe::M5, Timeframe::M15, Timeframe::H1] {
+            assert_eq!(s.bars(&sym(), tf, 1), Err(MarketError::NoData(sym())));
+        }
+        // The last price is the last native bar's close, at its close time.
+        assert_eq!(s.last_price(&sym()), Ok((12.0, Timestamp(3 * DAY))));
+        let late = s.push_bar(&sym(), Timeframe::D1, at(2 * DAY, 10.0));
+        assert!(
+            matches!(late, Err(StoreError::OutOfOrder { min, .. }) if min == Timestamp(3 * DAY))
+        );
+    }
+
+    #[test]
+    fn hourly_bars_aggregate_to_days_by_the_closed_bar_rules() {
+        let mut s = BarStore::new();
+        s.add_symbol(&sym());
+        for h in 0..24 {
+            assert_eq!(count(&s, Timeframe::D1), 0, "day served after {h} hours");
+            let mut b = at(h * HOUR, 100.0 + h as f64);
+            b.volume = 2.0;
+            s.push_bar(&sym(), Timeframe::H1, b).unwrap();
+        }
+        // Rule 1: the day's last hour closes it.
+        let d = s.bars(&sym(), Timeframe::D1, 5).unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].time, d[0].open, d[0].close),
+            (Timestamp(0), 100.0, 123.0)
+        );
+        assert_eq!((d[0].low, d[0].high, d[0].volume), (99.0, 124.0, 48.0));
+        assert_eq!(count(&s, Timeframe::H1), 24);
+        assert_eq!(
+            s.bars(&sym(), Timeframe::M15, 1),
+            Err(MarketError::NoData(sym()))
+        );
+        // Rule 2: an hour of a later day closes a day whose last hours are missing.
+        s.push_bar(&sym(), Timeframe::H1, at(DAY + 3 * HOUR, 5.0))
+            .unwrap();
+        s.push_bar(&sym(), Timeframe::H1, at(2 * DAY, 6.0)).unwrap();
+        let d = s.bars(&sym(), Timeframe::D1, 5).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!((d[1].time, d[1].close), (Timestamp(DAY), 5.0));
+        // Rule 3: sealing past the period end closes the forming day.
+        s.seal_until(Timestamp(3 * DAY));
+        assert_eq!(count(&s, Timeframe::D1), 3);
+        assert!(matches!(
+            s.push_bar(&sym(), Timeframe::H1, at(3 * DAY - HOUR, 10.0)),
+            Err(StoreError::OutOfOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn native_pushes_are_checked() {
+        let mut s = BarStore::new();
+        let misaligned = s.push_bar(&sym(), Timeframe::D1, at(5 * HOUR, 10.0));
+        assert!(matches!(
+            misaligned,
+            Err(StoreError::Misaligned {
+                timeframe: Timeframe::D1,
+                ..
+            })
+        ));
+        let mut nan = at(0, 10.0);
+        nan.close = f64::NAN;
+        assert!(matches!(
+            s.push_bar(&sym(), Timeframe::D1, nan),
+            Err(StoreError::InvalidBar { .. })
+        ));
+        s.push_bar(&sym(), Timeframe::D1, at(0, 10.0)).unwrap();
+        let err = s.push_m1(&sym(), flat(DAY / MINUTE, 10.0)).unwrap_err();
+        assert_eq!(
+            err,
+            StoreError::TimeframeMismatch {
+                symbol: sym(),
+                native: Timeframe::D1,
+                pushed: Timeframe::M1
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "TEST: bars arrive at 1d; a 1m bar cannot be pushed"
+        );
+        // A 1m symbol stays 1m.
+        let other = Symbol::new("OTHER");
+        s.push_m1(&other, flat(0, 2.0)).unwrap();
+        assert_eq!(s.native_timeframe(&other), Some(Timeframe::M1));
+        assert!(matches!(
+            s.push_bar(&other, Timeframe::H1, at(HOUR, 2.0)),
+            Err(StoreError::TimeframeMismatch { .. })
+        ));
+        assert_eq!(
+            s.push_m1(&other, flat(0, 2.0)).unwrap_err().to_string(),
+            "OTHER: 1m bar at 0ms is out of order; next must start at or after 60000ms"
+        );
+    }
+
+    #[test]
+    fn sealing_before_the_first_daily_bar_still_accepts_the_open_day() {
+        let mut s = BarStore::new();
+        s.add_symbol(&sym());
+        assert_eq!(s.native_timeframe(&sym()), None);
+        // Sealed mid-day: the day's bar has not closed yet, so it is still welcome.
+        s.seal_until(Timestamp(DAY + 10 * HOUR));
+        assert!(s.push_bar(&sym(), Timeframe::D1, at(0, 10.0)).is_err());
+        s.push_bar(&sym(), Timeframe::D1, at(DAY, 10.0)).unwrap();
+        // Sealing a daily symbol mid-day does not refuse the next day's bar.
+        s.seal_until(Timestamp(2 * DAY + HOUR));
+        s.push_bar(&sym(), Timeframe::D1, at(2 * DAY, 10.0))
+            .unwrap();
+        assert_eq!(count(&s, Timeframe::D1), 2);
     }
 
     #[test]
