@@ -35,6 +35,8 @@
 //! On targets other than wasm32 the [`host`] functions talk to an in-memory mock, and
 //! [`testing`] drives a bot against it, so strategy logic unit-tests natively.
 
+#![warn(missing_docs)]
+
 mod config;
 pub mod directional;
 pub mod host;

@@ -76,6 +76,7 @@ fn check_passes_on_the_bundled_registry_and_loads_every_bot() {
 
 #[test]
 fn run_then_status_reads_the_ledger() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let out = flotilla()
@@ -116,6 +117,7 @@ fn run_then_status_reads_the_ledger() {
 
 #[test]
 fn halt_resume_and_reload_talk_to_a_running_fleet() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("live.db");
     let mut child = flotilla()

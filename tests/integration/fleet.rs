@@ -8,12 +8,10 @@ use std::sync::Arc;
 
 #[test]
 fn a_simulated_session_produces_fills_from_several_bots() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::load(Path::new(SOURCE_CONFIG_DIR).join("fleet.toml")).unwrap();
-    let options = FleetOptions {
-        db: dir.path().join("ledger.db"),
-        cache_dir: Some(dir.path().join("cache")),
-    };
+    let options = FleetOptions::new(dir.path().join("ledger.db"), Some(dir.path().join("cache")));
     let fleet = Arc::new(Fleet::build(&reg, &options).unwrap());
     assert_eq!(
         fleet.handles().len(),

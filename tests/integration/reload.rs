@@ -29,12 +29,17 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Dura
 
 #[test]
 fn fifty_bots_keep_their_schedule_while_one_is_replaced_live() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let swapped = dir.path().join("swapped.wasm");
     std::fs::copy(bot("fixed_order"), &swapped).unwrap();
     let mut body = counter("swapped", &swapped, "100ms");
     for i in 0..49 {
-        body.push_str(&counter(&format!("bot-{i:02}"), &bot("fixed_order"), "100ms"));
+        body.push_str(&counter(
+            &format!("bot-{i:02}"),
+            &bot("fixed_order"),
+            "100ms",
+        ));
     }
     let reg = registry(dir.path(), &body);
     let fleet = fleet(dir.path(), &reg);
@@ -49,12 +54,17 @@ fn fifty_bots_keep_their_schedule_while_one_is_replaced_live() {
     assert_eq!(version(&h), "0.1.0");
     let new_bytes = std::fs::read(bot("fixed_order_v2")).unwrap();
     std::fs::write(&swapped, new_bytes).unwrap();
-    let latency = wait_for("new version serving", Duration::from_secs(2), || version(&h) == "0.2.0");
+    let latency = wait_for("new version serving", Duration::from_secs(2), || {
+        version(&h) == "0.2.0"
+    });
     println!("reload latency (file write -> new version serving): {latency:?}");
     let stats = runner.join().unwrap();
 
     // The bot's in-memory tick count came through snapshot/restore: it counts every tick.
-    let snapshot = h.slot().take_snapshot().map(|s| String::from_utf8(s.to_vec()).unwrap());
+    let snapshot = h
+        .slot()
+        .take_snapshot()
+        .map(|s| String::from_utf8(s.to_vec()).unwrap());
     let ticks = h.slot().stats.ticks;
     assert_eq!(snapshot, Some(ticks.to_string()), "state carried over");
     for (id, s) in &stats {
@@ -62,11 +72,16 @@ fn fifty_bots_keep_their_schedule_while_one_is_replaced_live() {
         assert!(s.ticks >= 38, "{id} missed ticks: {s:?}");
     }
     let events = fleet.core().ledger.events(200).unwrap();
-    assert!(events.iter().any(|e| e.kind == "reload" && e.message.contains("0.1.0") && e.message.contains("0.2.0")));
+    assert!(
+        events.iter().any(|e| e.kind == "reload"
+            && e.message.contains("0.1.0")
+            && e.message.contains("0.2.0"))
+    );
 }
 
 #[test]
 fn a_broken_component_keeps_the_old_version_serving() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("victim.wasm");
     std::fs::copy(bot("fixed_order"), &target).unwrap();
@@ -81,7 +96,13 @@ fn a_broken_component_keeps_the_old_version_serving() {
     std::fs::write(&target, b"\0asm garbage that is no component").unwrap();
     let h = fleet.handle("victim").unwrap();
     wait_for("the failure is recorded", Duration::from_secs(2), || {
-        fleet.core().ledger.events(20).unwrap().iter().any(|e| e.kind == "load_failed")
+        fleet
+            .core()
+            .ledger
+            .events(20)
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "load_failed")
     });
     let stats = runner.join().unwrap();
     assert_eq!(version(&h), "0.1.0", "old version still serving");
@@ -90,17 +111,31 @@ fn a_broken_component_keeps_the_old_version_serving() {
     let summaries = fleet.core().ledger.bot_summaries().unwrap();
     assert_eq!(summaries[0].errors, 0);
     let failed = fleet.core().ledger.events(20).unwrap();
-    let msg = &failed.iter().find(|e| e.kind == "load_failed").unwrap().message;
-    assert!(msg.contains("is not a valid WebAssembly component") && msg.contains("keeping the running version"), "{msg}");
+    let msg = &failed
+        .iter()
+        .find(|e| e.kind == "load_failed")
+        .unwrap()
+        .message;
+    assert!(
+        msg.contains("is not a valid WebAssembly component")
+            && msg.contains("keeping the running version"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn registry_edits_apply_live_and_a_bad_edit_is_rejected_whole() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let fo = bot("fixed_order");
     let reg = registry(
         dir.path(),
-        &[counter("keep", &fo, "1s"), counter("slow", &fo, "10s"), counter("gone", &fo, "1s")].concat(),
+        &[
+            counter("keep", &fo, "1s"),
+            counter("slow", &fo, "10s"),
+            counter("gone", &fo, "1s"),
+        ]
+        .concat(),
     );
     let fleet = fleet(dir.path(), &reg);
     let _watch = flotilla::watch::watch(fleet.clone()).unwrap();
@@ -112,16 +147,35 @@ fn registry_edits_apply_live_and_a_bad_edit_is_rejected_whole() {
     let path = dir.path().join("fleet.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let head = &text[..text.find("[[bot]]").unwrap()];
-    let edited = [head, &counter("keep", &fo, "1s"), &counter("slow", &fo, "1s"), &counter("new", &fo, "1s")].concat();
+    let edited = [
+        head,
+        &counter("keep", &fo, "1s"),
+        &counter("slow", &fo, "1s"),
+        &counter("new", &fo, "1s"),
+    ]
+    .concat();
     std::fs::write(&path, &edited).unwrap();
     wait_for("registry applied", Duration::from_secs(2), || {
         fleet.handle("new").is_some() && fleet.handle("gone").is_none()
     });
-    assert_eq!(fleet.handle("slow").unwrap().spec().schedule.to_string(), flotilla_config::Schedule::every("1s").unwrap().to_string());
+    assert_eq!(
+        fleet.handle("slow").unwrap().spec().schedule.to_string(),
+        flotilla_config::Schedule::every("1s").unwrap().to_string()
+    );
     // A broken edit is refused whole; the fleet keeps running as it was.
-    std::fs::write(&path, format!("{edited}\n[[bot]]\nid = \"bad\"\nevery = \"soon\"\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("{edited}\n[[bot]]\nid = \"bad\"\nevery = \"soon\"\n"),
+    )
+    .unwrap();
     wait_for("bad registry rejected", Duration::from_secs(2), || {
-        fleet.core().ledger.events(50).unwrap().iter().any(|e| e.kind == "registry_rejected")
+        fleet
+            .core()
+            .ledger
+            .events(50)
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "registry_rejected")
     });
     let stats = runner.join().unwrap();
     let ids: Vec<String> = fleet.handles().iter().map(|h| h.id.to_string()).collect();

@@ -58,3 +58,53 @@ fn the_compilation_cache_serves_a_second_load() {
     assert!(second.from_cache);
     assert_eq!(first.hash, second.hash);
 }
+
+/// `bytes` with a custom section appended: the same bot, different content hash.
+pub fn distinct_copy(bytes: &[u8], n: usize) -> Vec<u8> {
+    let name = format!("flotilla-test-copy-{n}");
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name.as_bytes());
+    let mut out = bytes.to_vec();
+    out.push(0); // custom section id
+    out.push(section.len() as u8); // LEB128 length (< 128)
+    out.extend_from_slice(&section);
+    out
+}
+
+#[test]
+fn a_warm_cache_loads_fifty_bots_much_faster_than_a_cold_start() {
+    let _serial = crate::support::timing();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(bot("sma_crossover")).unwrap();
+    let paths: Vec<_> = (0..50)
+        .map(|i| {
+            let p = dir.path().join(format!("bot{i}.wasm"));
+            std::fs::write(&p, distinct_copy(&bytes, i)).unwrap();
+            p
+        })
+        .collect();
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.path().join("cache")),
+        ..Default::default()
+    };
+    let load_all = || {
+        let rt = Runtime::new(config.clone()).unwrap();
+        let start = std::time::Instant::now();
+        let loaded: Vec<_> = paths.iter().map(|p| rt.load_file(p).unwrap()).collect();
+        (start.elapsed(), loaded)
+    };
+    let (cold, first) = load_all();
+    let (warm, second) = load_all();
+    println!("50 bots: cold start {cold:?}, warm cache {warm:?}");
+    assert!(first.iter().all(|c| !c.from_cache));
+    assert!(second.iter().all(|c| c.from_cache));
+    assert_eq!(
+        first
+            .iter()
+            .map(|c| &c.hash)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        50
+    );
+    assert!(warm * 3 < cold, "warm {warm:?} vs cold {cold:?}");
+}

@@ -4,6 +4,7 @@ use crate::support::{fleet, registry, run_for};
 
 #[test]
 fn hostile_bots_are_contained_while_a_healthy_bot_keeps_its_schedule() {
+    let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let hostile = [
         "hostile_loop",

@@ -49,10 +49,7 @@ pub fn registry(dir: &Path, body: &str) -> Registry {
 
 /// Builds a fleet on `registry` with its ledger in `dir`.
 pub fn fleet(dir: &Path, registry: &Registry) -> Arc<Fleet> {
-    let options = FleetOptions {
-        db: dir.join("ledger.db"),
-        cache_dir: Some(dir.join("cache")),
-    };
+    let options = FleetOptions::new(dir.join("ledger.db"), Some(dir.join("cache")));
     Arc::new(Fleet::build(registry, &options).expect("fleet builds"))
 }
 
@@ -70,4 +67,11 @@ pub fn run_for(fleet: &Arc<Fleet>, speed: f64, span_ms: i64) -> scheduler::RunSt
         scheduler::run(fleet.clone(), clock, until, rx).await
     })
     .expect("scheduler runs")
+}
+
+/// Held by tests that measure real time (schedules, deadlines, reload latency), so they do
+/// not run at once on a two-core machine and blame each other's load on the code.
+pub fn timing() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }

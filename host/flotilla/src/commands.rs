@@ -132,10 +132,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         bail!("--speed must be a positive number, got {}", args.speed);
     }
-    let options = FleetOptions {
-        db: args.db.clone(),
-        cache_dir: Some(args.cache_dir.clone()),
-    };
+    let options = FleetOptions::new(args.db.clone(), Some(args.cache_dir.clone()));
     let fleet = Arc::new(Fleet::build(&registry, &options)?);
     if fleet.handles().is_empty() {
         bail!("no bot could be loaded; see the errors above (`flotilla check` lists them)");

@@ -6,9 +6,10 @@
 
 use crate::slot::{BotSlot, SlotSpec};
 use anyhow::{Context, Result};
+use flotilla_backtest::{BarEvent, FillMode};
 use flotilla_broker::{Broker, PaperBroker, PaperConfig};
 use flotilla_config::{BotSpec, FleetSpec, Registry, Schedule};
-use flotilla_domain::{BotId, Decimal, MarketData, Money, Symbol, Timestamp};
+use flotilla_domain::{Bar, BotId, Decimal, MarketData, Money, Symbol, Timestamp};
 use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
@@ -21,10 +22,78 @@ use tokio::sync::{mpsc, watch};
 /// How to build a fleet besides the registry.
 #[derive(Clone, Debug)]
 pub struct FleetOptions {
-    /// Ledger file.
+    /// Ledger file; `:memory:` keeps it in memory (backtests).
     pub db: PathBuf,
     /// Compiled-component cache directory (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Replay these bars instead of running the simulator (backtests).
+    pub replay: Option<Vec<BarEvent>>,
+    /// Paper broker costs instead of the registry's.
+    pub broker: Option<PaperConfig>,
+    /// When orders fill: at the last close (live, paper) or at the next bar's open.
+    pub fill: FillMode,
+    /// Record ticks that produced nothing (live: yes, for the audit; backtests: no, for speed).
+    pub record_quiet_ticks: bool,
+}
+
+impl FleetOptions {
+    /// Live/paper defaults: a ledger file, immediate fills, every tick recorded.
+    pub fn new(db: impl Into<PathBuf>, cache_dir: Option<PathBuf>) -> Self {
+        Self {
+            db: db.into(),
+            cache_dir,
+            replay: None,
+            broker: None,
+            fill: FillMode::Close,
+            record_quiet_ticks: true,
+        }
+    }
+}
+
+/// Where bars come from.
+pub enum MarketSource {
+    /// The embedded simulator, generating bars as time passes.
+    Sim(Simulator),
+    /// Recorded bars, replayed in order of close time.
+    Replay {
+        /// The bars.
+        events: Vec<BarEvent>,
+        /// The next one to push.
+        next: usize,
+    },
+}
+
+impl MarketSource {
+    /// Pushes every bar that has closed by `now` into `store`; returns the bars pushed.
+    fn advance_to(&mut self, now: Timestamp, store: &mut BarStore) -> Result<Vec<(Symbol, Bar)>> {
+        match self {
+            MarketSource::Sim(sim) => {
+                sim.advance_to(now, store)
+                    .context("advancing the market simulator")?;
+                Ok(Vec::new())
+            }
+            MarketSource::Replay { events, next } => {
+                let mut pushed = Vec::new();
+                while let Some(e) = events.get(*next).filter(|e| e.close_time <= now) {
+                    store
+                        .push_bar(&e.symbol, e.timeframe, e.bar)
+                        .context("replaying bars")?;
+                    pushed.push((e.symbol.clone(), e.bar));
+                    *next += 1;
+                }
+                store.seal_until(now);
+                Ok(pushed)
+            }
+        }
+    }
+
+    /// When the next replayed bar closes (`None` for the simulator or at the end).
+    pub fn next_event(&self) -> Option<Timestamp> {
+        match self {
+            MarketSource::Sim(_) => None,
+            MarketSource::Replay { events, next } => events.get(*next).map(|e| e.close_time),
+        }
+    }
 }
 
 /// A bot as the scheduler sees it. The slot is locked for a whole tick, so one bot never
@@ -86,6 +155,10 @@ pub struct Core {
     pub last_bar: BTreeMap<Symbol, Timestamp>,
     /// When capital is next reallocated.
     pub next_rebalance: Timestamp,
+    /// Orders waiting for the next bar's open (next-open fills).
+    pub pending: Vec<flotilla_domain::OrderRequest>,
+    /// Fills to report to each bot at its next tick.
+    pub fill_notices: BTreeMap<BotId, Vec<flotilla_domain::Fill>>,
 }
 
 /// What one tick did, for logs and tests.
@@ -105,7 +178,9 @@ pub struct TickSummary {
 pub struct Fleet {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) market: SharedBars,
-    sim: Mutex<Simulator>,
+    source: Mutex<MarketSource>,
+    pub(crate) fill_mode: FillMode,
+    pub(crate) record_quiet_ticks: bool,
     core: Mutex<Core>,
     bots: RwLock<BTreeMap<BotId, Arc<BotHandle>>>,
     spawner: Mutex<Option<mpsc::UnboundedSender<Arc<BotHandle>>>>,
@@ -130,7 +205,19 @@ impl Fleet {
         );
         let ledger = Ledger::open(&options.db)
             .with_context(|| format!("opening ledger {}", options.db.display()))?;
-        let (sim, market) = start_market(&fleet)?;
+        let (source, market) = match &options.replay {
+            None => {
+                let (sim, market) = start_market(&fleet)?;
+                (MarketSource::Sim(sim), market)
+            }
+            Some(events) => (
+                MarketSource::Replay {
+                    events: events.clone(),
+                    next: 0,
+                },
+                SharedBars::default(),
+            ),
+        };
         let mut risk = RiskEngine::try_new(risk_config(&fleet, &specs)).context("risk limits")?;
         if let Some(memory) = ledger.load_host_state("risk_memory")? {
             risk.restore(serde_json::from_value(memory).context("restoring the risk memory")?);
@@ -161,7 +248,9 @@ impl Fleet {
         let this = Self {
             runtime,
             market,
-            sim: Mutex::new(sim),
+            source: Mutex::new(source),
+            fill_mode: options.fill,
+            record_quiet_ticks: options.record_quiet_ticks,
             core: Mutex::new(Core {
                 portfolio,
                 risk,
@@ -174,6 +263,8 @@ impl Fleet {
                 equity: fleet.starting_cash,
                 last_bar: BTreeMap::new(),
                 next_rebalance: fleet.market.start,
+                pending: Vec::new(),
+                fill_notices: BTreeMap::new(),
             }),
             bots: RwLock::new(BTreeMap::new()),
             spawner: Mutex::new(None),
@@ -376,13 +467,19 @@ impl Fleet {
         }
     }
 
-    /// Generates market data up to `now`.
-    pub fn advance_market(&self, now: Timestamp) -> Result<()> {
-        let mut sim = self.sim.lock().unwrap_or_else(|p| p.into_inner());
+    /// Brings market data up to `now`; returns the replayed bars pushed (none when simulating).
+    pub fn advance_market(&self, now: Timestamp) -> Result<Vec<(Symbol, Bar)>> {
+        let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
         let mut store = self.market.write();
-        sim.advance_to(now, &mut store)
-            .context("advancing the market simulator")?;
-        Ok(())
+        source.advance_to(now, &mut store)
+    }
+
+    /// When the next replayed bar closes, if replaying.
+    pub fn next_market_event(&self) -> Option<Timestamp> {
+        self.source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_event()
     }
 
     /// Marks the book to market and records an equity snapshot.

@@ -1,6 +1,7 @@
 //! The Flotilla host: registry, scheduler and the wiring of runtime, risk, broker and
 //! ledger. The `flotilla` binary is a thin CLI over this library.
 
+pub mod backtest;
 pub mod clock;
 pub mod commands;
 pub mod control;

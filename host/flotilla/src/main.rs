@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Run the fleet (bundled registry, bundled bots, simulator and paper broker by default).
     Run(commands::RunArgs),
+    /// Replay the fleet over recorded bars (or the simulator) and report.
+    Backtest(flotilla::backtest::BacktestArgs),
     /// Validate a registry and load every bot in it; lists every problem.
     Check {
         /// Registry file (default: ./config/fleet.toml, else the bundled one).
@@ -78,6 +80,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::Check { config } => commands::check(config),
+        Command::Backtest(args) => flotilla::backtest::command(args),
         Command::Status { db, json } => commands::status(&db, json),
         Command::Reload { db } => commands::reload(&db),
         Command::Halt(a) => commands::set_state(&a.db, "halt", &a.reason),

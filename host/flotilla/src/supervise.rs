@@ -6,7 +6,7 @@
 use crate::fleet::{Core, Fleet};
 use crate::tick::position_row;
 use anyhow::Result;
-use flotilla_domain::{Bar, BotId, Timeframe, Timestamp};
+use flotilla_domain::{Bar, BotId, Symbol, Timeframe, Timestamp};
 use flotilla_engine::{ExitOrder, StateChange, TradingState};
 use flotilla_ledger::{AllocationRow, TickOutcome, TickRecord};
 
@@ -17,26 +17,36 @@ impl Fleet {
     /// Advances the market to `now` and runs the host's duties; `snapshot` also records an
     /// equity snapshot in the ledger.
     pub fn on_minute(&self, now: Timestamp, snapshot: bool) -> Result<()> {
-        self.advance_market(now)?;
+        let pushed = self.advance_market(now)?;
+        self.host_duties(now, pushed, snapshot)
+    }
+
+    /// The host's duties at `now` after the bars in `new_bars` arrived (when empty, the
+    /// latest 1-minute bar of every symbol): pending fills, risk's bar feed, exits, equity.
+    pub fn host_duties(
+        &self,
+        now: Timestamp,
+        new_bars: Vec<(Symbol, Bar)>,
+        snapshot: bool,
+    ) -> Result<()> {
         let mut core = self.core();
-        for symbol in &self.spec.market.symbols {
-            let Ok(bars) = flotilla_domain::MarketData::bars(
-                &self.market,
-                symbol,
-                Timeframe::M1,
-                ATR_PERIOD + 1,
-            ) else {
-                continue;
-            };
-            let Some(last) = bars.last().copied() else {
-                continue;
-            };
-            if core.last_bar.get(symbol).is_some_and(|t| *t >= last.time) {
-                continue;
-            }
-            core.last_bar.insert(symbol.clone(), last.time);
-            core.risk.observe_bar(symbol, &last, Timeframe::M1);
-            let exits = core.exits.on_bar(symbol, &last, atr(&bars));
+        let new_bars = if new_bars.is_empty() {
+            self.latest_minute_bars(&mut core)
+        } else {
+            new_bars
+        };
+        for (symbol, bar) in &new_bars {
+            self.fill_pending(&mut core, symbol, bar, now)?;
+            let tf = self
+                .market
+                .read()
+                .native_timeframe(symbol)
+                .unwrap_or(Timeframe::M1);
+            core.risk.observe_bar(symbol, bar, tf);
+            let history =
+                flotilla_domain::MarketData::bars(&self.market, symbol, tf, ATR_PERIOD + 1)
+                    .unwrap_or_default();
+            let exits = core.exits.on_bar(symbol, bar, atr(&history));
             for exit in exits {
                 self.execute_exit(&mut core, exit, now)?;
             }
@@ -52,6 +62,62 @@ impl Fleet {
         if now >= core.next_rebalance {
             self.rebalance_locked(&mut core, now)?;
         }
+        Ok(())
+    }
+
+    /// The newest 1-minute bar of each simulated symbol not seen before.
+    fn latest_minute_bars(&self, core: &mut Core) -> Vec<(Symbol, Bar)> {
+        let mut out = Vec::new();
+        for symbol in &self.spec.market.symbols {
+            let Ok((_, _)) = flotilla_domain::MarketData::last_price(&self.market, symbol) else {
+                continue;
+            };
+            let Ok(bars) =
+                flotilla_domain::MarketData::bars(&self.market, symbol, Timeframe::M1, 1)
+            else {
+                continue;
+            };
+            let Some(last) = bars.last().copied() else {
+                continue;
+            };
+            if core.last_bar.get(symbol).is_some_and(|t| *t >= last.time) {
+                continue;
+            }
+            core.last_bar.insert(symbol.clone(), last.time);
+            out.push((symbol.clone(), last));
+        }
+        out
+    }
+
+    /// Fills the orders waiting for `bar` of `symbol` at its open (next-open fills).
+    fn fill_pending(
+        &self,
+        core: &mut Core,
+        symbol: &Symbol,
+        bar: &Bar,
+        now: Timestamp,
+    ) -> Result<()> {
+        core.last_bar.insert(symbol.clone(), bar.time);
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut core.pending)
+            .into_iter()
+            .partition(|o| &o.symbol == symbol && o.time <= bar.time);
+        core.pending = rest;
+        for order in due {
+            let (fill, rejected) = self.fill_order(core, &order, bar.open, bar.time, false)?;
+            if let Some((fill, realized)) = fill {
+                let pos = position_row(core, &fill, realized);
+                core.ledger.record_fill(&fill, realized, &pos)?;
+                core.fill_notices
+                    .entry(fill.bot.clone())
+                    .or_default()
+                    .push(fill);
+            }
+            if let Some(id) = rejected {
+                core.ledger
+                    .set_order_status(id, flotilla_ledger::OrderStatus::Rejected)?;
+            }
+        }
+        let _ = now;
         Ok(())
     }
 

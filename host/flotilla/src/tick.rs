@@ -2,6 +2,7 @@
 
 use crate::fleet::{BotHandle, Core, Fleet, TickSummary};
 use anyhow::Result;
+use flotilla_backtest::FillMode;
 use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestamp};
 use flotilla_engine::{ExitPlan, RiskInput, Verdict};
 use flotilla_ledger::{
@@ -26,8 +27,9 @@ impl Fleet {
         if let Some(until) = slot.quarantined_until().filter(|u| now < *u) {
             return self.record_quarantined(handle, scheduled, now, until);
         }
-        let (capital, positions) = {
-            let core = self.core();
+        let (capital, positions, notices) = {
+            let mut core = self.core();
+            let notices = core.fill_notices.remove(&handle.id).unwrap_or_default();
             let capital = core.budgets.get(&handle.id).copied().unwrap_or_default();
             let positions = core
                 .portfolio
@@ -39,8 +41,12 @@ impl Fleet {
                     avg_price: to_f64(p.avg_price),
                 })
                 .collect();
-            (capital, positions)
+            (capital, positions, notices)
         };
+        // Fills that happened outside the bot's tick (next-open fills) reach it now.
+        for f in &notices {
+            slot.on_fill(&fill_view(f));
+        }
         let started = Instant::now();
         let result = slot.tick(&self.runtime, now, to_f64(capital), positions);
         let duration_us = started.elapsed().as_micros() as u64;
@@ -125,22 +131,17 @@ impl Fleet {
                 }
             }
         }
-        core.ledger.record_tick(&rec)?;
+        let quiet =
+            rec.intents.is_empty() && rec.outcome == TickOutcome::Ok && rec.kv_writes.is_empty();
+        if self.record_quiet_ticks || !quiet {
+            core.ledger.record_tick(&rec)?;
+        }
         for id in rejected_orders {
             core.ledger.set_order_status(id, OrderStatus::Rejected)?;
         }
         drop(core);
         for f in &fills {
-            slot.on_fill(&FillView {
-                order_id: f.order_id.0,
-                symbol: f.symbol.to_string(),
-                buy: f.side == flotilla_domain::Side::Buy,
-                quantity: to_f64(f.quantity),
-                price: to_f64(f.price),
-                fee: to_f64(f.fee),
-                time: f.time,
-                tag: f.tag.clone(),
-            });
+            slot.on_fill(&fill_view(f));
         }
         Ok(summary)
     }
@@ -234,8 +235,32 @@ impl Fleet {
             time: now,
             tag: intent.tag.clone(),
         };
-        let mut rejected_order = None;
-        let fill = match core.broker.submit(&order, price.unwrap_or(f64::NAN), now) {
+        if self.fill_mode == FillMode::NextOpen && !exit {
+            // Filled by the host at the open of the symbol's next bar (no look-ahead).
+            record.order = Some(order.clone());
+            core.pending.push(order);
+            return Ok((record, None, None));
+        }
+        let (fill, rejected_order) =
+            self.fill_order(core, &order, price.unwrap_or(f64::NAN), now, exit)?;
+        if let Some((f, realized)) = &fill {
+            record.fill = Some((f.clone(), *realized));
+        }
+        record.order = Some(order);
+        Ok((record, fill.map(|(f, _)| f), rejected_order))
+    }
+
+    /// Sends `order` to the broker at `reference` and books the fill: portfolio, risk,
+    /// exits, allocator. Returns the fill with its realised PnL, or the rejected order.
+    pub(crate) fn fill_order(
+        &self,
+        core: &mut Core,
+        order: &OrderRequest,
+        reference: f64,
+        now: Timestamp,
+        exit: bool,
+    ) -> Result<(Option<(Fill, Decimal)>, Option<OrderId>)> {
+        match core.broker.submit(order, reference, now) {
             Ok(fill) => {
                 let outcome = core.portfolio.apply_fill_detailed(&fill);
                 core.risk.on_fill(&fill, &outcome);
@@ -244,26 +269,22 @@ impl Fleet {
                 if let Some(trade) = &outcome.closed_trade {
                     core.allocator.observe_trade(trade);
                 }
-                record.fill = Some((fill.clone(), outcome.realized));
-                Some(fill)
+                Ok((Some((fill, outcome.realized)), None))
             }
             Err(e) => {
                 tracing::warn!(order = %order.id, error = %e, "broker rejected order");
                 core.ledger.record_event(
                     now,
-                    Some(&intent.bot),
+                    Some(&order.bot),
                     "broker_rejected",
                     &format!("{}: {e}", order.id),
                 )?;
                 if exit {
-                    core.exits.exit_failed(&intent.bot, &intent.symbol);
+                    core.exits.exit_failed(&order.bot, &order.symbol);
                 }
-                rejected_order = Some(order.id);
-                None
+                Ok((None, Some(order.id)))
             }
-        };
-        record.order = Some(order);
-        Ok((record, fill, rejected_order))
+        }
     }
 
     /// The close before the latest 1-minute bar: the price band's anchor.
@@ -339,4 +360,18 @@ fn outcome_of(e: &CallError) -> TickOutcome {
 pub(crate) fn to_f64(d: Decimal) -> f64 {
     use rust_decimal::prelude::ToPrimitive;
     d.to_f64().unwrap_or(0.0)
+}
+
+/// A fill as the bot sees it.
+pub(crate) fn fill_view(f: &Fill) -> FillView {
+    FillView {
+        order_id: f.order_id.0,
+        symbol: f.symbol.to_string(),
+        buy: f.side == flotilla_domain::Side::Buy,
+        quantity: to_f64(f.quantity),
+        price: to_f64(f.price),
+        fee: to_f64(f.fee),
+        time: f.time,
+        tag: f.tag.clone(),
+    }
 }

@@ -1,0 +1,421 @@
+//! `flotilla backtest`: the same bots, risk chain, exits and allocator as live, replayed
+//! over recorded bars on a simulated clock, deterministically.
+//!
+//! The clock jumps from event to event: the next bar close or the next bot run, whichever
+//! comes first. Bots see only closed bars; with next-open fills their orders fill at the
+//! open of the symbol's next bar, so nothing a bot decides can use the bar it has not seen.
+
+use crate::fleet::{Fleet, FleetOptions};
+use anyhow::{Context, Result, bail};
+use flotilla_backtest::{
+    BarEvent, DataFile, EquityPoint, FillMode, LoadOptions, LoadedSeries, RefusalRecord,
+    ReportInput, RunParams, TimeRange, TradeTracker, load_csv, merge,
+};
+use flotilla_broker::PaperConfig;
+use flotilla_config::Registry;
+use flotilla_domain::{BotId, Decimal, Fill, MarketData, Symbol, Timeframe, Timestamp};
+use flotilla_market::{BarStore, SimConfig, Simulator, SymbolConfig};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a backtest produced, with its own speed.
+pub struct BacktestOutcome {
+    /// The report.
+    pub report: flotilla_backtest::BacktestReport,
+    /// Bars replayed.
+    pub bars: u64,
+    /// Bot ticks run.
+    pub ticks: u64,
+    /// Wall time of the replay (loading and reporting excluded).
+    pub elapsed: Duration,
+}
+
+/// Loads CSV files, keeps `range`, and merges them in order of close time.
+pub fn load_data(
+    paths: &[PathBuf],
+    range: &TimeRange,
+    skip_bad_rows: bool,
+) -> Result<(Vec<LoadedSeries>, Vec<BarEvent>)> {
+    let opts = LoadOptions {
+        skip_bad_rows,
+        ..Default::default()
+    };
+    let mut series = Vec::new();
+    for p in paths {
+        let mut s = load_csv(p, None, &opts)?;
+        for problem in &s.skipped {
+            tracing::warn!("skipped {problem}");
+        }
+        range.apply(&mut s);
+        series.push(s);
+    }
+    let events: Vec<BarEvent> = merge(&series)?.collect();
+    if events.is_empty() {
+        bail!("no bars to replay in the given files and range");
+    }
+    Ok((series, events))
+}
+
+/// `days` of 1-minute bars from the embedded simulator, as replayable events.
+pub fn simulated_events(registry: &Registry, days: u32, seed: u64) -> Result<Vec<BarEvent>> {
+    let fleet = registry.fleet_spec().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let symbols = SymbolConfig::default_set()
+        .into_iter()
+        .filter(|s| {
+            fleet
+                .market
+                .symbols
+                .iter()
+                .any(|m| m.as_str() == s.symbol.as_str())
+        })
+        .collect();
+    let config = SimConfig {
+        seed,
+        start: fleet.market.start,
+        symbols,
+        warm_up_minutes: 0,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::new(config)?;
+    let mut store = BarStore::new();
+    let mut events = Vec::new();
+    for m in 1..=i64::from(days) * 1_440 {
+        let t = fleet.market.start.plus_millis(m * 60_000);
+        sim.advance_to(t, &mut store)?;
+        for s in &fleet.market.symbols {
+            if let Some(bar) = store.bars(s, Timeframe::M1, 1)?.pop() {
+                events.push(BarEvent {
+                    close_time: t,
+                    symbol: s.clone(),
+                    timeframe: Timeframe::M1,
+                    bar,
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Runs `registry`'s bots over `events`; `params` carry costs, fill mode and seed.
+pub fn run(
+    registry: &Registry,
+    events: Vec<BarEvent>,
+    params: RunParams,
+    cache_dir: Option<PathBuf>,
+) -> Result<BacktestOutcome> {
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        bail!("no bars to replay")
+    };
+    let (start, end) = (Timestamp(first.bar.time.0), last.close_time);
+    let total = events.len() as u64;
+    let mut registry = registry.clone();
+    registry.fleet.market.seed = params.seed;
+    registry.fleet.allocator.seed = params.seed;
+    registry.fleet.market.start =
+        flotilla_config::TimeText(flotilla_backtest::time::fmt_time(start));
+    // The data's symbols are the market: add any the registry does not list.
+    let mut symbols: Vec<String> = events.iter().map(|e| e.symbol.to_string()).collect();
+    symbols.extend(registry.fleet.market.symbols.iter().cloned());
+    symbols.sort();
+    symbols.dedup();
+    registry.fleet.market.symbols = symbols;
+    let options = FleetOptions {
+        db: PathBuf::from(":memory:"),
+        cache_dir,
+        replay: Some(events),
+        broker: Some(PaperConfig {
+            slippage_bps: params.slippage_bps,
+            fee_bps: params.fees_bps,
+            min_fee: Decimal::ZERO,
+        }),
+        fill: params.fill,
+        record_quiet_ticks: false,
+    };
+    let fleet = Arc::new(Fleet::build(&registry, &options)?);
+    let handles = fleet.handles();
+    if handles.is_empty() {
+        bail!("no bot could be loaded; `flotilla check` lists the problems");
+    }
+    let start_budgets = fleet.core().budgets.clone();
+    let mut next: Vec<Option<Timestamp>> = handles
+        .iter()
+        .map(|h| h.spec().schedule.next_after(start))
+        .collect();
+    let mut fleet_equity = Vec::new();
+    let mut bot_equity: BTreeMap<BotId, Vec<EquityPoint>> = BTreeMap::new();
+    let (mut bars, mut ticks) = (0u64, 0u64);
+    let progress = Progress::new(total);
+    let started = Instant::now();
+    loop {
+        let t_bot = next.iter().flatten().min().copied();
+        let Some(t) = [fleet.next_market_event(), t_bot]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            break;
+        };
+        if t > end {
+            break;
+        }
+        let pushed = fleet.advance_market(t)?;
+        if !pushed.is_empty() {
+            bars += pushed.len() as u64;
+            fleet.host_duties(t, pushed, false)?;
+            record_equity(
+                &fleet,
+                t,
+                &start_budgets,
+                &mut fleet_equity,
+                &mut bot_equity,
+            );
+            progress.show(bars);
+        }
+        for (i, h) in handles.iter().enumerate() {
+            if let Some(due) = next[i].filter(|d| *d <= t) {
+                fleet.run_tick(h, due, t)?;
+                ticks += 1;
+                next[i] = h.spec().schedule.next_after(t);
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    progress.done();
+    let core = fleet.core();
+    let mut tracker = TradeTracker::new();
+    let mut fills = core.ledger.recent_fills(usize::MAX)?;
+    fills.reverse();
+    for f in &fills {
+        tracker.record_fill(&Fill {
+            order_id: f.order_id,
+            bot: f.bot.clone(),
+            symbol: f.symbol.clone(),
+            side: f.side,
+            quantity: f.quantity,
+            price: f.price,
+            fee: f.fee,
+            time: f.time,
+            tag: f.tag.clone(),
+        });
+    }
+    let marks: BTreeMap<Symbol, Decimal> = registry_symbols(&fleet)
+        .into_iter()
+        .filter_map(|s| fleet_mark(&fleet, &s).map(|m| (s, m)))
+        .collect();
+    tracker.close_all(end, &marks, "end_of_data");
+    let refusals = core
+        .ledger
+        .recent_refusals(usize::MAX)?
+        .into_iter()
+        .rev()
+        .map(|r| RefusalRecord {
+            time: r.time,
+            bot: r.bot,
+            symbol: r.symbol,
+            reason: r.reason.unwrap_or_default(),
+            detail: r.detail,
+        })
+        .collect();
+    let input = ReportInput {
+        params,
+        fleet_equity,
+        bot_equity,
+        trades: tracker.into_trades(),
+        refusals,
+    };
+    Ok(BacktestOutcome {
+        report: input.build(),
+        bars,
+        ticks,
+        elapsed,
+    })
+}
+
+fn registry_symbols(fleet: &Fleet) -> Vec<Symbol> {
+    let mut s: Vec<Symbol> = fleet
+        .handles()
+        .iter()
+        .flat_map(|h| h.spec().symbols)
+        .collect();
+    s.sort();
+    s.dedup();
+    s
+}
+
+fn fleet_mark(fleet: &Fleet, s: &Symbol) -> Option<Decimal> {
+    let (p, _) = fleet.market.last_price(s).ok()?;
+    Decimal::from_f64_retain(p).map(|d| d.round_dp(6))
+}
+
+/// Appends the fleet's and each bot's equity at `t`. A bot's equity is its first budget
+/// plus its realised PnL less fees plus its open positions marked to market.
+fn record_equity(
+    fleet: &Fleet,
+    t: Timestamp,
+    start_budgets: &BTreeMap<BotId, Decimal>,
+    fleet_equity: &mut Vec<EquityPoint>,
+    bot_equity: &mut BTreeMap<BotId, Vec<EquityPoint>>,
+) {
+    let core = fleet.core();
+    let mark = |s: &Symbol| fleet_mark(fleet, s);
+    let equity = core.portfolio.equity(mark);
+    fleet_equity.push(EquityPoint {
+        time: t,
+        equity,
+        cash: core.portfolio.cash(),
+    });
+    for (bot, budget) in start_budgets {
+        let unrealized: Decimal = core
+            .portfolio
+            .bot_positions(bot)
+            .filter_map(|(s, p)| mark(s).map(|m| p.unrealized(m)))
+            .sum();
+        let e =
+            *budget + core.portfolio.bot_realized(bot) - core.portfolio.bot_fees(bot) + unrealized;
+        bot_equity
+            .entry(bot.clone())
+            .or_default()
+            .push(EquityPoint {
+                time: t,
+                equity: e,
+                cash: Decimal::ZERO,
+            });
+    }
+}
+
+/// A progress line on stderr, only when stderr is a terminal.
+struct Progress {
+    total: u64,
+    on: bool,
+    last: std::cell::Cell<u64>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            total: total.max(1),
+            on: std::io::stderr().is_terminal(),
+            last: std::cell::Cell::new(0),
+        }
+    }
+    fn show(&self, done: u64) {
+        let pct = done * 100 / self.total;
+        if self.on && pct != self.last.get() {
+            self.last.set(pct);
+            let filled = (pct / 4) as usize;
+            eprint!(
+                "\r[{}{}] {pct:>3}% {done}/{} bars",
+                "#".repeat(filled),
+                " ".repeat(25 - filled),
+                self.total
+            );
+        }
+    }
+    fn done(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
+
+/// Options of `flotilla backtest`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BacktestArgs {
+    /// Registry file (default: ./config/fleet.toml, else the bundled one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// CSV files, one per symbol (the symbol is the file name up to the first `_` or `.`).
+    #[arg(long, num_args = 1.., required_unless_present = "sim_days")]
+    pub data: Vec<PathBuf>,
+    /// Replay the embedded simulator for this many days instead of files.
+    #[arg(long, conflicts_with = "data")]
+    pub sim_days: Option<u32>,
+    /// First time to replay (ISO date or date-time, UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last time to replay (a plain date includes that day).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Fees in basis points of notional.
+    #[arg(long, default_value = "1")]
+    pub fees_bps: Decimal,
+    /// Slippage in basis points against the order.
+    #[arg(long, default_value = "2")]
+    pub slippage_bps: Decimal,
+    /// `next-open` (default) fills at the next bar's open; `close` at the signal bar's close.
+    #[arg(long, default_value = "next-open")]
+    pub fill: FillMode,
+    /// Seed of the bots' randomness, the allocator and the Monte Carlo.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Periods per year for annualised statistics.
+    #[arg(long, default_value_t = 252.0)]
+    pub periods_per_year: f64,
+    /// Split the run into K folds and report each.
+    #[arg(long)]
+    pub walk_forward: Option<usize>,
+    /// Bootstrap the trade sequence N times and report percentiles.
+    #[arg(long)]
+    pub monte_carlo: Option<usize>,
+    /// Skip malformed rows (listed as warnings) instead of refusing the data.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Write the full report as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Compiled-component cache directory.
+    #[arg(long, default_value = ".flotilla/cache")]
+    pub cache_dir: PathBuf,
+}
+
+/// `flotilla backtest`.
+pub fn command(args: BacktestArgs) -> Result<()> {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(crate::fleet::default_registry_path);
+    let registry = Registry::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let range = TimeRange::parse(args.from.as_deref(), args.to.as_deref())?;
+    let (series, events) = match args.sim_days {
+        Some(days) => (Vec::new(), simulated_events(&registry, days, args.seed)?),
+        None => load_data(&args.data, &range, args.skip_bad_rows)?,
+    };
+    let params = RunParams {
+        config: Some(path.display().to_string()),
+        data: series.iter().map(DataFile::from).collect(),
+        from: range.from,
+        to: range.to,
+        fees_bps: args.fees_bps,
+        slippage_bps: args.slippage_bps,
+        fill: args.fill,
+        seed: args.seed,
+        periods_per_year: args.periods_per_year,
+        walk_forward: args.walk_forward,
+        monte_carlo: args.monte_carlo,
+        ..RunParams::default()
+    };
+    let out = run(&registry, events, params, Some(args.cache_dir.clone()))?;
+    print!("{}", flotilla_backtest::to_terminal(&out.report));
+    eprintln!(
+        "replayed {} bars and {} bot ticks in {:.2} s ({:.0} bars/s)",
+        out.bars,
+        out.ticks,
+        out.elapsed.as_secs_f64(),
+        out.bars as f64 / out.elapsed.as_secs_f64().max(1e-9)
+    );
+    if let Some(p) = &args.json {
+        std::fs::write(p, flotilla_backtest::to_json(&out.report))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = &args.html {
+        std::fs::write(p, flotilla_backtest::to_html(&out.report))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
