@@ -203,8 +203,12 @@ impl Fleet {
             })
             .context("starting the WebAssembly runtime")?,
         );
-        let ledger = Ledger::open(&options.db)
-            .with_context(|| format!("opening ledger {}", options.db.display()))?;
+        let ledger = if options.db.as_os_str() == ":memory:" {
+            Ledger::open_in_memory()?
+        } else {
+            Ledger::open(&options.db)
+                .with_context(|| format!("opening ledger {}", options.db.display()))?
+        };
         let (source, market) = match &options.replay {
             None => {
                 let (sim, market) = start_market(&fleet)?;
@@ -232,14 +236,12 @@ impl Fleet {
         .context("allocator settings")?;
         let exits = ExitBook::new(fleet.risk.quantity_decimals);
         let portfolio = risk.new_portfolio(fleet.starting_cash);
-        let broker: Box<dyn Broker> = Box::new(PaperBroker::new(
-            PaperConfig {
-                slippage_bps: fleet.broker.slippage_bps,
-                fee_bps: fleet.broker.fee_bps,
-                min_fee: Decimal::ZERO,
-            },
-            fleet.starting_cash,
-        ));
+        let paper = options.broker.clone().unwrap_or(PaperConfig {
+            slippage_bps: fleet.broker.slippage_bps,
+            fee_bps: fleet.broker.fee_bps,
+            min_fee: Decimal::ZERO,
+        });
+        let broker: Box<dyn Broker> = Box::new(PaperBroker::new(paper, fleet.starting_cash));
         let totals = ledger
             .positions()?
             .into_iter()
