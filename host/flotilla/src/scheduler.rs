@@ -120,18 +120,17 @@ async fn bot_task(
             break;
         }
         let schedule = schedule_rx.borrow_and_update().clone();
-        let Some(next) = schedule.next_after(last) else {
-            break;
-        };
-        if next > until {
-            break;
-        }
+        // Past the end (or never again), wait anyway: a reschedule may bring the run closer.
+        let next = schedule.next_after(last).filter(|n| *n <= until);
         let wake = tokio::select! {
-            _ = tokio::time::sleep(clock.real_wait_until(next)) => Wake::Due,
+            _ = tokio::time::sleep(clock.real_wait_until(next.unwrap_or(until))) => {
+                if next.is_some() { Wake::Due } else { Wake::Stop }
+            }
             _ = schedule_rx.changed() => Wake::Rescheduled,
             _ = stop_rx.changed() => Wake::Stop,
             _ = shutdown.changed() => Wake::Stop,
         };
+        let next = next.unwrap_or(until);
         match wake {
             Wake::Stop => break,
             Wake::Rescheduled => {
