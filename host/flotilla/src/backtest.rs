@@ -13,7 +13,7 @@ use flotilla_backtest::{
 };
 use flotilla_broker::PaperConfig;
 use flotilla_config::Registry;
-use flotilla_domain::{BotId, Decimal, Fill, MarketData, Symbol, Timeframe, Timestamp};
+use flotilla_domain::{BotId, Decimal, Fill, Symbol, Timeframe, Timestamp};
 use flotilla_market::{BarStore, SimConfig, Simulator, SymbolConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -202,7 +202,7 @@ pub fn run(
     }
     let marks: BTreeMap<Symbol, Decimal> = registry_symbols(&fleet)
         .into_iter()
-        .filter_map(|s| fleet_mark(&fleet, &s).map(|m| (s, m)))
+        .filter_map(|s| fleet.mark(&s).map(|m| (s, m)))
         .collect();
     tracker.close_all(end, &marks, "end_of_data");
     let refusals = core
@@ -244,11 +244,6 @@ fn registry_symbols(fleet: &Fleet) -> Vec<Symbol> {
     s
 }
 
-fn fleet_mark(fleet: &Fleet, s: &Symbol) -> Option<Decimal> {
-    let (p, _) = fleet.market.last_price(s).ok()?;
-    Decimal::from_f64_retain(p).map(|d| d.round_dp(6))
-}
-
 /// Appends the fleet's and each bot's equity at `t`. A bot's equity is its first budget
 /// plus its realised PnL less fees plus its open positions marked to market.
 fn record_equity(
@@ -259,7 +254,7 @@ fn record_equity(
     bot_equity: &mut BTreeMap<BotId, Vec<EquityPoint>>,
 ) {
     let core = fleet.core();
-    let mark = |s: &Symbol| fleet_mark(fleet, s);
+    let mark = |s: &Symbol| fleet.mark(s);
     let equity = core.portfolio.equity(mark);
     fleet_equity.push(EquityPoint {
         time: t,

@@ -2,12 +2,13 @@
 
 use crate::clock::{ScaledClock, SchedClock};
 use crate::fleet::{Fleet, FleetOptions, default_registry_path};
+use crate::slot::{BotSlot, SlotSpec};
 use crate::{report, scheduler};
 use anyhow::{Context, Result, bail};
 use flotilla_config::Registry;
 use flotilla_domain::Timestamp;
 use flotilla_ledger::Ledger;
-use flotilla_runtime::{BotInstance, HostIo, Runtime, RuntimeConfig, SandboxLimits};
+use flotilla_runtime::{Runtime, RuntimeConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -202,22 +203,15 @@ pub fn check(config: Option<PathBuf>) -> Result<()> {
         for spec in specs.iter().filter(|s| s.component.exists()) {
             let result = (|| -> Result<String> {
                 let comp = runtime.load_file(&spec.component)?;
-                let io = HostIo::new(spec.id.clone(), spec.symbols.clone(), market.clone());
-                let limits = SandboxLimits {
-                    memory_bytes: spec.limits.memory_bytes() as usize,
-                    deadline: spec.limits.deadline(),
-                };
-                let mut inst = BotInstance::new(&runtime, &comp, io, limits, 0)?;
-                let d = inst.describe()?;
-                let missing: Vec<_> = d
-                    .symbols
-                    .iter()
-                    .filter(|s| !spec.symbols.iter().any(|g| g.as_str() == s.as_str()))
-                    .collect();
-                if !missing.is_empty() {
-                    bail!("needs symbols not granted: {missing:?}");
-                }
-                inst.init(&spec.params)?;
+                let slot = BotSlot::start(
+                    &runtime,
+                    SlotSpec::from_bot(spec, 0),
+                    comp,
+                    market.clone(),
+                    Default::default(),
+                    None,
+                )?;
+                let d = slot.description();
                 Ok(format!("{} {}", d.name, d.version))
             })();
             match result {

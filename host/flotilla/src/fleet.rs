@@ -13,7 +13,7 @@ use flotilla_domain::{Bar, BotId, Decimal, MarketData, Money, Symbol, Timestamp}
 use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
-use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig, SandboxLimits};
+use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -385,16 +385,7 @@ impl Fleet {
             )
         };
         let market: Arc<dyn MarketData> = Arc::new(self.market.clone());
-        let slot_spec = SlotSpec {
-            id: spec.id.clone(),
-            grant: spec.symbols.clone(),
-            params: spec.params.clone(),
-            limits: SandboxLimits {
-                memory_bytes: spec.limits.memory_bytes() as usize,
-                deadline: spec.limits.deadline(),
-            },
-            seed: self.spec.market.seed ^ fnv1a(spec.id.as_str()),
-        };
+        let slot_spec = SlotSpec::from_bot(spec, self.spec.market.seed ^ fnv1a(spec.id.as_str()));
         Ok(BotSlot::start(
             &self.runtime,
             slot_spec,

@@ -185,19 +185,9 @@ fn record_skips(
     {
         let mut core = fleet.core();
         for &at in missed {
-            core.ledger.record_tick(&TickRecord {
-                bot: handle.id.clone(),
-                seq: 0,
-                scheduled_at: at,
-                started_at: now,
-                lateness_ms: now.0 - at.0,
-                duration_us: 0,
-                outcome: TickOutcome::Skipped,
-                error: Some("previous run overran".into()),
-                intents: Vec::new(),
-                kv_writes: Vec::new(),
-                positions: Vec::new(),
-            })?;
+            let mut rec = TickRecord::new(handle.id.clone(), at, now, TickOutcome::Skipped);
+            rec.error = Some("previous run overran".into());
+            core.ledger.record_tick(&rec)?;
         }
     }
     handle.slot().stats.skipped += missed.len() as u64;

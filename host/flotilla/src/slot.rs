@@ -24,6 +24,22 @@ pub struct SlotSpec {
     pub seed: u64,
 }
 
+impl SlotSpec {
+    /// The slot settings of a registry entry; `seed` feeds the guest's randomness.
+    pub fn from_bot(spec: &flotilla_config::BotSpec, seed: u64) -> Self {
+        Self {
+            id: spec.id.clone(),
+            grant: spec.symbols.clone(),
+            params: spec.params.clone(),
+            limits: SandboxLimits {
+                memory_bytes: spec.limits.memory_bytes() as usize,
+                deadline: spec.limits.deadline(),
+            },
+            seed,
+        }
+    }
+}
+
 /// Counters kept per bot across rebuilds.
 #[derive(Clone, Debug, Default)]
 pub struct SlotStats {

@@ -36,7 +36,7 @@ impl Fleet {
             new_bars
         };
         for (symbol, bar) in &new_bars {
-            self.fill_pending(&mut core, symbol, bar, now)?;
+            self.fill_pending(&mut core, symbol, bar)?;
             let tf = self
                 .market
                 .read()
@@ -69,9 +69,6 @@ impl Fleet {
     fn latest_minute_bars(&self, core: &mut Core) -> Vec<(Symbol, Bar)> {
         let mut out = Vec::new();
         for symbol in &self.spec.market.symbols {
-            let Ok((_, _)) = flotilla_domain::MarketData::last_price(&self.market, symbol) else {
-                continue;
-            };
             let Ok(bars) =
                 flotilla_domain::MarketData::bars(&self.market, symbol, Timeframe::M1, 1)
             else {
@@ -90,13 +87,7 @@ impl Fleet {
     }
 
     /// Fills the orders waiting for `bar` of `symbol` at its open (next-open fills).
-    fn fill_pending(
-        &self,
-        core: &mut Core,
-        symbol: &Symbol,
-        bar: &Bar,
-        now: Timestamp,
-    ) -> Result<()> {
+    fn fill_pending(&self, core: &mut Core, symbol: &Symbol, bar: &Bar) -> Result<()> {
         core.last_bar.insert(symbol.clone(), bar.time);
         let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut core.pending)
             .into_iter()
@@ -117,7 +108,6 @@ impl Fleet {
                     .set_order_status(id, flotilla_ledger::OrderStatus::Rejected)?;
             }
         }
-        let _ = now;
         Ok(())
     }
 
@@ -145,19 +135,10 @@ impl Fleet {
             }
         );
         tracing::info!(bot = %exit.bot, "host exit: {msg}");
-        core.ledger.record_tick(&TickRecord {
-            bot: exit.bot.clone(),
-            seq: 0,
-            scheduled_at: now,
-            started_at: now,
-            lateness_ms: 0,
-            duration_us: 0,
-            outcome: TickOutcome::Ok,
-            error: None,
-            intents: vec![ir],
-            kv_writes: Vec::new(),
-            positions,
-        })?;
+        let mut rec = TickRecord::new(exit.bot.clone(), now, now, TickOutcome::Ok);
+        rec.intents = vec![ir];
+        rec.positions = positions;
+        core.ledger.record_tick(&rec)?;
         if let Some(id) = rejected {
             core.ledger
                 .set_order_status(id, flotilla_ledger::OrderStatus::Rejected)?;

@@ -50,19 +50,9 @@ impl Fleet {
         let started = Instant::now();
         let result = slot.tick(&self.runtime, now, to_f64(capital), positions);
         let duration_us = started.elapsed().as_micros() as u64;
-        let mut rec = TickRecord {
-            bot: handle.id.clone(),
-            seq: slot.stats.ticks,
-            scheduled_at: scheduled,
-            started_at: now,
-            lateness_ms: now.0 - scheduled.0,
-            duration_us,
-            outcome: TickOutcome::Ok,
-            error: None,
-            intents: Vec::new(),
-            kv_writes: Vec::new(),
-            positions: Vec::new(),
-        };
+        let mut rec = TickRecord::new(handle.id.clone(), scheduled, now, TickOutcome::Ok);
+        rec.seq = slot.stats.ticks;
+        rec.duration_us = duration_us;
         let mut summary = TickSummary::default();
         let mut fills = Vec::new();
         let mut rejected_orders = Vec::new();
@@ -154,19 +144,9 @@ impl Fleet {
         until: Timestamp,
     ) -> Result<TickSummary> {
         let error = format!("quarantined until {}", crate::report::fmt_time(until));
-        self.core().ledger.record_tick(&TickRecord {
-            bot: handle.id.clone(),
-            seq: 0,
-            scheduled_at: scheduled,
-            started_at: now,
-            lateness_ms: now.0 - scheduled.0,
-            duration_us: 0,
-            outcome: TickOutcome::Quarantined,
-            error: Some(error.clone()),
-            intents: Vec::new(),
-            kv_writes: Vec::new(),
-            positions: Vec::new(),
-        })?;
+        let mut rec = TickRecord::new(handle.id.clone(), scheduled, now, TickOutcome::Quarantined);
+        rec.error = Some(error.clone());
+        self.core().ledger.record_tick(&rec)?;
         Ok(TickSummary {
             error: Some(error),
             ..TickSummary::default()

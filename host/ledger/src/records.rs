@@ -101,6 +101,31 @@ pub struct TickRecord {
     pub positions: Vec<(Symbol, Position)>,
 }
 
+impl TickRecord {
+    /// A tick of `bot` with `outcome` and nothing else yet (sequence 0: not the bot's own
+    /// count); lateness is derived from the two times.
+    pub fn new(
+        bot: BotId,
+        scheduled_at: Timestamp,
+        started_at: Timestamp,
+        outcome: TickOutcome,
+    ) -> Self {
+        Self {
+            bot,
+            seq: 0,
+            scheduled_at,
+            started_at,
+            lateness_ms: started_at.0 - scheduled_at.0,
+            duration_us: 0,
+            outcome,
+            error: None,
+            intents: Vec::new(),
+            kv_writes: Vec::new(),
+            positions: Vec::new(),
+        }
+    }
+}
+
 /// One intent and what became of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IntentRecord {
