@@ -46,6 +46,7 @@ mod signal;
 pub mod state;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+pub mod window;
 mod tick;
 mod types;
 

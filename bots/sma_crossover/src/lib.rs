@@ -7,12 +7,15 @@
 
 use flotilla_sdk::directional::Directional;
 use flotilla_sdk::indicators::{sma, stddev};
+use flotilla_sdk::window::Closes;
 use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, Timeframe};
 
 struct SmaCrossover {
     fast: usize,
     slow: usize,
     d: Directional,
+    /// The last `slow` closes per symbol, updated with one new bar per tick.
+    window: Closes,
 }
 
 impl Bot for SmaCrossover {
@@ -34,19 +37,30 @@ impl Bot for SmaCrossover {
         }
         Directional::warn_unknown(cfg, &["fast", "slow"]);
         let d = Directional::from_config(cfg, 0.02, 0.0)?;
-        Ok(SmaCrossover { fast, slow, d })
+        let window = Closes::new(d.timeframe, slow);
+        Ok(SmaCrossover {
+            fast,
+            slow,
+            d,
+            window,
+        })
     }
 
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.d.ticks += 1;
         for sym in ctx.symbols() {
-            let Some(closes) = self.d.closes(ctx, sym, self.slow) else {
-                continue;
+            let closes = match self.window.update(ctx, sym) {
+                Ok(Some(closes)) => closes,
+                Ok(None) => continue, // warming up
+                Err(e) => {
+                    ctx.warn(format!("{sym}: no bars: {e}"));
+                    continue;
+                }
             };
             let (Some(fast), Some(slow), Some(sd)) = (
-                sma(&closes, self.fast),
-                sma(&closes, self.slow),
-                stddev(&closes, self.slow),
+                sma(closes, self.fast),
+                sma(closes, self.slow),
+                stddev(closes, self.slow),
             ) else {
                 continue;
             };

@@ -281,18 +281,31 @@ impl ExitBook {
         }
     }
 
+    /// Whether any managed position in `symbol` trails by ATR (so the caller computes one
+    /// only when it is read: it costs a walk over recent bars on every bar).
+    pub fn needs_atr(&self, symbol: &Symbol) -> bool {
+        self.by_symbol.get(symbol).is_some_and(|bots| {
+            bots.iter().any(|b| {
+                self.managed
+                    .get(&(b.clone(), symbol.clone()))
+                    .and_then(|m| m.plan.trailing.as_ref())
+                    .is_some_and(|t| matches!(t.distance, TrailDistance::Atr(_)))
+            })
+        })
+    }
+
     /// Checks every managed position in `symbol` against a closed bar and returns the exits,
     /// by bot id. Stops are checked before targets (the worse case inside one bar), and the
     /// trail moves only after the checks. `atr` feeds ATR-based trails.
     pub fn on_bar(&mut self, symbol: &Symbol, bar: &Bar, atr: Option<f64>) -> Vec<ExitOrder> {
         let mut out = Vec::new();
+        let Some(bots) = self.by_symbol.get(symbol).filter(|b| !b.is_empty()) else {
+            return out;
+        };
         if bar.validate().is_err() {
             return out;
         }
         let (Ok(high), Ok(low)) = (Decimal::try_from(bar.high), Decimal::try_from(bar.low)) else {
-            return out;
-        };
-        let Some(bots) = self.by_symbol.get(symbol) else {
             return out;
         };
         for bot in bots {

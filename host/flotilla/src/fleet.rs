@@ -14,7 +14,7 @@ use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
 use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::{mpsc, watch};
@@ -153,6 +153,9 @@ pub struct Core {
     pub equity: Money,
     /// The latest 1-minute bar seen per symbol.
     pub last_bar: BTreeMap<Symbol, Timestamp>,
+    /// Each symbol's latest close as a ledger price, converted once per bar (the f64 to
+    /// decimal conversion is a visible share of a backtest step).
+    pub marks: HashMap<Symbol, Decimal>,
     /// When capital is next reallocated.
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
@@ -181,6 +184,8 @@ pub struct Fleet {
     source: Mutex<MarketSource>,
     pub(crate) fill_mode: FillMode,
     pub(crate) record_quiet_ticks: bool,
+    /// Whether host state (risk memory, allocator) is saved for a restart: not in replays.
+    pub(crate) persist_host_state: bool,
     core: Mutex<Core>,
     bots: RwLock<BTreeMap<BotId, Arc<BotHandle>>>,
     spawner: Mutex<Option<mpsc::UnboundedSender<Arc<BotHandle>>>>,
@@ -253,6 +258,7 @@ impl Fleet {
             source: Mutex::new(source),
             fill_mode: options.fill,
             record_quiet_ticks: options.record_quiet_ticks,
+            persist_host_state: options.replay.is_none(),
             core: Mutex::new(Core {
                 portfolio,
                 risk,
@@ -264,6 +270,7 @@ impl Fleet {
                 allocator,
                 equity: fleet.starting_cash,
                 last_bar: BTreeMap::new(),
+                marks: HashMap::new(),
                 next_rebalance: fleet.market.start,
                 pending: Vec::new(),
                 fill_notices: BTreeMap::new(),
@@ -486,7 +493,7 @@ impl Fleet {
 
     pub(crate) fn mark(&self, symbol: &Symbol) -> Option<Decimal> {
         let (p, _) = self.market.last_price(symbol).ok()?;
-        Decimal::from_f64_retain(p).map(|d| d.round_dp(6))
+        to_price(p)
     }
 
     /// Takes every bot's snapshot and stores it in the ledger (on shutdown and reload).
@@ -508,6 +515,11 @@ pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engi
         cfg.bots.insert(spec.id.clone(), spec.risk.clone());
     }
     cfg
+}
+
+/// A market price as a ledger price: exact binary value rounded to 6 decimals.
+pub(crate) fn to_price(p: f64) -> Option<Decimal> {
+    Decimal::from_f64_retain(p).map(|d| d.round_dp(6))
 }
 
 /// A stable 64-bit hash of a bot id, so a bot's seed does not depend on registry order.

@@ -3,7 +3,7 @@
 //! reloading), equity is marked (daily loss, drawdown and session resets move the trading
 //! state), and capital is reallocated on its schedule.
 
-use crate::fleet::{Core, Fleet};
+use crate::fleet::{Core, Fleet, to_price};
 use crate::tick::position_row;
 use anyhow::Result;
 use flotilla_domain::{Bar, BotId, Symbol, Timeframe, Timestamp};
@@ -36,22 +36,37 @@ impl Fleet {
             new_bars
         };
         for (symbol, bar) in &new_bars {
-            self.fill_pending(&mut core, symbol, bar)?;
+            if let Some(mark) = to_price(bar.close) {
+                core.marks.insert(symbol.clone(), mark);
+            }
+            if !core.pending.is_empty() {
+                self.fill_pending(&mut core, symbol, bar)?;
+            }
+            core.last_bar.insert(symbol.clone(), bar.time);
             let tf = self
                 .market
                 .read()
                 .native_timeframe(symbol)
                 .unwrap_or(Timeframe::M1);
             core.risk.observe_bar(symbol, bar, tf);
-            let history =
-                flotilla_domain::MarketData::bars(&self.market, symbol, tf, ATR_PERIOD + 1)
-                    .unwrap_or_default();
-            let exits = core.exits.on_bar(symbol, bar, atr(&history));
+            // Only ATR trails read it; computing it costs a copy of recent bars.
+            let atr = core.exits.needs_atr(symbol).then(|| {
+                let history =
+                    flotilla_domain::MarketData::bars(&self.market, symbol, tf, ATR_PERIOD + 1)
+                        .unwrap_or_default();
+                atr(&history)
+            });
+            let exits = core.exits.on_bar(symbol, bar, atr.flatten());
             for exit in exits {
                 self.execute_exit(&mut core, exit, now)?;
             }
         }
-        let equity = core.portfolio.equity(|s| self.mark(s));
+        let equity = {
+            let Core {
+                portfolio, marks, ..
+            } = &*core;
+            portfolio.equity(|s| marks.get(s).copied().or_else(|| self.mark(s)))
+        };
         core.equity = equity;
         let changes = core.risk.mark_equity(now, equity);
         record_state_changes(&mut core, &changes)?;
@@ -88,7 +103,6 @@ impl Fleet {
 
     /// Fills the orders waiting for `bar` of `symbol` at its open (next-open fills).
     fn fill_pending(&self, core: &mut Core, symbol: &Symbol, bar: &Bar) -> Result<()> {
-        core.last_bar.insert(symbol.clone(), bar.time);
         let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut core.pending)
             .into_iter()
             .partition(|o| &o.symbol == symbol && o.time <= bar.time);
@@ -201,6 +215,9 @@ impl Fleet {
 
     /// Saves the risk engine's memory and the allocator's posteriors in the ledger.
     pub(crate) fn persist_host_state(&self, core: &mut Core, now: Timestamp) -> Result<()> {
+        if !self.persist_host_state {
+            return Ok(()); // a replay starts fresh every time: nothing to restore
+        }
         let memory = serde_json::to_value(core.risk.snapshot())?;
         let allocator = serde_json::to_value(core.allocator.state())?;
         core.ledger.save_host_state(now, "risk_memory", &memory)?;

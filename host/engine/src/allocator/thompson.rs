@@ -32,7 +32,7 @@ pub struct ThompsonConfig {
     pub cap: f64,
     /// Share of capital never allocated. Default 0.1.
     pub reserve: f64,
-    /// RNG seed; each rebalance uses `seed` and its sequence number. Default 0x5EED.
+    /// RNG seed; each estimate draws from `seed` and a hash of its inputs. Default 0x5EED.
     pub seed: u64,
     /// Priors. Default: see [`Priors`].
     pub prior: Priors,
@@ -282,6 +282,9 @@ pub struct AllocatorState {
 pub struct ThompsonAllocator {
     config: ThompsonConfig,
     state: AllocatorState,
+    /// The last P(best) estimate and the key of its inputs: rebalances with no new
+    /// evidence (most of them) reuse it instead of drawing thousands of samples again.
+    memo: Option<(u64, Vec<f64>)>,
 }
 
 impl ThompsonAllocator {
@@ -293,7 +296,11 @@ impl ThompsonAllocator {
     /// An allocator continuing from persisted `state`.
     pub fn restore(config: ThompsonConfig, state: AllocatorState) -> Result<Self, AllocationError> {
         config.validate()?;
-        Ok(Self { config, state })
+        Ok(Self {
+            config,
+            state,
+            memo: None,
+        })
     }
 
     /// The state to persist.
@@ -355,7 +362,7 @@ impl ThompsonAllocator {
         self.state.rebalances += 1;
         let eligible: Vec<usize> = (0..bots.len()).filter(|&i| !halted(&bots[i])).collect();
 
-        let p_best = self.p_best(&bots, &eligible, sequence);
+        let p_best = self.p_best(&bots, &eligible);
         let total = 1.0 - self.config.reserve;
         let raw: Vec<f64> = eligible.iter().map(|&i| p_best[i]).collect();
         let (fitted, whys) = fit_weights(&raw, total, self.config.floor, self.config.cap);
@@ -392,7 +399,11 @@ impl ThompsonAllocator {
     }
 
     /// P(best) per bot (0 for ineligible ones) from joint posterior draws.
-    fn p_best(&self, bots: &[BotId], eligible: &[usize], sequence: u64) -> Vec<f64> {
+    ///
+    /// The draws' stream is keyed by the inputs (seed, eligible bots and their evidence),
+    /// so equal inputs give equal estimates: reusing the last one is exact, and a restored
+    /// allocator draws what the original would.
+    fn p_best(&mut self, bots: &[BotId], eligible: &[usize]) -> Vec<f64> {
         let mut p = vec![0.0; bots.len()];
         match eligible.len() {
             0 => return p,
@@ -401,6 +412,13 @@ impl ThompsonAllocator {
                 return p;
             }
             _ => {}
+        }
+        let key = self.inputs_key(bots, eligible);
+        if let Some((k, cached)) = &self.memo
+            && *k == key
+            && cached.len() == bots.len()
+        {
+            return cached.clone();
         }
         let prior = &self.config.prior;
         let nigs: Vec<Nig> = eligible
@@ -414,9 +432,8 @@ impl ThompsonAllocator {
                     .nig(prior)
             })
             .collect();
-        // One stream per rebalance: reproducible and independent of earlier draws' count.
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
-        rng.set_stream(sequence);
+        rng.set_stream(key);
         let mut wins = vec![0u32; eligible.len()];
         for _ in 0..self.config.samples {
             let mut best = (f64::NEG_INFINITY, 0);
@@ -431,7 +448,33 @@ impl ThompsonAllocator {
         for (k, &i) in eligible.iter().enumerate() {
             p[i] = f64::from(wins[k]) / self.config.samples as f64;
         }
+        self.memo = Some((key, p.clone()));
         p
+    }
+
+    /// A stable hash (FNV-1a, fixed across builds) of what P(best) depends on.
+    fn inputs_key(&self, bots: &[BotId], eligible: &[usize]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        eat(&(self.config.samples as u64).to_le_bytes());
+        for &i in eligible {
+            eat(bots[i].as_str().as_bytes());
+            eat(&[0xff]);
+            let ev = self
+                .state
+                .evidence
+                .get(&bots[i])
+                .cloned()
+                .unwrap_or_default();
+            for v in [ev.wins, ev.losses, ev.n, ev.sum, ev.sum_sq] {
+                eat(&v.to_bits().to_le_bytes());
+            }
+        }
+        h
     }
 }
 
@@ -532,6 +575,28 @@ mod tests {
             (w.iter().sum::<f64>() - 0.6).abs() < 1e-12,
             "caps leave the rest unallocated"
         );
+    }
+
+    #[test]
+    fn estimates_depend_on_evidence_only_and_are_reused_until_it_moves() {
+        let (x, y): (BotId, BotId) = ("x".into(), "y".into());
+        let bots = [x.clone(), y.clone()];
+        let mut a = ThompsonAllocator::new(ThompsonConfig::default()).unwrap();
+        a.observe(&x, 0.001);
+        a.observe(&y, 0.0005);
+        let first = a.rebalance(&bots, |_| false, dec!(1000));
+        assert!(a.memo.is_some());
+        let again = a.rebalance(&bots, |_| false, dec!(1000));
+        assert_eq!(first.bots, again.bots, "no new evidence, same estimate");
+        // A fresh allocator with the same evidence but no memo draws the same numbers.
+        let mut fresh = ThompsonAllocator::restore(a.config.clone(), a.state.clone()).unwrap();
+        assert_eq!(
+            fresh.rebalance(&bots, |_| false, dec!(1000)).bots,
+            first.bots
+        );
+        a.observe(&y, 0.02);
+        let moved = a.rebalance(&bots, |_| false, dec!(1000));
+        assert!(moved.bots[1].p_best > first.bots[1].p_best, "{moved:?}");
     }
 
     #[test]

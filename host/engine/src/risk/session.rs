@@ -124,6 +124,10 @@ pub struct EquityWatch {
     pub peak: Money,
     /// Latest equity.
     pub last: Money,
+    /// When the current session ends (computed once per session: zone maths per mark is
+    /// a measurable share of a backtest step).
+    #[serde(default)]
+    pub session_end: Option<Timestamp>,
 }
 
 #[cfg(test)]

@@ -13,7 +13,14 @@ impl RiskEngine {
     /// and trips the daily-loss or drawdown state. Returns the automatic state changes.
     pub fn mark_equity(&mut self, now: Timestamp, equity: Money) -> Vec<StateChange> {
         let mut changes = Vec::new();
-        let start = self.session.session_start(now);
+        let start = match (self.equity.session, self.equity.session_end) {
+            (Some(s), Some(end)) if s <= now && now < end => s,
+            _ => {
+                let start = self.session.session_start(now);
+                self.equity.session_end = Some(self.session.next_reset(now));
+                start
+            }
+        };
         if self.equity.session != Some(start) {
             if self.equity.session.is_some_and(|s| s > start) {
                 return changes; // a mark from an older session: ignore

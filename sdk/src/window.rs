@@ -1,0 +1,117 @@
+//! A rolling window of closes that a bot keeps between ticks.
+//!
+//! Copying bars across the component boundary dominates a tick's cost, so a bot that reads
+//! the same lookback every tick should not fetch it every tick. [`Closes`] asks the host
+//! for the last two bars: when the older one is the newest bar it already holds, it appends
+//! one close; otherwise (first tick, a restart, several bars since the last tick) it fetches
+//! the whole window again. The result is always the last `len` closes, as a full fetch
+//! would give.
+
+use crate::tick::Tick;
+use crate::types::{Timeframe, Timestamp};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The last `len` closes of each symbol at one timeframe, kept up to date cheaply.
+#[derive(Clone, Debug)]
+pub struct Closes {
+    timeframe: Timeframe,
+    len: usize,
+    series: BTreeMap<String, Series>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Series {
+    last: Option<Timestamp>,
+    closes: VecDeque<f64>,
+}
+
+impl Closes {
+    /// A window of `len` closes (at least 1) at `timeframe`.
+    pub fn new(timeframe: Timeframe, len: usize) -> Self {
+        Self {
+            timeframe,
+            len: len.max(1),
+            series: BTreeMap::new(),
+        }
+    }
+
+    /// The window's length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the window is empty (never: `len` is at least 1); here for clippy's sake.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Brings `symbol`'s window up to the last closed bar. Returns the closes, oldest
+    /// first, once `len` of them exist (`None` while warming up).
+    pub fn update(&mut self, ctx: &Tick<'_>, symbol: &str) -> Result<Option<&[f64]>, String> {
+        let probe = ctx.bars(symbol, self.timeframe, 2)?;
+        let s = self.series.entry(symbol.to_owned()).or_default();
+        match probe.as_slice() {
+            [] => return Ok(None),
+            [.., newest] if s.last == Some(newest.time) => {}
+            [older, newest] if s.last == Some(older.time) => {
+                s.closes.push_back(newest.close);
+                if s.closes.len() > self.len {
+                    s.closes.pop_front();
+                }
+                s.last = Some(newest.time);
+            }
+            _ => {
+                let bars = ctx.bars(symbol, self.timeframe, self.len as u32)?;
+                s.closes = bars.iter().map(|b| b.close).collect();
+                s.last = bars.last().map(|b| b.time);
+            }
+        }
+        if s.closes.len() < self.len {
+            return Ok(None);
+        }
+        Ok(Some(s.closes.make_contiguous()))
+    }
+
+    /// Forgets every symbol (the next update fetches whole windows).
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{reset, set_closes};
+
+    fn tick() -> Tick<'static> {
+        Tick::new(0, 1, 0.0, &[])
+    }
+
+    #[test]
+    fn appends_one_bar_and_resyncs_after_a_jump() {
+        reset();
+        let up: Vec<f64> = (0..40).map(f64::from).collect();
+        set_closes("AAA", Timeframe::M1, &up[..3]);
+        let mut w = Closes::new(Timeframe::M1, 5);
+        assert_eq!(w.update(&tick(), "AAA").unwrap(), None, "warming up");
+        set_closes("AAA", Timeframe::M1, &up[..20]);
+        assert_eq!(
+            w.update(&tick(), "AAA").unwrap().unwrap(),
+            &[15.0, 16.0, 17.0, 18.0, 19.0]
+        );
+        set_closes("AAA", Timeframe::M1, &up[..21]);
+        assert_eq!(
+            w.update(&tick(), "AAA").unwrap().unwrap(),
+            &[16.0, 17.0, 18.0, 19.0, 20.0]
+        );
+        // Unchanged market: same window.
+        assert_eq!(w.update(&tick(), "AAA").unwrap().unwrap()[4], 20.0);
+        // Three bars at once: a full fetch.
+        set_closes("AAA", Timeframe::M1, &up[..24]);
+        assert_eq!(
+            w.update(&tick(), "AAA").unwrap().unwrap(),
+            &[19.0, 20.0, 21.0, 22.0, 23.0]
+        );
+        assert!(w.update(&tick(), "ZZZ").is_err(), "the host's refusal passes through");
+    }
+}
