@@ -36,7 +36,8 @@ impl Fleet {
             new_bars
         };
         for (symbol, bar) in &new_bars {
-            if let Some(mark) = to_price(bar.close) {
+            let mark = to_price(bar.close);
+            if let Some(mark) = mark {
                 core.marks.insert(symbol.clone(), mark);
             }
             if !core.pending.is_empty() {
@@ -48,7 +49,10 @@ impl Fleet {
                 .read()
                 .native_timeframe(symbol)
                 .unwrap_or(Timeframe::M1);
-            core.risk.observe_bar(symbol, bar, tf);
+            match mark {
+                Some(close) => core.risk.observe_bar_at(symbol, bar, tf, close),
+                None => core.risk.observe_bar(symbol, bar, tf),
+            }
             // Only ATR trails read it; computing it costs a copy of recent bars.
             let atr = core.exits.needs_atr(symbol).then(|| {
                 let history =

@@ -44,16 +44,20 @@ impl RiskEngine {
         }
         self.equity.last = equity;
 
-        let fleet = self.states.fleet().clone();
+        // State and cause only: cloning the entry allocates its reason on every mark.
+        let (fleet_state, fleet_cause) = {
+            let f = self.states.fleet();
+            (f.state, f.cause)
+        };
         let sod = self.equity.session_start_equity;
         let loss = sod - equity;
         let by_abs = self.config.daily_loss_limit.filter(|l| loss >= *l);
         let by_pct = self
             .config
             .daily_loss_pct
-            .filter(|p| sod > Decimal::ZERO && loss >= sod * dec(*p));
+            .filter(|p| sod > Decimal::ZERO && loss >= Decimal::ZERO && loss >= sod * dec(*p));
         let target = self.config.daily_loss_state;
-        if (by_abs.is_some() || by_pct.is_some()) && fleet.state < target {
+        if (by_abs.is_some() || by_pct.is_some()) && fleet_state < target {
             let why = match (by_abs, by_pct) {
                 (Some(l), _) => format!("daily loss {loss} ≥ limit {l} (start {sod})"),
                 (None, Some(p)) => format!("daily loss {loss} ≥ {p} of start equity {sod}"),
@@ -68,13 +72,16 @@ impl RiskEngine {
         let peak = self.equity.peak;
         if let Some(dd) = self.config.max_drawdown_pct {
             let sticky = matches!(
-                (fleet.state, fleet.cause),
+                (fleet_state, fleet_cause),
                 (
                     TradingState::Halted,
                     StateCause::Drawdown | StateCause::Manual
                 )
             );
-            if peak > Decimal::ZERO && peak - equity >= peak * dec(dd) && !sticky {
+            // Converting the limit costs more than the rest of the mark: only when under water.
+            let under = peak - equity;
+            if peak > Decimal::ZERO && under >= Decimal::ZERO && under >= peak * dec(dd) && !sticky
+            {
                 let why = format!("drawdown {} from peak {peak} ≥ {dd}", peak - equity);
                 let c = self
                     .states
@@ -192,10 +199,18 @@ impl RiskEngine {
     /// Records a closed bar of `symbol` at timeframe `tf`; an invalid bar marks the symbol
     /// bad (its intents are refused) until a valid one arrives.
     pub fn observe_bar(&mut self, symbol: &Symbol, bar: &Bar, tf: Timeframe) {
+        match Decimal::try_from(bar.close) {
+            Ok(close) => self.observe_bar_at(symbol, bar, tf, close),
+            Err(e) => self.prices.entry(symbol.clone()).or_default().bad = Some(e.to_string()),
+        }
+    }
+
+    /// [`observe_bar`](Self::observe_bar) with the close already converted by the caller
+    /// (the host converts each close once per bar and shares it).
+    pub fn observe_bar_at(&mut self, symbol: &Symbol, bar: &Bar, tf: Timeframe, close: Price) {
         let closed_at = bar.time.plus_millis(tf.millis());
-        match bar.validate().map(|_| Decimal::try_from(bar.close)) {
-            Ok(Ok(close)) => self.observe_price(symbol, closed_at, close),
-            Ok(Err(e)) => self.prices.entry(symbol.clone()).or_default().bad = Some(e.to_string()),
+        match bar.validate() {
+            Ok(()) => self.observe_price(symbol, closed_at, close),
             Err(e) => self.prices.entry(symbol.clone()).or_default().bad = Some(e.to_string()),
         }
     }
