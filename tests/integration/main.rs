@@ -11,3 +11,4 @@ mod risk;
 mod runtime;
 mod sandbox;
 mod support;
+mod templates;

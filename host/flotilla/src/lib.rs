@@ -6,6 +6,7 @@ pub mod clock;
 pub mod commands;
 pub mod control;
 pub mod fleet;
+pub mod new;
 pub mod reload;
 pub mod report;
 pub mod scheduler;

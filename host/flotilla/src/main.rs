@@ -19,6 +19,8 @@ enum Command {
     Run(commands::RunArgs),
     /// Replay the fleet over recorded bars (or the simulator) and report.
     Backtest(flotilla::backtest::BacktestArgs),
+    /// Create a buildable bot project (Rust, Python or JavaScript) from a template.
+    New(flotilla::new::NewArgs),
     /// Validate a registry and load every bot in it; lists every problem.
     Check {
         /// Registry file (default: ./config/fleet.toml, else the bundled one).
@@ -79,6 +81,7 @@ fn main() -> Result<()> {
         .init();
     match cli.command {
         Command::Run(args) => commands::run(args),
+        Command::New(args) => flotilla::new::command(args),
         Command::Check { config } => commands::check(config),
         Command::Backtest(args) => flotilla::backtest::command(args),
         Command::Status { db, json } => commands::status(&db, json),

@@ -1,0 +1,72 @@
+"""{{name}}: a Flotilla bot. Long while a symbol's close is above its EMA, flat otherwise.
+
+Params (text in the registry, all optional): `period` (20) bars of the EMA, computed by the
+host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
+"""
+
+import wit_world
+from componentize_py_types import Err
+from wit_world.exports import Strategy as StrategyProtocol
+from wit_world.imports import host
+from wit_world.imports.types import (
+    BotConfig,
+    Description,
+    Indicator_Ema,
+    IndicatorValues_Line,
+    LogLevel,
+    OrderAction_Target,
+    OrderIntent,
+    TickContext,
+    Timeframe,
+)
+
+
+class WitWorld(wit_world.WitWorld):
+    """The world exports nothing of its own; componentize-py still looks for this class."""
+
+
+class Strategy(StrategyProtocol):
+    """The `strategy` export; one instance lives as long as the component instance."""
+
+    def __init__(self):
+        self.symbols = []
+
+    def describe(self):
+        return Description("{{name}}", "0.1.0", [], [Timeframe.M1])
+
+    def init(self, config: BotConfig):
+        params = {p.key: p.value for p in config.params}
+        self.symbols = list(config.symbols)
+        try:
+            self.period = int(params.get("period", "20"))
+            self.fraction = float(params.get("fraction", 1.0 / max(len(self.symbols), 1)))
+            self.stop_pct = float(params.get("stop_pct", "0.03"))
+        except ValueError as e:
+            raise Err(f"params: {e}")
+        if self.period < 2:
+            raise Err(f"param `period`: must be at least 2, got {self.period}")
+
+    def on_tick(self, ctx: TickContext):
+        held = {p.symbol: p.quantity for p in host.positions()}
+        intents = []
+        for symbol in self.symbols:
+            values = host.indicator(symbol, Timeframe.M1, Indicator_Ema(self.period), 1)
+            if not isinstance(values, IndicatorValues_Line) or not values.value:
+                continue  # the EMA is warming up
+            price = host.last_price(symbol)
+            long = price > values.value[-1]
+            if long == (held.get(symbol, 0.0) > 0.0):
+                continue  # already where it wants to be
+            units = ctx.capital * self.fraction / price if long else 0.0
+            stop = price * (1.0 - self.stop_pct) if long and self.stop_pct > 0 else None
+            intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, "{{name}}"))
+        return intents
+
+    def on_fill(self, fill):
+        host.log(LogLevel.INFO, f"filled {fill.quantity} {fill.symbol} at {fill.price}")
+
+    def snapshot(self):
+        return b""
+
+    def restore(self, state):
+        pass
