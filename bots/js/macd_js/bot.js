@@ -123,7 +123,7 @@ function decide(prev, before, now) {
 function order(ctx, symbol, signal, hist) {
   const tag = `${NAME}:${signal}`;
   if (signal === 'flat') {
-    return { symbol, action: { tag: 'target', val: 0 }, confidence: 0.5, stopLoss: undefined, takeProfit: undefined, tag };
+    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, tag };
   }
   const price = lastPrice(symbol);
   const qty = price > 0 ? SIGN[signal] * Math.max((ctx.capital * bot.fraction) / price, 0) : 0;

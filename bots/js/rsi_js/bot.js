@@ -85,7 +85,7 @@ function decide(prev, rsi) {
 function order(ctx, symbol, signal, rsi) {
   const tag = `${NAME}:${signal}`;
   if (signal === 'flat') {
-    return { symbol, action: { tag: 'target', val: 0 }, confidence: 0.5, stopLoss: undefined, takeProfit: undefined, tag };
+    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, tag };
   }
   const price = lastPrice(symbol);
   const qty = price > 0 ? SIGN[signal] * Math.max((ctx.capital * bot.fraction) / price, 0) : 0;

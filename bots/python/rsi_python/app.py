@@ -173,7 +173,7 @@ class Strategy(StrategyProtocol):
         """A target intent for `signal`: flat closes; long/short hold `fraction` of capital."""
         tag = f"{NAME}:{signal}"
         if signal == FLAT:
-            return OrderIntent(symbol, OrderAction_Target(0.0), 0.5, None, None, tag)
+            return OrderIntent(symbol, OrderAction_Target(0.0), 1.0, None, None, tag)
         price = host.last_price(symbol)
         qty = SIGN[signal] * max(ctx.capital * self.fraction / price, 0.0) if price > 0 else 0.0
         if signal == LONG:
