@@ -138,6 +138,14 @@ int_param! {
     i64 => "an integer",
 }
 
+impl Param for crate::Indicator {
+    const EXPECTED: &'static str = "an indicator like rsi(14), macd(12, 26, 9) or bollinger(20, 2)";
+    /// A param must also be valid: a zero period is refused at init, not at every tick.
+    fn parse_param(text: &str) -> Option<Self> {
+        text.parse::<Self>().ok().filter(|s| s.validate().is_ok())
+    }
+}
+
 impl Param for bool {
     const EXPECTED: &'static str = "true or false";
     fn parse_param(text: &str) -> Option<Self> {
@@ -210,6 +218,14 @@ mod tests {
         assert_eq!(c.get("tf", Timeframe::M1), Ok(Timeframe::M5));
         assert_eq!(c.get("tf2", Timeframe::M1), Ok(Timeframe::H1));
         assert_eq!(c.get("neg", 0i64), Ok(-3));
+        let spec = cfg(&[("i", "macd(5, 35, 5)"), ("bad", "macd(35, 5, 5)")]);
+        let macd = crate::Indicator::Macd {
+            fast: 5,
+            slow: 35,
+            signal: 5,
+        };
+        assert_eq!(spec.get("i", crate::Indicator::Rsi(14)), Ok(macd));
+        assert!(spec.get("bad", crate::Indicator::Rsi(14)).is_err());
         assert_eq!(
             c.require::<Vec<String>>("syms"),
             Ok(vec!["a".to_string(), "b".into(), "c".into()])

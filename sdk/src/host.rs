@@ -4,11 +4,23 @@
 //! the build machine) they talk to a per-thread in-memory mock that
 //! [`testing`](crate::testing) fills, so bot logic can be tested natively.
 
+use crate::spec::{Indicator, IndicatorValues};
 use crate::types::{Bar, LogLevel, Position, Timeframe};
 
 /// The last `count` closed bars of a granted symbol, oldest first.
 pub fn bars(symbol: &str, timeframe: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
     imp::bars(symbol, timeframe, count)
+}
+
+/// The last `count` values of `spec` over a granted symbol's closed bars, computed by the
+/// host (fewer, or none, while the indicator warms up).
+pub fn indicator(
+    symbol: &str,
+    timeframe: Timeframe,
+    spec: Indicator,
+    count: u32,
+) -> Result<IndicatorValues, String> {
+    imp::indicator(symbol, timeframe, spec, count)
 }
 
 /// The latest close of a granted symbol.
@@ -45,6 +57,7 @@ pub fn log(level: LogLevel, message: &str) {
 mod imp {
     use crate::bindings::flotilla::bot::host as wit;
     use crate::bindings::flotilla::bot::types as wt;
+    use crate::spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
     use crate::types::{Bar, LogLevel, Position, Timeframe};
 
     pub(super) fn bars(symbol: &str, tf: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
@@ -61,6 +74,45 @@ mod imp {
                 volume: b.volume,
             })
             .collect())
+    }
+
+    pub(super) fn indicator(
+        symbol: &str,
+        tf: Timeframe,
+        spec: Indicator,
+        count: u32,
+    ) -> Result<IndicatorValues, String> {
+        let spec = match spec {
+            Indicator::Sma(p) => wt::Indicator::Sma(p),
+            Indicator::Ema(p) => wt::Indicator::Ema(p),
+            Indicator::Wma(p) => wt::Indicator::Wma(p),
+            Indicator::Rsi(p) => wt::Indicator::Rsi(p),
+            Indicator::Atr(p) => wt::Indicator::Atr(p),
+            Indicator::StdDev(p) => wt::Indicator::Stddev(p),
+            Indicator::Roc(p) => wt::Indicator::Roc(p),
+            Indicator::Macd { fast, slow, signal } => {
+                wt::Indicator::Macd(wt::MacdSpec { fast, slow, signal })
+            }
+            Indicator::Bollinger { period, deviations } => {
+                wt::Indicator::Bollinger(wt::BandsSpec { period, deviations })
+            }
+        };
+        // The lists move out of the generated types: no copy.
+        Ok(
+            match wit::indicator(symbol, crate::runner::wit_timeframe(tf), spec, count)? {
+                wt::IndicatorValues::Line(v) => IndicatorValues::Line(v),
+                wt::IndicatorValues::Macd(m) => IndicatorValues::Macd(MacdSeries {
+                    macd: m.macd,
+                    signal: m.signal,
+                    histogram: m.histogram,
+                }),
+                wt::IndicatorValues::Bands(b) => IndicatorValues::Bands(BandSeries {
+                    upper: b.upper,
+                    middle: b.middle,
+                    lower: b.lower,
+                }),
+            },
+        )
     }
 
     pub(super) fn last_price(symbol: &str) -> Result<f64, String> {
@@ -104,6 +156,8 @@ mod imp {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod imp {
+    use crate::indicators::series;
+    use crate::spec::{Indicator, IndicatorValues};
     use crate::types::{Bar, LogLevel, Position, Timeframe};
     use std::cell::RefCell;
     use std::collections::HashMap;
@@ -133,6 +187,59 @@ pub(crate) mod imp {
             Some(all) => Ok(all[all.len().saturating_sub(count as usize)..].to_vec()),
             None => Err(format!("symbol {symbol:?} not granted or no {tf} bars")),
         })
+    }
+
+    /// Answers like the host: the same checks and bar window, computed with the SDK's own
+    /// [`series`] functions.
+    pub(super) fn indicator(
+        symbol: &str,
+        tf: Timeframe,
+        spec: Indicator,
+        count: u32,
+    ) -> Result<IndicatorValues, String> {
+        spec.validate()
+            .map_err(|e| format!("invalid indicator: {e}"))?;
+        // The host caps `count` like a `bars` call.
+        let count = count.min(5_000);
+        let window = usize::try_from(spec.history(count)).unwrap_or(usize::MAX);
+        let bars = bars(symbol, tf, u32::try_from(window).unwrap_or(u32::MAX))?;
+        Ok(compute(spec, &bars, count as usize))
+    }
+
+    /// The last `count` values of `spec` over `bars`.
+    pub(crate) fn compute(spec: Indicator, bars: &[Bar], count: usize) -> IndicatorValues {
+        let close: Vec<f64> = bars.iter().map(|b| b.close).collect();
+        let last = |mut v: Vec<f64>| v.split_off(v.len().saturating_sub(count));
+        let p = |n: u32| n as usize;
+        match spec {
+            Indicator::Sma(n) => IndicatorValues::Line(last(series::sma(&close, p(n)))),
+            Indicator::Ema(n) => IndicatorValues::Line(last(series::ema(&close, p(n)))),
+            Indicator::Wma(n) => IndicatorValues::Line(last(series::wma(&close, p(n)))),
+            Indicator::Rsi(n) => IndicatorValues::Line(last(series::rsi(&close, p(n)))),
+            Indicator::StdDev(n) => IndicatorValues::Line(last(series::stddev(&close, p(n)))),
+            Indicator::Roc(n) => IndicatorValues::Line(last(series::roc(&close, p(n)))),
+            Indicator::Atr(n) => {
+                let high: Vec<f64> = bars.iter().map(|b| b.high).collect();
+                let low: Vec<f64> = bars.iter().map(|b| b.low).collect();
+                IndicatorValues::Line(last(series::atr(&high, &low, &close, p(n))))
+            }
+            Indicator::Macd { fast, slow, signal } => {
+                let m = series::macd(&close, p(fast), p(slow), p(signal));
+                IndicatorValues::Macd(crate::spec::MacdSeries {
+                    macd: last(m.macd),
+                    signal: last(m.signal),
+                    histogram: last(m.histogram),
+                })
+            }
+            Indicator::Bollinger { period, deviations } => {
+                let b = series::bollinger(&close, p(period), deviations);
+                IndicatorValues::Bands(crate::spec::BandSeries {
+                    upper: last(b.upper),
+                    middle: last(b.middle),
+                    lower: last(b.lower),
+                })
+            }
+        }
     }
 
     pub(super) fn last_price(symbol: &str) -> Result<f64, String> {

@@ -1,5 +1,16 @@
-//! Pure indicator helpers over price slices (oldest first). Each returns the value at the
-//! last element, or `None` when there is not enough data or the period is zero.
+//! Pure indicator helpers over price slices (oldest first), with TA-Lib's definitions.
+//!
+//! The functions here return the value at the last element, or `None` when there is not
+//! enough data or a period is zero; [`series`] has the whole TA-Lib-aligned series. The
+//! host computes the same indicators natively ([`Tick::indicator`](crate::Tick::indicator)),
+//! which saves copying long histories into the bot; these are for bots that already hold
+//! the data, and they answer the import in the native test mock.
+//!
+//! Conventions (TA-Lib's): population standard deviation; EMA seeded with the SMA of its
+//! first `period` inputs; Wilder's smoothing for RSI and ATR; RSI 0 when nothing moved;
+//! ROC in percent, 0 when the old price is 0.
+
+pub mod series;
 
 /// Simple moving average of the last `period` values.
 pub fn sma(values: &[f64], period: usize) -> Option<f64> {
@@ -22,33 +33,53 @@ pub fn ema(values: &[f64], period: usize) -> Option<f64> {
     )
 }
 
+/// Linearly weighted moving average of the last `period` values (newest weight `period`).
+pub fn wma(values: &[f64], period: usize) -> Option<f64> {
+    let window = tail(values, period)?;
+    let weighted: f64 = (1..).zip(window).map(|(w, v)| w as f64 * v).sum();
+    Some(weighted * 2.0 / (period * (period + 1)) as f64)
+}
+
 /// Relative strength index with Wilder's smoothing, in [0, 100].
 ///
 /// Needs `period + 1` values; seeded with plain averages of the first `period` changes,
 /// then smoothed over the rest of the slice, as Wilder defined it. 100 when there were
-/// no losses, 50 when prices never moved.
+/// only gains; 0 when there were only losses and, as TA-Lib answers, when nothing moved.
 pub fn rsi(values: &[f64], period: usize) -> Option<f64> {
     if period == 0 || values.len() < period + 1 {
         return None;
     }
-    let change = |i: usize| values[i] - values[i - 1];
-    let (mut gain, mut loss) = (1..=period).fold((0.0, 0.0), |(g, l), i| {
-        let c = change(i);
-        (g + c.max(0.0), l + (-c).max(0.0))
-    });
-    gain /= period as f64;
-    loss /= period as f64;
     let n = period as f64;
-    for i in period + 1..values.len() {
-        let c = change(i);
-        gain = (gain * (n - 1.0) + c.max(0.0)) / n;
-        loss = (loss * (n - 1.0) + (-c).max(0.0)) / n;
+    let split = |c: f64| if c > 0.0 { (c, 0.0) } else { (0.0, -c) };
+    let (mut gain, mut loss) = values[..=period]
+        .windows(2)
+        .map(|w| split(w[1] - w[0]))
+        .fold((0.0, 0.0), |(g, l), (up, down)| (g + up, l + down));
+    gain /= n;
+    loss /= n;
+    for w in values[period..].windows(2) {
+        let (up, down) = split(w[1] - w[0]);
+        gain = (gain * (n - 1.0) + up) / n;
+        loss = (loss * (n - 1.0) + down) / n;
     }
-    Some(match (gain > 0.0, loss > 0.0) {
-        (_, true) => 100.0 - 100.0 / (1.0 + gain / loss),
-        (true, false) => 100.0,
-        (false, false) => 50.0,
-    })
+    Some(relative_strength(gain, loss))
+}
+
+/// `100 * gain / (gain + loss)`, which is `100 - 100 / (1 + gain / loss)`; 0 when both are 0.
+pub(crate) fn relative_strength(gain: f64, loss: f64) -> f64 {
+    if gain + loss == 0.0 {
+        0.0
+    } else {
+        100.0 * (gain / (gain + loss))
+    }
+}
+
+/// Average true range with Wilder's smoothing over aligned highs, lows and closes.
+///
+/// Needs `period + 1` bars (true range uses the previous close): the first ATR is the
+/// mean true range of bars `1..=period`, then Wilder's smoothing to the last bar.
+pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Option<f64> {
+    series::atr(high, low, close, period).pop()
 }
 
 /// Population standard deviation of the last `period` values (as Bollinger used).
@@ -84,14 +115,41 @@ pub fn bollinger(values: &[f64], period: usize, k: f64) -> Option<Bands> {
     })
 }
 
-/// Rate of change over `lookback` values: `last / values[len - 1 - lookback] - 1`.
-pub fn roc(values: &[f64], lookback: usize) -> Option<f64> {
-    if lookback == 0 || values.len() < lookback + 1 {
+/// Rate of change in percent over `period` values: `(last / values[len-1-period] - 1) * 100`;
+/// 0 when that old value is 0 (TA-Lib's answer rather than an infinity).
+pub fn roc(values: &[f64], period: usize) -> Option<f64> {
+    if period == 0 || values.len() < period + 1 {
         return None;
     }
     let last = values[values.len() - 1];
-    let base = values[values.len() - 1 - lookback];
-    (base != 0.0).then(|| last / base - 1.0)
+    let base = values[values.len() - 1 - period];
+    Some(if base == 0.0 {
+        0.0
+    } else {
+        (last / base - 1.0) * 100.0
+    })
+}
+
+/// The last MACD values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Macd {
+    /// Fast EMA minus slow EMA.
+    pub macd: f64,
+    /// EMA of the MACD line.
+    pub signal: f64,
+    /// MACD minus signal.
+    pub histogram: f64,
+}
+
+/// MACD at the last value, as TA-Lib computes it (see [`series::macd`]); needs
+/// `slow + signal - 1` values and `fast < slow`.
+pub fn macd(values: &[f64], fast: usize, slow: usize, signal: usize) -> Option<Macd> {
+    let s = series::macd(values, fast, slow, signal);
+    Some(Macd {
+        macd: *s.macd.last()?,
+        signal: *s.signal.last()?,
+        histogram: *s.histogram.last()?,
+    })
 }
 
 /// Maps a non-negative signal strength to a confidence in [0.5, 1): weak signals still
@@ -133,12 +191,21 @@ mod tests {
     }
 
     #[test]
+    fn wma_weights_the_newest_most() {
+        // (1*1 + 2*2 + 3*6) / 6 = 23/6.
+        assert!(close(wma(&[9.0, 1.0, 2.0, 6.0], 3).unwrap(), 23.0 / 6.0));
+        assert_eq!(wma(&[4.0], 1), Some(4.0));
+        assert_eq!(wma(&[4.0], 2), None);
+    }
+
+    #[test]
     fn rsi_extremes_and_reference() {
         let up: Vec<f64> = (0..20).map(f64::from).collect();
         assert_eq!(rsi(&up, 14), Some(100.0));
         let down: Vec<f64> = (0..20).rev().map(f64::from).collect();
         assert_eq!(rsi(&down, 14), Some(0.0));
-        assert_eq!(rsi(&[3.0; 20], 14), Some(50.0));
+        // TA-Lib: nothing moved is 0, not 50.
+        assert_eq!(rsi(&[3.0; 20], 14), Some(0.0));
         assert_eq!(rsi(&up[..14], 14), None);
         // Hand-computed: changes +1,-1,+2 (period 2): seed gain 0.5, loss 0.5;
         // then gain (0.5+2)/2 = 1.25, loss 0.25 -> rs 5 -> 83.333..
@@ -160,6 +227,18 @@ mod tests {
     }
 
     #[test]
+    fn atr_by_hand() {
+        // True ranges from bar 1: 2, 2, 2, 3.5 (a gap up from 9.5 to a high of 13).
+        // ATR(3) = mean(2, 2, 2) = 2 at bar 3, then (2 * 2 + 3.5) / 3 = 2.5.
+        let h = [10.0, 11.0, 12.0, 11.0, 13.0];
+        let l = [8.0, 9.0, 10.0, 9.0, 10.0];
+        let c = [9.0, 10.0, 11.0, 9.5, 12.0];
+        assert_eq!(atr(&h[..4], &l[..4], &c[..4], 3), Some(2.0));
+        assert!(close(atr(&h, &l, &c, 3).unwrap(), 2.5));
+        assert_eq!(atr(&h[..3], &l[..3], &c[..3], 3), None);
+    }
+
+    #[test]
     fn stddev_and_bollinger() {
         let v = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
         assert_eq!(stddev(&v, 8), Some(2.0));
@@ -169,10 +248,15 @@ mod tests {
     }
 
     #[test]
-    fn roc_and_confidence() {
-        assert!(close(roc(&[100.0, 50.0, 110.0], 2).unwrap(), 0.1));
-        assert_eq!(roc(&[0.0, 1.0], 1), None);
+    fn roc_macd_and_confidence() {
+        assert!(close(roc(&[100.0, 50.0, 110.0], 2).unwrap(), 10.0));
+        assert_eq!(roc(&[0.0, 1.0], 1), Some(0.0));
         assert_eq!(roc(&[1.0], 1), None);
+        // MACD(2, 3, 2) over 1..5: both EMAs start at the third value (fast seeded with
+        // mean(2, 3) = 2.5, slow with 2) and stay 0.5 apart on a straight line.
+        let m = macd(&[1.0, 2.0, 3.0, 4.0, 5.0], 2, 3, 2).unwrap();
+        assert_eq!((m.macd, m.signal, m.histogram), (0.5, 0.5, 0.0));
+        assert_eq!(macd(&[1.0, 2.0, 3.0], 2, 3, 2), None);
         assert_eq!(confidence(0.0), 0.5);
         assert_eq!(confidence(f64::NAN), 0.5);
         assert!(confidence(1.0) > 0.8 && confidence(50.0) <= 1.0);

@@ -32,6 +32,11 @@
 //! flotilla_sdk::export_bot!(Trend);
 //! ```
 //!
+//! Indicators: [`Tick::indicator`], [`Tick::macd`] and [`Tick::bollinger`] ask the host to
+//! compute an [`Indicator`] natively over its bars (TA-Lib's definitions) and return the
+//! last few values, so long histories need not cross into the bot; [`indicators`] has the
+//! same ones as pure functions over slices.
+//!
 //! On targets other than wasm32 the [`host`] functions talk to an in-memory mock, and
 //! [`testing`] drives a bot against it, so strategy logic unit-tests natively.
 
@@ -43,6 +48,7 @@ pub mod host;
 pub mod indicators;
 mod runner;
 mod signal;
+mod spec;
 pub mod state;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
@@ -51,6 +57,7 @@ mod types;
 
 pub use config::{Config, Param};
 pub use signal::{Signal, Signals};
+pub use spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
 pub use tick::{Order, Tick};
 pub use types::{Action, Bar, Fill, Intent, LogLevel, Position, Side, Timeframe, Timestamp};
 

@@ -146,6 +146,69 @@ mod tests {
         assert!(h.tick(1, 2_200.0).unwrap().is_empty());
     }
 
+    /// Logs what the host's `indicator` import answers.
+    struct Probe;
+
+    impl Bot for Probe {
+        const NAME: &'static str = "probe";
+        const VERSION: &'static str = "0.0.1";
+        fn init(_: &Config) -> Result<Self, String> {
+            Ok(Probe)
+        }
+        fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+            let sma = ctx.indicator("AAA", Timeframe::M1, crate::Indicator::Sma(3), 2)?;
+            let rsi = ctx.indicator_last("AAA", Timeframe::M1, crate::Indicator::Rsi(3))?;
+            let bands = ctx.bollinger("AAA", Timeframe::M1, 3, 2.0, 1)?;
+            let macd = ctx.macd("AAA", Timeframe::M1, (2, 3, 2), 1)?;
+            ctx.info(format!(
+                "{sma:?} {rsi:?} {:?} {:?}",
+                bands.middle, macd.histogram
+            ));
+            let err = ctx
+                .indicator(
+                    "AAA",
+                    Timeframe::M1,
+                    crate::Indicator::Macd {
+                        fast: 2,
+                        slow: 3,
+                        signal: 2,
+                    },
+                    1,
+                )
+                .unwrap_err();
+            ctx.info(err);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_mock_answers_the_indicator_import() {
+        reset();
+        set_closes("AAA", Timeframe::M1, &[1.0, 2.0, 3.0, 4.0, 5.0]);
+        let mut h = Harness::<Probe>::init("p", &["AAA"], &[]).unwrap();
+        h.tick(0, 1.0).unwrap();
+        // SMA(3): 3, 4; RSI(3) only rose: 100; MACD(2,3,2) on a straight line: histogram 0.
+        assert_eq!(
+            take_logs(),
+            vec![
+                (
+                    LogLevel::Info,
+                    "[3.0, 4.0] Some(100.0) [4.0] [0.0]".to_string()
+                ),
+                (
+                    LogLevel::Info,
+                    "macd(2, 3, 2) has several lines: use Tick::macd or Tick::bollinger"
+                        .to_string()
+                ),
+            ]
+        );
+        let err = crate::host::indicator("AAA", Timeframe::M1, crate::Indicator::Rsi(0), 1);
+        assert_eq!(
+            err.unwrap_err(),
+            "invalid indicator: rsi: period must be in 1..=100000, got 0"
+        );
+    }
+
     #[test]
     fn ungranted_symbol_is_an_error() {
         reset();

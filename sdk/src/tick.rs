@@ -1,6 +1,7 @@
 //! The per-tick context: market data, positions, logging and the intents being built.
 
 use crate::host;
+use crate::spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
 use crate::types::{Action, Bar, Intent, LogLevel, Position, Timeframe, Timestamp};
 use std::cell::OnceCell;
 
@@ -67,6 +68,80 @@ impl<'a> Tick<'a> {
             .iter()
             .map(|b| b.close)
             .collect())
+    }
+
+    /// The last `count` values of a single-line indicator (all but MACD and Bollinger)
+    /// over a granted symbol's closed bars, oldest first, computed by the host with
+    /// TA-Lib's definitions: `tick.indicator(sym, Timeframe::M1, Indicator::Rsi(14), 1)`.
+    ///
+    /// Fewer values (or none) while the indicator warms up. MACD and Bollinger have three
+    /// lines: use [`Tick::macd`] and [`Tick::bollinger`] (here they are an error).
+    pub fn indicator(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        spec: Indicator,
+        count: u32,
+    ) -> Result<Vec<f64>, String> {
+        match host::indicator(symbol, timeframe, spec, count)? {
+            IndicatorValues::Line(values) => Ok(values),
+            _ => Err(format!(
+                "{spec} has several lines: use Tick::macd or Tick::bollinger"
+            )),
+        }
+    }
+
+    /// The latest value of a single-line indicator, or `None` while it warms up.
+    pub fn indicator_last(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        spec: Indicator,
+    ) -> Result<Option<f64>, String> {
+        Ok(self.indicator(symbol, timeframe, spec, 1)?.pop())
+    }
+
+    /// Any indicator's values, as the host returns them.
+    pub fn indicator_values(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        spec: Indicator,
+        count: u32,
+    ) -> Result<IndicatorValues, String> {
+        host::indicator(symbol, timeframe, spec, count)
+    }
+
+    /// The last `count` MACD values (line, signal, histogram), computed by the host.
+    pub fn macd(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        (fast, slow, signal): (u32, u32, u32),
+        count: u32,
+    ) -> Result<MacdSeries, String> {
+        let spec = Indicator::Macd { fast, slow, signal };
+        match host::indicator(symbol, timeframe, spec, count)? {
+            IndicatorValues::Macd(m) => Ok(m),
+            other => Err(format!("host answered {spec} with {other:?}")),
+        }
+    }
+
+    /// The last `count` Bollinger bands (SMA of `period`, `deviations` population
+    /// standard deviations either side), computed by the host.
+    pub fn bollinger(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        period: u32,
+        deviations: f64,
+        count: u32,
+    ) -> Result<BandSeries, String> {
+        let spec = Indicator::Bollinger { period, deviations };
+        match host::indicator(symbol, timeframe, spec, count)? {
+            IndicatorValues::Bands(b) => Ok(b),
+            other => Err(format!("host answered {spec} with {other:?}")),
+        }
     }
 
     /// The latest close of a granted symbol.

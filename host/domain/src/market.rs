@@ -79,6 +79,19 @@ pub enum MarketError {
 pub trait MarketData: Send + Sync {
     /// The last `count` closed bars of `symbol` at `tf`, oldest first, closed at or before `now`.
     fn bars(&self, symbol: &Symbol, tf: Timeframe, count: usize) -> Result<Vec<Bar>, MarketError>;
+    /// Like [`MarketData::bars`], into `out` (cleared first), so a caller on the tick path
+    /// can reuse one buffer. The default allocates; stores override it.
+    fn bars_into(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        count: usize,
+        out: &mut Vec<Bar>,
+    ) -> Result<(), MarketError> {
+        out.clear();
+        out.extend(self.bars(symbol, tf, count)?);
+        Ok(())
+    }
     /// The close of the most recent 1-minute bar of `symbol`, with the bar's close time.
     fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError>;
 }

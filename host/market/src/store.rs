@@ -379,6 +379,16 @@ impl MarketData for BarStore {
         BarStore::bars(self, symbol, tf, count)
     }
 
+    fn bars_into(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        count: usize,
+        out: &mut Vec<Bar>,
+    ) -> Result<(), MarketError> {
+        BarStore::bars_into(self, symbol, tf, count, out)
+    }
+
     fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
         BarStore::last_price(self, symbol)
     }
@@ -416,6 +426,16 @@ impl From<BarStore> for SharedBars {
 impl MarketData for SharedBars {
     fn bars(&self, symbol: &Symbol, tf: Timeframe, count: usize) -> Result<Vec<Bar>, MarketError> {
         self.read().bars(symbol, tf, count)
+    }
+
+    fn bars_into(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        count: usize,
+        out: &mut Vec<Bar>,
+    ) -> Result<(), MarketError> {
+        self.read().bars_into(symbol, tf, count, out)
     }
 
     fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {

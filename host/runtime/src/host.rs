@@ -4,7 +4,8 @@
 //! and every refusal remembered so the host can record it.
 
 use crate::bindings::flotilla::bot::{host, types};
-use flotilla_domain::{BotId, MarketData, Symbol, Timeframe};
+use flotilla_domain::{Bar, BotId, MarketData, Symbol, Timeframe};
+use flotilla_indicators::{Spec, Values};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -13,7 +14,7 @@ use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// Most bars one `bars` call returns.
+/// Most bars one `bars` call returns, and most values one `indicator` call returns.
 pub const MAX_BARS_PER_CALL: u32 = 5_000;
 const MAX_KV_KEY: usize = 256;
 const MAX_KV_VALUE: usize = 64 * 1024;
@@ -53,6 +54,17 @@ pub struct HostIo {
     pub violations: Vec<String>,
     /// Host calls made since the last drain.
     pub host_calls: u64,
+    /// Reused by `indicator` so a tick does not allocate for the bars it reads.
+    scratch: Scratch,
+}
+
+/// Buffers the `indicator` import keeps between calls.
+#[derive(Default)]
+struct Scratch {
+    bars: Vec<Bar>,
+    high: Vec<f64>,
+    low: Vec<f64>,
+    close: Vec<f64>,
 }
 
 impl HostIo {
@@ -68,6 +80,7 @@ impl HostIo {
             kv_writes: Vec::new(),
             violations: Vec::new(),
             host_calls: 0,
+            scratch: Scratch::default(),
         }
     }
 
@@ -188,6 +201,38 @@ impl host::Host for BotState {
             .collect())
     }
 
+    fn indicator(
+        &mut self,
+        symbol: String,
+        timeframe: types::Timeframe,
+        spec: types::Indicator,
+        count: u32,
+    ) -> Result<types::IndicatorValues, String> {
+        self.io.host_calls += 1;
+        let symbol = self.io.granted(&symbol)?;
+        let spec = spec_from_wit(spec);
+        spec.validate()
+            .map_err(|e| format!("invalid indicator: {e}"))?;
+        let count = count.min(MAX_BARS_PER_CALL) as usize;
+        let io = &mut self.io;
+        let s = &mut io.scratch;
+        io.market
+            .bars_into(&symbol, timeframe.into(), spec.history(count), &mut s.bars)
+            .map_err(|e| e.to_string())?;
+        s.close.clear();
+        s.close.extend(s.bars.iter().map(|b| b.close));
+        // Only ATR reads highs and lows; skip copying them for everything else.
+        s.high.clear();
+        s.low.clear();
+        if matches!(spec, Spec::Atr(_)) {
+            s.high.extend(s.bars.iter().map(|b| b.high));
+            s.low.extend(s.bars.iter().map(|b| b.low));
+        }
+        let values = flotilla_indicators::compute(&spec, &s.high, &s.low, &s.close, count)
+            .map_err(|e| format!("invalid indicator: {e}"))?;
+        Ok(values_to_wit(values))
+    }
+
     fn last_price(&mut self, symbol: String) -> Result<f64, String> {
         self.io.host_calls += 1;
         let symbol = self.io.granted(&symbol)?;
@@ -264,6 +309,54 @@ impl From<types::Timeframe> for Timeframe {
             types::Timeframe::H1 => Timeframe::H1,
             types::Timeframe::D1 => Timeframe::D1,
         }
+    }
+}
+
+/// The indicator a guest asked for, in the indicators crate's terms.
+fn spec_from_wit(spec: types::Indicator) -> Spec {
+    use types::Indicator as I;
+    match spec {
+        I::Sma(p) => Spec::Sma(p),
+        I::Ema(p) => Spec::Ema(p),
+        I::Wma(p) => Spec::Wma(p),
+        I::Rsi(p) => Spec::Rsi(p),
+        I::Atr(p) => Spec::Atr(p),
+        I::Stddev(p) => Spec::StdDev(p),
+        I::Roc(p) => Spec::Roc(p),
+        I::Macd(m) => Spec::Macd {
+            fast: m.fast,
+            slow: m.slow,
+            signal: m.signal,
+        },
+        I::Bollinger(b) => Spec::Bollinger {
+            period: b.period,
+            deviations: b.deviations,
+        },
+    }
+}
+
+/// Computed values as the WIT variant; the vectors move, nothing is copied.
+fn values_to_wit(values: Values) -> types::IndicatorValues {
+    match values {
+        Values::Line(v) => types::IndicatorValues::Line(v),
+        Values::Macd {
+            macd,
+            signal,
+            histogram,
+        } => types::IndicatorValues::Macd(types::MacdValues {
+            macd,
+            signal,
+            histogram,
+        }),
+        Values::Bands {
+            upper,
+            middle,
+            lower,
+        } => types::IndicatorValues::Bands(types::BandValues {
+            upper,
+            middle,
+            lower,
+        }),
     }
 }
 
