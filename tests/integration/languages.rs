@@ -48,6 +48,8 @@ id = "js-macd"
 component = "macd_js.wasm"
 every = "1m"
 symbols = ["BTC-USD", "ETH-USD"]
+[bot.limits]
+memory_mb = 128
 "#;
 
 /// Compiles each bot into `cache` (cold), then loads it again through a new runtime

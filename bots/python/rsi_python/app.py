@@ -87,8 +87,8 @@ class WitWorld(wit_world.WitWorld):
     """The world has no exports of its own; componentize-py still looks for this class."""
 
 
-class Strategy(StrategyProtocol):
-    """The `strategy` export. One instance lives as long as the component instance."""
+class RsiBot:
+    """The strategy and its state; one lives as long as the component instance."""
 
     def __init__(self):
         self.symbols = []
@@ -97,7 +97,8 @@ class Strategy(StrategyProtocol):
         # The last signal acted on per symbol; survives reloads through snapshot/restore.
         self.signals = {}
 
-    def describe(self):
+    @staticmethod
+    def describe():
         # `describe` runs before `init`, and the timeframe is a param: declare them all.
         return Description(NAME, VERSION, [], list(TIMEFRAMES.values()))
 
@@ -207,3 +208,29 @@ class Strategy(StrategyProtocol):
         self.ticks = int(data.get("ticks", 0))
         self.fills = int(data.get("fills", 0))
         self.signals = dict(signals)
+
+
+BOT = RsiBot()
+
+
+class Strategy(StrategyProtocol):
+    """The `strategy` export. componentize-py makes a new `Strategy` for every call, so
+    instance attributes would be lost between calls: state lives in the module's `BOT`."""
+
+    def describe(self):
+        return RsiBot.describe()
+
+    def init(self, config: BotConfig):
+        BOT.init(config)
+
+    def on_tick(self, ctx: TickContext):
+        return BOT.on_tick(ctx)
+
+    def on_fill(self, fill: Fill):
+        BOT.on_fill(fill)
+
+    def snapshot(self):
+        return BOT.snapshot()
+
+    def restore(self, state: bytes):
+        BOT.restore(state)

@@ -119,7 +119,13 @@ fn instance(rt: &Runtime, name: &str, market: Arc<Fixture>) -> BotInstance {
         SYMBOLS.iter().map(|s| Symbol::new(*s)).collect(),
         market,
     );
-    let mut bot = BotInstance::new(rt, &component, io, SandboxLimits::default(), 7).unwrap();
+    // 128 MB for all three: SpiderMonkey lets the JS heap grow to ~75-80 MB before it
+    // settles, and the host traps on a failed memory.grow (see README, "Sizes ...").
+    let limits = SandboxLimits {
+        memory_bytes: 128 << 20,
+        ..SandboxLimits::default()
+    };
+    let mut bot = BotInstance::new(rt, &component, io, limits, 7).unwrap();
     bot.init(&[]).unwrap();
     eprintln!(
         "{name}: {:.2} MB, loaded in {:?} ({}), instantiated and initialised in {:?} total",
@@ -163,13 +169,17 @@ fn bench(c: &mut Criterion) {
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
+    let mut counts = Vec::new();
     for name in ["rsi_rust", "rsi_python", "rsi_js"] {
         let market = Arc::new(Fixture::new());
         let mut bot = instance(&rt, name, market.clone());
-        // The strategy must really trade on the fixture, or the bench measures a no-op.
+        // The strategy must really trade on the fixture, or the bench measures a no-op;
+        // and the three must be the same strategy, so they must send the same intents.
         let intents: usize = (0..BARS).map(|_| tick(&mut bot, &market)).sum();
         assert!(intents > 10, "{name} sent {intents} intents over the fixture");
         eprintln!("{name}: {intents} intents over {BARS} ticks");
+        counts.push(intents);
+        assert!(counts.iter().all(|&n| n == intents), "intents per language: {counts:?}");
         group.bench_function(name, |b| b.iter(|| tick(&mut bot, &market)));
     }
     group.finish();
