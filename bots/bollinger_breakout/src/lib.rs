@@ -5,9 +5,11 @@
 //! `timeframe` (1m), `allow_short` (false), `fraction` (equal share), `stop_pct` (0 = stop
 //! at the middle band at entry), `take_pct` (0 = none). Confidence grows with how far the
 //! close is beyond the band, in standard deviations.
+//!
+//! The host computes the bands (the `indicator` import); the bot reads one bar for the
+//! close.
 
 use flotilla_sdk::directional::Directional;
-use flotilla_sdk::indicators::bollinger;
 use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, Timeframe};
 
 struct BollingerBreakout {
@@ -28,10 +30,12 @@ impl Bot for BollingerBreakout {
     fn init(cfg: &Config) -> Result<Self, String> {
         let period: usize = cfg.get("period", 20)?;
         let k: f64 = cfg.get("k", 2.0)?;
-        if period < 2 {
-            return Err(format!("param `period`: must be at least 2, got {period}"));
+        if !(2..=100_000).contains(&period) {
+            return Err(format!(
+                "param `period`: must be in 2..=100000, got {period}"
+            ));
         }
-        if k <= 0.0 {
+        if !(k > 0.0 && k.is_finite()) {
             return Err(format!("param `k`: must be positive, got {k}"));
         }
         Directional::warn_unknown(cfg, &["period", "k"]);
@@ -42,36 +46,42 @@ impl Bot for BollingerBreakout {
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.d.ticks += 1;
         for sym in ctx.symbols() {
-            let Some(closes) = self.d.closes(ctx, sym, self.period) else {
-                continue;
+            let bands = match ctx.bollinger(sym, self.d.timeframe, self.period as u32, self.k, 1) {
+                Ok(b) if !b.middle.is_empty() => b,
+                Ok(_) => {
+                    ctx.debug(format!("{sym}: warming up, {} bars", self.period));
+                    continue;
+                }
+                Err(e) => {
+                    ctx.warn(format!("{sym}: no bands: {e}"));
+                    continue;
+                }
             };
-            let Some(bands) = bollinger(&closes, self.period, self.k) else {
+            let (upper, middle, lower) = (bands.upper[0], bands.middle[0], bands.lower[0]);
+            let stddev = (upper - middle) / self.k;
+            let Some(closes) = self.d.closes(ctx, sym, 1) else {
                 continue;
             };
             let close = closes[closes.len() - 1];
             let prev = self.d.signals.get(sym).unwrap_or(Signal::Flat);
             let signal = match prev {
-                Signal::Long if close > bands.middle => Signal::Long,
-                Signal::Short if close < bands.middle => Signal::Short,
-                _ if close > bands.upper => Signal::Long,
-                _ if close < bands.lower => self.d.bearish(),
+                Signal::Long if close > middle => Signal::Long,
+                Signal::Short if close < middle => Signal::Short,
+                _ if close > upper => Signal::Long,
+                _ if close < lower => self.d.bearish(),
                 _ => Signal::Flat,
             };
             let beyond = match signal {
-                Signal::Long => close - bands.upper,
-                Signal::Short => bands.lower - close,
+                Signal::Long => close - upper,
+                Signal::Short => lower - close,
                 Signal::Flat => 0.0,
             };
-            let strength = if bands.stddev > 0.0 {
-                beyond / bands.stddev
-            } else {
-                0.0
-            };
+            let strength = if stddev > 0.0 { beyond / stddev } else { 0.0 };
             let use_band_stop = self.d.stop_pct == 0.0;
             let entry = self.d.act(ctx, sym, signal, close, strength, Self::NAME);
             if let Some(entry) = entry.filter(|_| use_band_stop) {
                 // The exit rule is the middle band: let the host enforce it between ticks.
-                entry.stop_loss(bands.middle);
+                entry.stop_loss(middle);
             }
         }
         Ok(())

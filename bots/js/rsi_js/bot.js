@@ -9,7 +9,7 @@
 // Params (all optional): `period` (14), `oversold` (30), `overbought` (70), `exit` (50),
 // `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03).
 
-import { indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.2.0';
+import { bars, indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.2.0';
 
 const NAME = 'rsi_js';
 const VERSION = '0.1.0';
@@ -82,6 +82,18 @@ function decide(prev, rsi) {
   return 'flat';
 }
 
+// TA-Lib's RSI is 0 both after nothing but losses and when nothing moved; only the first
+// is oversold. True when the last `period + 1` closes are all equal.
+function flatMarket(symbol) {
+  let closes;
+  try {
+    closes = bars(symbol, bot.timeframe, bot.period + 1).map((b) => b.close);
+  } catch (_e) {
+    return false;
+  }
+  return closes.length > 1 && closes.every((c) => c === closes[0]);
+}
+
 function order(ctx, symbol, signal, rsi) {
   const tag = `${NAME}:${signal}`;
   if (signal === 'flat') {
@@ -117,7 +129,8 @@ export const strategy = {
         continue;
       }
       if (values.tag !== 'line' || values.val.length === 0) continue; // still warming up
-      const rsi = values.val[values.val.length - 1];
+      let rsi = values.val[values.val.length - 1];
+      if (rsi === 0 && flatMarket(symbol)) rsi = 50;
       let prev = bot.signals[symbol] ?? 'flat';
       // A stop the host executed, or an entry risk refused: nothing is held, so decide afresh.
       if (prev !== 'flat' && !held.get(symbol)) prev = 'flat';

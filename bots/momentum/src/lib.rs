@@ -50,7 +50,8 @@ impl Bot for Momentum {
             let Some(closes) = self.d.closes(ctx, sym, self.lookback + 1) else {
                 continue;
             };
-            let Some(change) = roc(&closes, self.lookback) else {
+            // The SDK's ROC is in percent (TA-Lib's); `threshold` is a fraction.
+            let Some(change) = roc(&closes, self.lookback).map(|pct| pct / 100.0) else {
                 continue;
             };
             let signal = if change > self.threshold {

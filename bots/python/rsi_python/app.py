@@ -158,6 +158,8 @@ class RsiBot:
             if not isinstance(values, IndicatorValues_Line) or not values.value:
                 continue  # still warming up
             rsi = values.value[-1]
+            if rsi == 0.0 and self.flat_market(symbol):
+                rsi = 50.0
             prev = self.signals.get(symbol, FLAT)
             if prev != FLAT and held.get(symbol, 0.0) == 0.0:
                 # A stop the host executed, or an entry risk refused: we hold nothing, so
@@ -169,6 +171,15 @@ class RsiBot:
                 continue
             intents.append(self.order(ctx, symbol, signal, rsi))
         return intents
+
+    def flat_market(self, symbol):
+        """TA-Lib's RSI is 0 both after nothing but losses and when nothing moved; only
+        the first is oversold. True when the last `period + 1` closes are all equal."""
+        try:
+            closes = [b.close for b in host.bars(symbol, self.timeframe, self.period + 1)]
+        except Err:
+            return False
+        return len(closes) > 1 and all(c == closes[0] for c in closes)
 
     def order(self, ctx, symbol, signal, rsi):
         """A target intent for `signal`: flat closes; long/short hold `fraction` of capital."""

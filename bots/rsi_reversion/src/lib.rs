@@ -1,21 +1,23 @@
 //! RSI mean reversion: buy when RSI (Wilder) drops below `oversold`, exit when it climbs
 //! back above `exit`; with `allow_short=true`, short above `overbought`, exit below `exit`.
 //!
-//! Params: `period` (14), `oversold` (30), `overbought` (70), `exit` (50), `history` bars
-//! fed to Wilder's smoothing (5 x period), plus [`Directional`]'s `timeframe` (1m),
-//! `allow_short` (false), `fraction` (equal share), `stop_pct` (0.03), `take_pct` (0 = none).
-//! Confidence grows with how far RSI is beyond the entry threshold.
+//! Params: `period` (14), `oversold` (30), `overbought` (70), `exit` (50), plus
+//! [`Directional`]'s `timeframe` (1m), `allow_short` (false), `fraction` (equal share),
+//! `stop_pct` (0.03), `take_pct` (0 = none). Confidence grows with how far RSI is beyond
+//! the entry threshold.
+//!
+//! The host computes the RSI (the `indicator` import, TA-Lib's definition over
+//! `period + 1 + 10 x period` bars), so the bot copies one value per tick instead of the
+//! whole history Wilder's smoothing needs.
 
 use flotilla_sdk::directional::Directional;
-use flotilla_sdk::indicators::rsi;
-use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, Timeframe};
+use flotilla_sdk::{Bot, Config, Fill, Indicator, Signal, Tick, Timeframe};
 
 struct RsiReversion {
     period: usize,
     oversold: f64,
     overbought: f64,
     exit: f64,
-    history: usize,
     d: Directional,
 }
 
@@ -46,38 +48,54 @@ impl Bot for RsiReversion {
         let oversold: f64 = cfg.get("oversold", 30.0)?;
         let overbought: f64 = cfg.get("overbought", 70.0)?;
         let exit: f64 = cfg.get("exit", 50.0)?;
-        let history: usize = cfg.get("history", period * 5)?;
-        if period < 2 {
-            return Err(format!("param `period`: must be at least 2, got {period}"));
+        if !(2..=100_000).contains(&period) {
+            return Err(format!(
+                "param `period`: must be in 2..=100000, got {period}"
+            ));
         }
         if !(0.0 < oversold && oversold < exit && exit < overbought && overbought < 100.0) {
             return Err(format!(
                 "params: need 0 < oversold < exit < overbought < 100, got {oversold}, {exit}, {overbought}"
             ));
         }
-        Directional::warn_unknown(
-            cfg,
-            &["period", "oversold", "overbought", "exit", "history"],
-        );
+        Directional::warn_unknown(cfg, &["period", "oversold", "overbought", "exit"]);
         Ok(RsiReversion {
             period,
             oversold,
             overbought,
             exit,
-            history: history.max(period + 1),
             d: Directional::from_config(cfg, 0.03, 0.0)?,
         })
     }
 
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.d.ticks += 1;
+        let spec = Indicator::Rsi(self.period as u32);
         for sym in ctx.symbols() {
-            // Wilder's RSI works from period + 1 bars; more history refines the smoothing.
-            let Some(closes) = self.d.history(ctx, sym, self.history, self.period + 1) else {
+            let value = match ctx.indicator_last(sym, self.d.timeframe, spec) {
+                Ok(Some(value)) => value,
+                Ok(None) => {
+                    ctx.debug(format!(
+                        "{sym}: warming up, {spec} needs {} bars",
+                        self.period + 1
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    ctx.warn(format!("{sym}: no {spec}: {e}"));
+                    continue;
+                }
+            };
+            // TA-Lib's RSI is 0 both after nothing but losses and when nothing moved; only
+            // the first is oversold, so a 0 over closes that did not move reads as neutral.
+            let need = if value == 0.0 { self.period + 1 } else { 1 };
+            let Some(closes) = self.d.closes(ctx, sym, need) else {
                 continue;
             };
-            let Some(value) = rsi(&closes, self.period) else {
-                continue;
+            let value = if closes.windows(2).all(|w| w[0] == w[1]) && closes.len() > 1 {
+                50.0
+            } else {
+                value
             };
             let prev = self.d.signals.get(sym).unwrap_or(Signal::Flat);
             let signal = self.decide(prev, value);
@@ -127,6 +145,21 @@ mod tests {
         set_closes("AAA", Timeframe::M1, &[10.0, 9.0, 8.0, 7.0, 7.2, 9.0, 11.0]);
         let out = h.tick(2, 700.0).unwrap();
         assert_eq!(out[0].action, Action::Target(0.0));
+    }
+
+    #[test]
+    fn a_flat_market_is_not_oversold() {
+        reset();
+        let mut h = Harness::<RsiReversion>::init("r", &["AAA"], &[("period", "3")]).unwrap();
+        set_closes("AAA", Timeframe::M1, &[7.0; 6]);
+        assert!(
+            h.tick(0, 700.0).unwrap().is_empty(),
+            "RSI 0 of a flat market"
+        );
+        // Warming up: RSI(3) needs 4 bars.
+        set_closes("BBB", Timeframe::M1, &[7.0, 6.0, 5.0]);
+        let mut h = Harness::<RsiReversion>::init("r", &["BBB"], &[("period", "3")]).unwrap();
+        assert!(h.tick(0, 700.0).unwrap().is_empty());
     }
 
     #[test]

@@ -24,6 +24,14 @@ struct RsiRust {
 }
 
 impl RsiRust {
+    /// Whether the last `period + 1` closes are all equal (host refusals read as no).
+    fn flat_market(&self, ctx: &Tick, sym: &str) -> bool {
+        match ctx.closes(sym, self.d.timeframe, self.period + 1) {
+            Ok(closes) => closes.len() > 1 && closes.windows(2).all(|w| w[0] == w[1]),
+            Err(_) => false,
+        }
+    }
+
     /// Holds an open position until RSI crosses `exit`; otherwise enters on the extremes.
     fn decide(&self, prev: Signal, rsi: f64) -> Signal {
         match prev {
@@ -81,6 +89,9 @@ impl Bot for RsiRust {
                     continue;
                 }
             };
+            // TA-Lib's RSI is 0 both after nothing but losses and when nothing moved; only
+            // the first is oversold, so a 0 over closes that did not move reads as neutral.
+            let rsi = if rsi == 0.0 && self.flat_market(ctx, sym) { 50.0 } else { rsi };
             let mut prev = self.d.signals.get(sym).unwrap_or(Signal::Flat);
             if prev != Signal::Flat && ctx.position_qty(sym) == 0.0 {
                 // A stop the host executed, or an entry risk refused: nothing is held, so

@@ -319,11 +319,11 @@ pub(crate) fn macd_last(
         k: 2.0 / (signal as f64 + 1.0),
         value: 0.0,
     };
-    for i in slow - 1..values.len() {
+    for (i, &x) in values.iter().enumerate().skip(slow - 1) {
         let line = if i == slow - 1 {
             fast_ema.value - slow_ema.value
         } else {
-            fast_ema.update(values[i]) - slow_ema.update(values[i])
+            fast_ema.update(x) - slow_ema.update(x)
         };
         let nth = i + 1 - slow; // index into the MACD line
         let s = if nth + 1 < signal {
