@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds every Rust bot in bots/ to a wasm32-wasip2 component and lists them with sizes.
-# Safe to run from any directory and to re-run: cargo only rebuilds what changed.
+# Builds every bot to a wasm32-wasip2 component and lists them with sizes: the Rust bots
+# in bots/ (cargo), then the Python bots in bots/python/ (componentize-py) and the
+# JavaScript bots in bots/js/ (componentize-js). Safe to run from any directory and to
+# re-run: cargo only rebuilds what changed, and the guest scripts skip a component whose
+# sources and WIT are older than it. A missing guest toolchain fails the build.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +17,9 @@ rustup toolchain install >/dev/null 2>&1 || rustup toolchain install
 # not from --manifest-path, hence the cd.
 cd "$root/bots"
 cargo build --release --locked --quiet
+
+"$root/scripts/build-python-bots.sh"
+"$root/scripts/build-js-bots.sh"
 
 out="$root/bots/target/wasm32-wasip2/release"
 shopt -s nullglob

@@ -60,7 +60,12 @@ symbols = ["AAPL"]
 
 #[test]
 fn check_passes_on_the_bundled_registry_and_loads_every_bot() {
-    let out = flotilla().arg("check").output().unwrap();
+    let out = flotilla()
+        .arg("check")
+        .arg("--cache-dir")
+        .arg(crate::support::shared_cache())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -69,7 +74,7 @@ fn check_passes_on_the_bundled_registry_and_loads_every_bot() {
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        6,
+        8,
         "{stdout}"
     );
 }
@@ -83,7 +88,7 @@ fn run_then_status_reads_the_ledger() {
         .args(["run", "--duration", "2h", "--speed", "20000", "--db"])
         .arg(&db)
         .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
+        .arg(crate::support::shared_cache())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -104,7 +109,7 @@ fn run_then_status_reads_the_ledger() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let bots = v["bots"].as_array().unwrap();
-    assert_eq!(bots.len(), 6);
+    assert_eq!(bots.len(), 8);
     assert!(
         bots.iter().all(|b| b["ticks"].as_u64().unwrap() > 0),
         "{v:#}"
@@ -132,7 +137,7 @@ fn halt_resume_and_reload_talk_to_a_running_fleet() {
         ])
         .arg(&db)
         .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
+        .arg(crate::support::shared_cache())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -166,7 +171,7 @@ fn halt_resume_and_reload_talk_to_a_running_fleet() {
     let (ok, out) = run(&["allocations", "--json"]);
     assert!(ok, "{out}");
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 6, "{rows:#}");
+    assert_eq!(rows.as_array().unwrap().len(), 8, "{rows:#}");
     child.kill().unwrap();
     child.wait().unwrap();
     // The manual changes are in the audit trail.

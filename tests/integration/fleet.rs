@@ -11,7 +11,10 @@ fn a_simulated_session_produces_fills_from_several_bots() {
     let _serial = crate::support::timing();
     let dir = tempfile::tempdir().unwrap();
     let reg = Registry::load(Path::new(SOURCE_CONFIG_DIR).join("fleet.toml")).unwrap();
-    let options = FleetOptions::new(dir.path().join("ledger.db"), Some(dir.path().join("cache")));
+    let options = FleetOptions::new(
+        dir.path().join("ledger.db"),
+        Some(crate::support::shared_cache()),
+    );
     let fleet = Arc::new(Fleet::build(&reg, &options).unwrap());
     assert_eq!(
         fleet.handles().len(),

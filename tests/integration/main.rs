@@ -7,6 +7,7 @@ mod backtest;
 mod cli;
 mod fleet;
 mod indicators;
+mod languages;
 mod reload;
 mod risk;
 mod runtime;

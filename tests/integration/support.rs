@@ -53,6 +53,14 @@ pub fn fleet(dir: &Path, registry: &Registry) -> Arc<Fleet> {
     Arc::new(Fleet::build(registry, &options).expect("fleet builds"))
 }
 
+/// A compiled-component cache shared by the tests that load the bundled registry, so its
+/// multi-megabyte Python and JavaScript guests compile once per build rather than once per
+/// test (seconds each). Entries are content-addressed and written atomically, so sharing
+/// is safe; tests that assert a cold load use a directory of their own.
+pub fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
+
 /// Runs the scheduler on a scaled clock for `span_ms` of simulated time.
 pub fn run_for(fleet: &Arc<Fleet>, speed: f64, span_ms: i64) -> scheduler::RunStats {
     let start = fleet.start();

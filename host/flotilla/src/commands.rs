@@ -190,14 +190,17 @@ pub fn run(args: RunArgs) -> Result<()> {
 }
 
 /// `flotilla check`: validates the registry and loads every bot; lists every problem.
-pub fn check(config: Option<PathBuf>) -> Result<()> {
+pub fn check(config: Option<PathBuf>, cache_dir: PathBuf) -> Result<()> {
     let registry = load_registry(config)?;
     let mut problems: Vec<String> = Vec::new();
     if let Err(errors) = registry.validate() {
         problems.extend(errors.to_string().lines().map(str::to_string));
     }
     if let Ok(specs) = registry.bots() {
-        let runtime = Runtime::new(RuntimeConfig::default())?;
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache_dir),
+            ..Default::default()
+        })?;
         let market: Arc<dyn flotilla_domain::MarketData> =
             Arc::new(flotilla_market::SharedBars::default());
         for spec in specs.iter().filter(|s| s.component.exists()) {

@@ -26,6 +26,10 @@ enum Command {
         /// Registry file (default: ./config/fleet.toml, else the bundled one).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Compiled-component cache directory, shared with `run`: Python and JavaScript
+        /// components take seconds to compile, milliseconds to load from here.
+        #[arg(long, default_value = ".flotilla/cache")]
+        cache_dir: PathBuf,
     },
     /// Ask a running fleet to reload its registry and changed bots (also: SIGHUP).
     Reload {
@@ -82,7 +86,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::New(args) => flotilla::new::command(args),
-        Command::Check { config } => commands::check(config),
+        Command::Check { config, cache_dir } => commands::check(config, cache_dir),
         Command::Backtest(args) => flotilla::backtest::command(args),
         Command::Status { db, json } => commands::status(&db, json),
         Command::Reload { db } => commands::reload(&db),

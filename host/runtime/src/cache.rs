@@ -6,6 +6,7 @@
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -56,7 +57,13 @@ impl ComponentCache {
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.dir)?;
             let bytes = component.serialize().map_err(std::io::Error::other)?;
-            let tmp = self.dir.join(format!(".{hash}.{}.tmp", std::process::id()));
+            // Unique per write: threads of one process may compile the same bytes at once
+            // (e.g. two bots on one component, or tests sharing a cache).
+            static WRITES: AtomicU64 = AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, Ordering::Relaxed);
+            let tmp = self
+                .dir
+                .join(format!(".{hash}.{}.{n}.tmp", std::process::id()));
             std::fs::write(&tmp, bytes)?;
             // Rename is atomic: a reader never sees a half-written artifact.
             std::fs::rename(tmp, self.path(hash))

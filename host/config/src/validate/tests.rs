@@ -19,7 +19,7 @@ fn bundled_registry_passes_every_check_but_the_file_check() {
     let reg = Registry::bundled(SOURCE_CONFIG_DIR).unwrap();
     reg.validate_with(NO_FILES).unwrap();
     let bots = reg.bots().unwrap();
-    assert_eq!(bots.len(), 6);
+    assert_eq!(bots.len(), 8);
     let components: HashSet<_> = bots
         .iter()
         .map(|b| b.component.file_name().unwrap().to_str().unwrap())
@@ -29,6 +29,8 @@ fn bundled_registry_passes_every_check_but_the_file_check() {
         "rsi_reversion.wasm",
         "bollinger_breakout.wasm",
         "momentum.wasm",
+        "rsi_python.wasm",
+        "macd_js.wasm",
     ];
     assert_eq!(components, expected.into_iter().collect());
     let dir = reg.components_dir();

@@ -25,40 +25,42 @@ class WitWorld(wit_world.WitWorld):
     """The world exports nothing of its own; componentize-py still looks for this class."""
 
 
-class Strategy(StrategyProtocol):
-    """The `strategy` export; one instance lives as long as the component instance."""
+# componentize-py makes a new Strategy object for every call: state lives in the module.
+STATE = {"symbols": [], "period": 20, "fraction": 1.0, "stop_pct": 0.03}
 
-    def __init__(self):
-        self.symbols = []
+
+class Strategy(StrategyProtocol):
+    """The `strategy` export."""
 
     def describe(self):
         return Description("{{name}}", "0.1.0", [], [Timeframe.M1])
 
     def init(self, config: BotConfig):
         params = {p.key: p.value for p in config.params}
-        self.symbols = list(config.symbols)
+        symbols = list(config.symbols)
         try:
-            self.period = int(params.get("period", "20"))
-            self.fraction = float(params.get("fraction", 1.0 / max(len(self.symbols), 1)))
-            self.stop_pct = float(params.get("stop_pct", "0.03"))
+            period = int(params.get("period", "20"))
+            fraction = float(params.get("fraction", 1.0 / max(len(symbols), 1)))
+            stop_pct = float(params.get("stop_pct", "0.03"))
         except ValueError as e:
             raise Err(f"params: {e}")
-        if self.period < 2:
-            raise Err(f"param `period`: must be at least 2, got {self.period}")
+        if period < 2:
+            raise Err(f"param `period`: must be at least 2, got {period}")
+        STATE.update(symbols=symbols, period=period, fraction=fraction, stop_pct=stop_pct)
 
     def on_tick(self, ctx: TickContext):
         held = {p.symbol: p.quantity for p in host.positions()}
         intents = []
-        for symbol in self.symbols:
-            values = host.indicator(symbol, Timeframe.M1, Indicator_Ema(self.period), 1)
+        for symbol in STATE["symbols"]:
+            values = host.indicator(symbol, Timeframe.M1, Indicator_Ema(STATE["period"]), 1)
             if not isinstance(values, IndicatorValues_Line) or not values.value:
                 continue  # the EMA is warming up
             price = host.last_price(symbol)
             long = price > values.value[-1]
             if long == (held.get(symbol, 0.0) > 0.0):
                 continue  # already where it wants to be
-            units = ctx.capital * self.fraction / price if long else 0.0
-            stop = price * (1.0 - self.stop_pct) if long and self.stop_pct > 0 else None
+            units = ctx.capital * STATE["fraction"] / price if long else 0.0
+            stop = price * (1.0 - STATE["stop_pct"]) if long and STATE["stop_pct"] > 0 else None
             intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, "{{name}}"))
         return intents
 
