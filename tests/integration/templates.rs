@@ -67,7 +67,9 @@ fn a_new_bot_in_each_language_builds_checks_and_trades_as_created() {
     let checked = ok(
         flotilla()
             .args(["check", "--config"])
-            .arg(&registry_path),
+            .arg(&registry_path)
+            .arg("--cache-dir")
+            .arg(&cache),
         "flotilla check",
     );
     for id in ["tpl-rust", "tpl-python", "tpl-js"] {
