@@ -23,7 +23,8 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 
 cd "$js_dir"
 # npm writes node_modules/.package-lock.json on every install: older than the lockfile
-# means the lockfile changed since.
+# means the lockfile changed since. (`npm ci` refuses a lockfile missing optional
+# packages; see the jco override in bots/js/package.json and bots/README.md.)
 if [[ ! -f node_modules/.package-lock.json || "$lock" -nt node_modules/.package-lock.json ]]; then
     echo "build-js-bots: npm ci in ${js_dir#"$root"/}" >&2
     npm ci --no-audit --no-fund --loglevel=error >/dev/null ||
