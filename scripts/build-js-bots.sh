@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every JavaScript bot in bots/js/<name>/bot.js into a component with the pinned
 # componentize-js (bots/js/package-lock.json), written to
-# bots/target/wasm32-wasip2/release/<name>.wasm beside the Rust bots. `npm install` runs only
+# bots/target/wasm32-wasip2/release/<name>.wasm beside the Rust bots. `npm ci` runs only
 # when node_modules is missing or older than the lockfile; a bot is rebuilt only when its
 # sources, the WIT or the lockfile are newer than its .wasm, so re-runs are quick.
 set -euo pipefail
@@ -23,14 +23,12 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 
 cd "$js_dir"
 # npm writes node_modules/.package-lock.json on every install: older than the lockfile
-# means the lockfile changed since.
+# means the lockfile changed since. (`npm ci` refuses a lockfile missing optional
+# packages; see the jco override in bots/js/package.json and bots/README.md.)
 if [[ ! -f node_modules/.package-lock.json || "$lock" -nt node_modules/.package-lock.json ]]; then
-    # `npm install` rather than `npm ci`: it installs exactly the lockfile's versions too,
-    # but `npm ci` refuses a lockfile whose optional platform bindings (other OSes) the
-    # registry mirror does not list.
-    echo "build-js-bots: npm install (from package-lock.json) in ${js_dir#"$root"/}" >&2
-    npm install --no-audit --no-fund --loglevel=error >/dev/null ||
-        die "npm install failed: @bytecodealliance/componentize-js is needed to build the JavaScript bots"
+    echo "build-js-bots: npm ci in ${js_dir#"$root"/}" >&2
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null ||
+        die "npm ci failed: @bytecodealliance/componentize-js is needed to build the JavaScript bots"
 fi
 
 mkdir -p "$out"

@@ -74,7 +74,10 @@ fn measure_loads(cache: &Path) {
             cached.load_time
         );
         assert!(!cold.from_cache, "{name}: the first load compiles");
-        assert!(cached.from_cache, "{name}: the second load comes from the cache");
+        assert!(
+            cached.from_cache,
+            "{name}: the second load comes from the cache"
+        );
         assert_eq!(cold.hash, cached.hash);
         // Deserialising must beat compiling clearly for the multi-megabyte guests, or
         // the cache is not doing its job (measured: ~100x; 3x leaves room for a busy box).
@@ -115,7 +118,10 @@ fn rust_python_and_javascript_bots_trade_side_by_side_in_one_fleet() {
     }
     // Six simulated hours at 20,000x: about a second of wall time for the scheduler.
     let stats = run_for(&fleet, 20_000.0, 6 * 3_600_000);
-    assert!(stats.values().all(|s| s.ticks > 0), "every bot ticked: {stats:?}");
+    assert!(
+        stats.values().all(|s| s.ticks > 0),
+        "every bot ticked: {stats:?}"
+    );
     fleet.save_states().unwrap();
 
     let core = fleet.core();
@@ -132,8 +138,14 @@ fn rust_python_and_javascript_bots_trade_side_by_side_in_one_fleet() {
             s.ticks, s.intents, s.approved, s.resized, s.refused, filled
         );
         assert_eq!(s.errors, 0, "{id} ({name}) never failed: {s:#?}");
-        assert!(s.approved + s.resized > 0, "{id} ({name}) had intents approved: {s:#?}");
-        assert!(filled > 0 && filled == s.trades, "{id} ({name}) has fills in the ledger: {s:#?}");
+        assert!(
+            s.approved + s.resized > 0,
+            "{id} ({name}) had intents approved: {s:#?}"
+        );
+        assert!(
+            filled > 0 && filled == s.trades,
+            "{id} ({name}) has fills in the ledger: {s:#?}"
+        );
     }
     assert_eq!(core.broker.cash(), core.portfolio.cash());
     drop(core);

@@ -57,8 +57,41 @@ pub fn fleet(dir: &Path, registry: &Registry) -> Arc<Fleet> {
 /// multi-megabyte Python and JavaScript guests compile once per build rather than once per
 /// test (seconds each). Entries are content-addressed and written atomically, so sharing
 /// is safe; tests that assert a cold load use a directory of their own.
+///
+/// The first call fills it with every bundled bot (the others wait), so a test that gives
+/// a child process a deadline to start does not spend it compiling.
 pub fn shared_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+    static WARM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WARM.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
+        let reg = Registry::load(Path::new(flotilla_config::SOURCE_CONFIG_DIR).join("fleet.toml"))
+            .expect("bundled registry");
+        let mut components: Vec<PathBuf> = reg
+            .bots()
+            .unwrap()
+            .into_iter()
+            .map(|b| b.component)
+            .collect();
+        components.sort();
+        components.dedup();
+        let rt = flotilla_runtime::Runtime::new(flotilla_runtime::RuntimeConfig {
+            cache_dir: Some(dir.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        // One thread per component: the two big guests compile side by side.
+        std::thread::scope(|s| {
+            for c in &components {
+                let rt = &rt;
+                s.spawn(move || {
+                    rt.load_file(c)
+                        .unwrap_or_else(|e| panic!("{}: {e}", c.display()))
+                });
+            }
+        });
+        dir
+    })
+    .clone()
 }
 
 /// Runs the scheduler on a scaled clock for `span_ms` of simulated time.

@@ -15,7 +15,6 @@ against each other (host/runtime/benches/languages.rs).
 import json
 import math
 
-import wit_world
 from componentize_py_types import Err
 from wit_world.exports import Strategy as StrategyProtocol
 from wit_world.imports import host
@@ -81,10 +80,6 @@ def confidence(strength):
     if math.isfinite(strength) and strength > 0:
         return 0.5 + 0.5 * (1.0 - math.exp(-strength))
     return 0.5
-
-
-class WitWorld(wit_world.WitWorld):
-    """The world has no exports of its own; componentize-py still looks for this class."""
 
 
 class RsiBot:

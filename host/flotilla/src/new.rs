@@ -111,11 +111,15 @@ pub fn create(args: &NewArgs) -> Result<Created> {
         }
     }
     let component = dir.join(format!("{name}.wasm"));
-    let entry = format!(
+    let mut entry = format!(
         "[[bot]]\nid = \"{}\"\ncomponent = \"{}\"\nevery = \"1m\"\nsymbols = [\"AAPL\"]\n[bot.params]\nperiod = 20\n",
         name.replace('_', "-"),
         component.display()
     );
+    if args.lang == Lang::Js {
+        // The JavaScript engine's heap settles near 80 MB: above the 64 MB default.
+        entry.push_str("[bot.limits]\nmemory_mb = 128\n");
+    }
     Ok(Created {
         dir,
         component,

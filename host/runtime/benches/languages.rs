@@ -98,7 +98,9 @@ impl MarketData for Fixture {
 
     fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
         let bars = self.visible(symbol)?;
-        let last = bars.last().ok_or_else(|| MarketError::NoData(symbol.clone()))?;
+        let last = bars
+            .last()
+            .ok_or_else(|| MarketError::NoData(symbol.clone()))?;
         Ok((last.close, Timestamp(last.time.0 + MINUTE)))
     }
 }
@@ -110,7 +112,11 @@ fn bots_dir() -> PathBuf {
 /// A running instance of bot `name` on the fixture, initialised with default params.
 fn instance(rt: &Runtime, name: &str, market: Arc<Fixture>) -> BotInstance {
     let path = bots_dir().join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} is missing: run scripts/build-bots.sh", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-bots.sh",
+        path.display()
+    );
     let size = std::fs::metadata(&path).unwrap().len();
     let started = Instant::now();
     let component = rt.load_file(&path).unwrap();
@@ -131,7 +137,11 @@ fn instance(rt: &Runtime, name: &str, market: Arc<Fixture>) -> BotInstance {
         "{name}: {:.2} MB, loaded in {:?} ({}), instantiated and initialised in {:?} total",
         size as f64 / 1e6,
         component.load_time,
-        if component.from_cache { "cache" } else { "compiled" },
+        if component.from_cache {
+            "cache"
+        } else {
+            "compiled"
+        },
         started.elapsed()
     );
     bot
@@ -176,10 +186,16 @@ fn bench(c: &mut Criterion) {
         // The strategy must really trade on the fixture, or the bench measures a no-op;
         // and the three must be the same strategy, so they must send the same intents.
         let intents: usize = (0..BARS).map(|_| tick(&mut bot, &market)).sum();
-        assert!(intents > 10, "{name} sent {intents} intents over the fixture");
+        assert!(
+            intents > 10,
+            "{name} sent {intents} intents over the fixture"
+        );
         eprintln!("{name}: {intents} intents over {BARS} ticks");
         counts.push(intents);
-        assert!(counts.iter().all(|&n| n == intents), "intents per language: {counts:?}");
+        assert!(
+            counts.iter().all(|&n| n == intents),
+            "intents per language: {counts:?}"
+        );
         group.bench_function(name, |b| b.iter(|| tick(&mut bot, &market)));
     }
     group.finish();

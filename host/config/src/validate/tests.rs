@@ -67,7 +67,7 @@ fn bundled_registry_validates_fully_when_components_exist() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = Registry::bundled(tmp.path().join("config")).unwrap();
     let missing = reg.validate().unwrap_err();
-    assert_eq!(missing.len(), 6, "{missing}");
+    assert_eq!(missing.len(), 8, "{missing}");
     assert!(
         missing
             .iter()
