@@ -29,7 +29,11 @@ fn a_new_bot_in_each_language_builds_checks_and_trades_as_created() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut entries = String::new();
-    for (name, lang) in [("tpl_rust", "rust"), ("tpl_python", "python"), ("tpl_js", "js")] {
+    for (name, lang) in [
+        ("tpl_rust", "rust"),
+        ("tpl_python", "python"),
+        ("tpl_js", "js"),
+    ] {
         let printed = ok(
             flotilla()
                 .args(["new", name, "--lang", lang, "--dir"])

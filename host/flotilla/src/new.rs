@@ -70,8 +70,7 @@ pub fn create(args: &NewArgs) -> Result<Created> {
     let name = args.name.as_str();
     check_name(name)?;
     let parent = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("creating {}", parent.display()))?;
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     let dir = parent
         .canonicalize()
         .with_context(|| format!("resolving {}", parent.display()))?
@@ -82,15 +81,27 @@ pub fn create(args: &NewArgs) -> Result<Created> {
     let files = match args.lang {
         Lang::Rust => rust_files(args.sdk.as_deref())?,
         Lang::Python => vec![
-            ("app.py", include_str!("../templates/python/app.py").to_owned()),
-            ("requirements.txt", include_str!("../templates/python/requirements.txt").to_owned()),
-            ("build.sh", include_str!("../templates/python/build.sh").to_owned()),
+            (
+                "app.py",
+                include_str!("../templates/python/app.py").to_owned(),
+            ),
+            (
+                "requirements.txt",
+                include_str!("../templates/python/requirements.txt").to_owned(),
+            ),
+            (
+                "build.sh",
+                include_str!("../templates/python/build.sh").to_owned(),
+            ),
             ("wit/flotilla.wit", WIT.to_owned()),
             (".gitignore", ".venv/\n*.wasm\n__pycache__/\n".to_owned()),
         ],
         Lang::Js => vec![
             ("bot.js", include_str!("../templates/js/bot.js").to_owned()),
-            ("build.sh", include_str!("../templates/js/build.sh").to_owned()),
+            (
+                "build.sh",
+                include_str!("../templates/js/build.sh").to_owned(),
+            ),
             ("package.json", js_package(name)?),
             ("package-lock.json", js_lock(name)?),
             ("wit/flotilla.wit", WIT.to_owned()),
@@ -171,8 +182,14 @@ fn rust_files(sdk: Option<&Path>) -> Result<Vec<(&'static str, String)>> {
         .replace("{{sdk}}", &sdk.display().to_string().replace('\\', "/"));
     Ok(vec![
         ("Cargo.toml", cargo),
-        ("src/lib.rs", include_str!("../templates/rust/src/lib.rs").to_owned()),
-        ("build.sh", include_str!("../templates/rust/build.sh").to_owned()),
+        (
+            "src/lib.rs",
+            include_str!("../templates/rust/src/lib.rs").to_owned(),
+        ),
+        (
+            "build.sh",
+            include_str!("../templates/rust/build.sh").to_owned(),
+        ),
         (
             "rust-toolchain.toml",
             include_str!("../templates/rust/rust-toolchain.toml").to_owned(),
