@@ -254,7 +254,7 @@ fn record_equity(
     bot_equity: &mut BTreeMap<BotId, Vec<EquityPoint>>,
 ) {
     let core = fleet.core();
-    let mark = |s: &Symbol| core.marks.get(s).copied().or_else(|| fleet.mark(s));
+    let mark = |s: &Symbol| fleet.cached_mark(&core.marks, s);
     let equity = core.portfolio.equity(mark);
     fleet_equity.push(EquityPoint {
         time: t,

@@ -496,6 +496,16 @@ impl Fleet {
         to_price(p)
     }
 
+    /// [`Fleet::mark`], from the marks the host duties converted at the last bar when
+    /// there is one (a symbol with no bar through them yet falls back to the market).
+    pub(crate) fn cached_mark(
+        &self,
+        marks: &HashMap<Symbol, Decimal>,
+        s: &Symbol,
+    ) -> Option<Decimal> {
+        marks.get(s).copied().or_else(|| self.mark(s))
+    }
+
     /// Takes every bot's snapshot and stores it in the ledger (on shutdown and reload).
     pub fn save_states(&self) -> Result<()> {
         for h in self.handles() {

@@ -31,7 +31,7 @@ impl Fleet {
     ) -> Result<()> {
         let mut core = self.core();
         let new_bars = if new_bars.is_empty() {
-            self.latest_minute_bars(&mut core)
+            self.latest_minute_bars(&core)
         } else {
             new_bars
         };
@@ -69,7 +69,7 @@ impl Fleet {
             let Core {
                 portfolio, marks, ..
             } = &*core;
-            portfolio.equity(|s| marks.get(s).copied().or_else(|| self.mark(s)))
+            portfolio.equity(|s| self.cached_mark(marks, s))
         };
         core.equity = equity;
         let changes = core.risk.mark_equity(now, equity);
@@ -85,7 +85,7 @@ impl Fleet {
     }
 
     /// The newest 1-minute bar of each simulated symbol not seen before.
-    fn latest_minute_bars(&self, core: &mut Core) -> Vec<(Symbol, Bar)> {
+    fn latest_minute_bars(&self, core: &Core) -> Vec<(Symbol, Bar)> {
         let mut out = Vec::new();
         for symbol in &self.spec.market.symbols {
             let Ok(bars) =
@@ -99,7 +99,6 @@ impl Fleet {
             if core.last_bar.get(symbol).is_some_and(|t| *t >= last.time) {
                 continue;
             }
-            core.last_bar.insert(symbol.clone(), last.time);
             out.push((symbol.clone(), last));
         }
         out

@@ -1,6 +1,6 @@
 //! The tick path of one bot: market → on-tick → boundary → risk → broker → book → ledger.
 
-use crate::fleet::{BotHandle, Core, Fleet, TickSummary};
+use crate::fleet::{BotHandle, Core, Fleet, TickSummary, to_price};
 use anyhow::Result;
 use flotilla_backtest::FillMode;
 use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestamp};
@@ -165,10 +165,7 @@ impl Fleet {
     ) -> Result<(IntentRecord, Option<Fill>, Option<OrderId>)> {
         let last = self.market.last_price(&intent.symbol).ok();
         let price = last.map(|(p, _)| p);
-        let price_dec = price
-            .and_then(Decimal::from_f64_retain)
-            .map(|d| d.round_dp(6))
-            .unwrap_or_default();
+        let price_dec = price.and_then(to_price).unwrap_or_default();
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
         let reference = self.previous_close(&intent.symbol);
         let verdict = {
@@ -273,10 +270,7 @@ impl Fleet {
             .market
             .bars(symbol, flotilla_domain::Timeframe::M1, 2)
             .ok()?;
-        (bars.len() == 2)
-            .then(|| Decimal::from_f64_retain(bars[0].close))
-            .flatten()
-            .map(|d| d.round_dp(6))
+        (bars.len() == 2).then(|| to_price(bars[0].close)).flatten()
     }
 }
 
