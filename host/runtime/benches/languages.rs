@@ -110,7 +110,7 @@ fn bots_dir() -> PathBuf {
 }
 
 /// A running instance of bot `name` on the fixture, initialised with default params.
-fn instance(rt: &Runtime, name: &str, market: Arc<Fixture>) -> BotInstance {
+fn instance(rt: &Runtime, name: &str, market: Arc<Fixture>, symbols: &[&str]) -> BotInstance {
     let path = bots_dir().join(format!("{name}.wasm"));
     assert!(
         path.exists(),
@@ -122,7 +122,7 @@ fn instance(rt: &Runtime, name: &str, market: Arc<Fixture>) -> BotInstance {
     let component = rt.load_file(&path).unwrap();
     let io = HostIo::new(
         BotId::new(name),
-        SYMBOLS.iter().map(|s| Symbol::new(*s)).collect(),
+        symbols.iter().map(|s| Symbol::new(*s)).collect(),
         market,
     );
     // 128 MB for all three: SpiderMonkey lets the JS heap grow to ~75-80 MB before it
@@ -182,7 +182,7 @@ fn bench(c: &mut Criterion) {
     let mut counts = Vec::new();
     for name in ["rsi_rust", "rsi_python", "rsi_js"] {
         let market = Arc::new(Fixture::new());
-        let mut bot = instance(&rt, name, market.clone());
+        let mut bot = instance(&rt, name, market.clone(), &SYMBOLS);
         // The strategy must really trade on the fixture, or the bench measures a no-op;
         // and the three must be the same strategy, so they must send the same intents.
         let intents: usize = (0..BARS).map(|_| tick(&mut bot, &market)).sum();
@@ -198,6 +198,19 @@ fn bench(c: &mut Criterion) {
         );
         group.bench_function(name, |b| b.iter(|| tick(&mut bot, &market)));
     }
+    group.finish();
+    // The backtest's bot: the floor of what one bar costs in the sandbox, host calls
+    // included, on one symbol.
+    let mut group = c.benchmark_group("on_tick_one_symbol");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    let market = Arc::new(Fixture::new());
+    let mut bot = instance(&rt, "sma_crossover", market.clone(), &SYMBOLS[..1]);
+    let intents: usize = (0..BARS).map(|_| tick(&mut bot, &market)).sum();
+    assert!(intents > 10, "sma_crossover sent {intents} intents");
+    group.bench_function("sma_crossover", |b| b.iter(|| tick(&mut bot, &market)));
     group.finish();
 }
 
