@@ -11,7 +11,7 @@ fn fixture(rel: &str) -> PathBuf {
     Path::new("../../tests/fixtures/backtest").join(rel)
 }
 
-fn golden_run() -> String {
+fn golden_run(ledger: Option<PathBuf>) -> String {
     let registry = Registry::load(fixture("golden/fleet.toml")).unwrap();
     let data = [fixture("golden/AAA.csv"), fixture("golden/BBB.csv")];
     let (series, events) = backtest::load_data(&data, &TimeRange::default(), false).unwrap();
@@ -22,16 +22,21 @@ fn golden_run() -> String {
         monte_carlo: Some(100),
         ..RunParams::default()
     };
-    let out = backtest::run(&registry, events, params, None).unwrap();
+    let out = backtest::run(&registry, events, params, None, ledger).unwrap();
     assert_eq!(out.bars, 600);
     to_json(&out.report)
 }
 
 #[test]
 fn a_fixed_dataset_registry_and_seed_give_the_golden_report_byte_for_byte() {
-    let first = golden_run();
-    let second = golden_run();
+    let first = golden_run(None);
+    let second = golden_run(None);
     assert_eq!(first, second, "a backtest replays byte for byte");
+    // With a ledger file the run records every row in SQLite and reads the report's
+    // fills and refusals back from it: the same report, and the rows are there.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replay.db");
+    assert_eq!(golden_run(Some(db.clone())), first, "ledger-backed report");
     let golden = fixture("golden/report.json");
     if std::env::var_os("FLOTILLA_BLESS").is_some() {
         std::fs::write(&golden, &first).unwrap();
@@ -47,12 +52,20 @@ fn a_fixed_dataset_registry_and_seed_give_the_golden_report_byte_for_byte() {
         v["fleet"]["trades"].as_u64().unwrap() > 10,
         "the bots traded"
     );
+    let refusals = v["refusals"].as_array().unwrap();
     assert!(
-        v["refusals"]
-            .as_array()
-            .unwrap()
+        refusals
             .iter()
             .any(|r| r["reason"] == "contradictory_position")
+    );
+    let ledger = flotilla_ledger::Ledger::open(&db).unwrap();
+    assert_eq!(
+        ledger.recent_refusals(usize::MAX).unwrap().len(),
+        refusals.len()
+    );
+    assert!(
+        ledger.recent_fills(usize::MAX).unwrap().len() as u64
+            >= v["fleet"]["trades"].as_u64().unwrap()
     );
 }
 
@@ -114,7 +127,7 @@ every = 20
             slippage_bps: 0.into(),
             ..RunParams::default()
         };
-        let out = backtest::run(&registry, events, params, None).unwrap();
+        let out = backtest::run(&registry, events, params, None, None).unwrap();
         let trades = &out.report.trades;
         assert_eq!(trades.len(), 1, "{fill:?}: {trades:?}");
         assert_eq!(
@@ -156,17 +169,23 @@ fn the_cli_refuses_bad_data_with_every_line() {
 fn the_cli_writes_json_and_a_self_contained_html_report() {
     let dir = tempfile::tempdir().unwrap();
     let (json, html) = (dir.path().join("r.json"), dir.path().join("r.html"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(["backtest", "--config"])
-        .arg(fixture("golden/fleet.toml"))
-        .arg("--data")
-        .args([fixture("golden/AAA.csv"), fixture("golden/BBB.csv")])
-        .args(["--fill", "close", "--json"])
-        .arg(&json)
-        .arg("--html")
-        .arg(&html)
-        .output()
-        .unwrap();
+    let db = dir.path().join("replay.db");
+    let backtest = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
+            .args(["backtest", "--config"])
+            .arg(fixture("golden/fleet.toml"))
+            .arg("--data")
+            .args([fixture("golden/AAA.csv"), fixture("golden/BBB.csv")])
+            .args(["--fill", "close", "--json"])
+            .arg(&json)
+            .arg("--html")
+            .arg(&html)
+            .arg("--ledger")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let out = backtest();
     assert!(
         out.status.success(),
         "{}",
@@ -183,5 +202,20 @@ fn the_cli_writes_json_and_a_self_contained_html_report() {
     assert!(
         page.contains("<svg") && !page.contains("<script src") && !page.contains("http"),
         "self-contained"
+    );
+    // The replay's ledger reads like a live one, and a second run will not mix into it.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(["status", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    assert!(String::from_utf8_lossy(&status.stdout).contains("sma-daily"));
+    let again = backtest();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
     );
 }

@@ -82,7 +82,7 @@ fn a_new_bot_in_each_language_builds_checks_and_trades_as_created() {
 
     let registry = Registry::load(&registry_path).unwrap();
     let events = simulated_events(&registry, 1, 3).unwrap();
-    let out = run(&registry, events, RunParams::default(), Some(cache)).unwrap();
+    let out = run(&registry, events, RunParams::default(), Some(cache), None).unwrap();
     for id in ["tpl-rust", "tpl-python", "tpl-js"] {
         let trades = out
             .report

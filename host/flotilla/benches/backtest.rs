@@ -55,6 +55,7 @@ fn main() -> anyhow::Result<()> {
                 events.clone(),
                 RunParams::default(),
                 Some(cache.path().to_path_buf()),
+                None,
             )
             .expect("backtest runs");
             out.bars as f64 / out.elapsed.as_secs_f64()

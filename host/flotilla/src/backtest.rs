@@ -8,12 +8,12 @@
 use crate::fleet::{Fleet, FleetOptions};
 use anyhow::{Context, Result, bail};
 use flotilla_backtest::{
-    BarEvent, DataFile, EquityPoint, FillMode, LoadOptions, LoadedSeries, RefusalRecord,
-    ReportInput, RunParams, TimeRange, TradeTracker, load_csv, merge,
+    BarEvent, DataFile, EquityPoint, FillMode, LoadOptions, LoadedSeries, ReportInput, RunParams,
+    TimeRange, TradeTracker, load_csv, merge,
 };
 use flotilla_broker::PaperConfig;
 use flotilla_config::Registry;
-use flotilla_domain::{BotId, Decimal, Fill, Symbol, Timeframe, Timestamp};
+use flotilla_domain::{BotId, Decimal, Symbol, Timeframe, Timestamp};
 use flotilla_market::{BarStore, SimConfig, Simulator, SymbolConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -99,11 +99,14 @@ pub fn simulated_events(registry: &Registry, days: u32, seed: u64) -> Result<Vec
 }
 
 /// Runs `registry`'s bots over `events`; `params` carry costs, fill mode and seed.
+/// With `ledger`, every decision is also written to that SQLite file (slower); without,
+/// the replay keeps what the report needs in memory.
 pub fn run(
     registry: &Registry,
     events: Vec<BarEvent>,
     params: RunParams,
     cache_dir: Option<PathBuf>,
+    ledger: Option<PathBuf>,
 ) -> Result<BacktestOutcome> {
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         bail!("no bars to replay")
@@ -122,7 +125,8 @@ pub fn run(
     symbols.dedup();
     registry.fleet.market.symbols = symbols;
     let options = FleetOptions {
-        db: PathBuf::from(":memory:"),
+        journal_in_memory: ledger.is_none(),
+        db: ledger.unwrap_or_else(|| PathBuf::from(":memory:")),
         cache_dir,
         replay: Some(events),
         broker: Some(PaperConfig {
@@ -184,40 +188,16 @@ pub fn run(
     let elapsed = started.elapsed();
     progress.done();
     let core = fleet.core();
+    let (fills, refusals) = core.recorded()?;
     let mut tracker = TradeTracker::new();
-    let mut fills = core.ledger.recent_fills(usize::MAX)?;
-    fills.reverse();
     for f in &fills {
-        tracker.record_fill(&Fill {
-            order_id: f.order_id,
-            bot: f.bot.clone(),
-            symbol: f.symbol.clone(),
-            side: f.side,
-            quantity: f.quantity,
-            price: f.price,
-            fee: f.fee,
-            time: f.time,
-            tag: f.tag.clone(),
-        });
+        tracker.record_fill(f);
     }
     let marks: BTreeMap<Symbol, Decimal> = registry_symbols(&fleet)
         .into_iter()
         .filter_map(|s| fleet.mark(&s).map(|m| (s, m)))
         .collect();
     tracker.close_all(end, &marks, "end_of_data");
-    let refusals = core
-        .ledger
-        .recent_refusals(usize::MAX)?
-        .into_iter()
-        .rev()
-        .map(|r| RefusalRecord {
-            time: r.time,
-            bot: r.bot,
-            symbol: r.symbol,
-            reason: r.reason.unwrap_or_default(),
-            detail: r.detail,
-        })
-        .collect();
     let input = ReportInput {
         params,
         fleet_equity,
@@ -367,6 +347,10 @@ pub struct BacktestArgs {
     /// Compiled-component cache directory.
     #[arg(long, default_value = ".flotilla/cache")]
     pub cache_dir: PathBuf,
+    /// Also record every tick, order and fill in this SQLite ledger (inspect it with
+    /// `flotilla status --db`); slower. The file must not hold an earlier run.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
 }
 
 /// `flotilla backtest`.
@@ -395,7 +379,19 @@ pub fn command(args: BacktestArgs) -> Result<()> {
         monte_carlo: args.monte_carlo,
         ..RunParams::default()
     };
-    let out = run(&registry, events, params, Some(args.cache_dir.clone()))?;
+    if let Some(p) = args.ledger.as_ref().filter(|p| p.exists()) {
+        bail!(
+            "{} already exists: a backtest ledger must start empty",
+            p.display()
+        );
+    }
+    let out = run(
+        &registry,
+        events,
+        params,
+        Some(args.cache_dir.clone()),
+        args.ledger.clone(),
+    )?;
     print!("{}", flotilla_backtest::to_terminal(&out.report));
     eprintln!(
         "replayed {} bars and {} bot ticks in {:.2} s ({:.0} bars/s)",

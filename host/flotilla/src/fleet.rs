@@ -34,6 +34,9 @@ pub struct FleetOptions {
     pub fill: FillMode,
     /// Record ticks that produced nothing (live: yes, for the audit; backtests: no, for speed).
     pub record_quiet_ticks: bool,
+    /// Keep fills, refusals and events in memory instead of writing the ledger (backtests
+    /// without a ledger file: nobody reads it afterwards).
+    pub journal_in_memory: bool,
 }
 
 impl FleetOptions {
@@ -46,6 +49,7 @@ impl FleetOptions {
             broker: None,
             fill: FillMode::Close,
             record_quiet_ticks: true,
+            journal_in_memory: false,
         }
     }
 }
@@ -162,6 +166,8 @@ pub struct Core {
     pub pending: Vec<flotilla_domain::OrderRequest>,
     /// Fills to report to each bot at its next tick.
     pub fill_notices: BTreeMap<BotId, Vec<flotilla_domain::Fill>>,
+    /// Decisions kept in memory instead of the ledger (backtests without a ledger file).
+    pub replay_log: Option<crate::journal::ReplayLog>,
 }
 
 /// What one tick did, for logs and tests.
@@ -273,6 +279,9 @@ impl Fleet {
                 marks: HashMap::new(),
                 next_rebalance: fleet.market.start,
                 pending: Vec::new(),
+                replay_log: options
+                    .journal_in_memory
+                    .then(crate::journal::ReplayLog::default),
                 fill_notices: BTreeMap::new(),
             }),
             bots: RwLock::new(BTreeMap::new()),
@@ -436,8 +445,7 @@ impl Fleet {
                     status: LoadStatus::Failed,
                     error: Some(msg.clone()),
                 })?;
-                core.ledger
-                    .record_event(now, Some(&spec.id), "load_failed", &msg)?;
+                core.record_event(now, Some(&spec.id), "load_failed", &msg)?;
                 Err(e)
             }
         }
@@ -527,10 +535,7 @@ pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engi
     cfg
 }
 
-/// A market price as a ledger price: exact binary value rounded to 6 decimals.
-pub(crate) fn to_price(p: f64) -> Option<Decimal> {
-    Decimal::from_f64_retain(p).map(|d| d.round_dp(6))
-}
+pub(crate) use crate::price::to_price;
 
 /// A stable 64-bit hash of a bot id, so a bot's seed does not depend on registry order.
 fn fnv1a(s: &str) -> u64 {

@@ -187,7 +187,7 @@ fn record_skips(
         for &at in missed {
             let mut rec = TickRecord::new(handle.id.clone(), at, now, TickOutcome::Skipped);
             rec.error = Some("previous run overran".into());
-            core.ledger.record_tick(&rec)?;
+            core.record_tick(&rec)?;
         }
     }
     handle.slot().stats.skipped += missed.len() as u64;

@@ -114,15 +114,14 @@ impl Fleet {
             let (fill, rejected) = self.fill_order(core, &order, bar.open, bar.time, false)?;
             if let Some((fill, realized)) = fill {
                 let pos = position_row(core, &fill, realized);
-                core.ledger.record_fill(&fill, realized, &pos)?;
+                core.record_fill(&fill, realized, &pos)?;
                 core.fill_notices
                     .entry(fill.bot.clone())
                     .or_default()
                     .push(fill);
             }
             if let Some(id) = rejected {
-                core.ledger
-                    .set_order_status(id, flotilla_ledger::OrderStatus::Rejected)?;
+                core.order_rejected(id)?;
             }
         }
         Ok(())
@@ -155,13 +154,11 @@ impl Fleet {
         let mut rec = TickRecord::new(exit.bot.clone(), now, now, TickOutcome::Ok);
         rec.intents = vec![ir];
         rec.positions = positions;
-        core.ledger.record_tick(&rec)?;
+        core.record_tick(&rec)?;
         if let Some(id) = rejected {
-            core.ledger
-                .set_order_status(id, flotilla_ledger::OrderStatus::Rejected)?;
+            core.order_rejected(id)?;
         }
-        core.ledger
-            .record_event(now, Some(&exit.bot), "exit", &msg)?;
+        core.record_event(now, Some(&exit.bot), "exit", &msg)?;
         Ok(())
     }
 
@@ -211,7 +208,9 @@ impl Fleet {
                 posterior: serde_json::to_value(&b.posterior).unwrap_or_default(),
             })
             .collect();
-        core.ledger.record_allocation(&rows)?;
+        if core.replay_log.is_none() {
+            core.ledger.record_allocation(&rows)?;
+        }
         core.next_rebalance = now.plus_millis(self.spec.rebalance_every.as_millis() as i64);
         self.persist_host_state(core, now)
     }
@@ -252,8 +251,7 @@ fn record_state_changes(core: &mut Core, changes: &[StateChange]) -> Result<()> 
     for c in changes {
         let msg = format!("{:?} -> {:?} ({:?}): {}", c.from, c.to, c.cause, c.reason);
         tracing::warn!(bot = ?c.bot, "trading state: {msg}");
-        core.ledger
-            .record_event(c.at, c.bot.as_ref(), "trading_state", &msg)?;
+        core.record_event(c.at, c.bot.as_ref(), "trading_state", &msg)?;
     }
     Ok(())
 }

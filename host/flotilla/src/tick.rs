@@ -5,9 +5,7 @@ use anyhow::Result;
 use flotilla_backtest::FillMode;
 use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestamp};
 use flotilla_engine::{ExitPlan, RiskInput, Verdict};
-use flotilla_ledger::{
-    IntentRecord, OrderStatus, TickOutcome, TickRecord, VerdictKind, VerdictRecord,
-};
+use flotilla_ledger::{IntentRecord, TickOutcome, TickRecord, VerdictKind, VerdictRecord};
 use flotilla_runtime::{CallError, FillView, PositionView, validate_intents};
 use std::time::Instant;
 
@@ -70,13 +68,12 @@ impl Fleet {
                         crate::report::fmt_time(until)
                     );
                     tracing::warn!(until = until.0, "bot quarantined");
-                    core.ledger
-                        .record_event(now, Some(&handle.id), "quarantine", &msg)?;
+                    core.record_event(now, Some(&handle.id), "quarantine", &msg)?;
                 }
             }
             Ok(out) => {
                 if slot.recovered() {
-                    core.ledger.record_event(
+                    core.record_event(
                         now,
                         Some(&handle.id),
                         "recovered",
@@ -84,15 +81,13 @@ impl Fleet {
                     )?;
                 }
                 for v in &out.violations {
-                    core.ledger
-                        .record_event(now, Some(&handle.id), "sandbox_violation", v)?;
+                    core.record_event(now, Some(&handle.id), "sandbox_violation", v)?;
                 }
                 let (intents, rejected) =
                     validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);
                 for r in &rejected {
                     let msg = format!("{} ({}): {}", r.code, r.symbol, r.message);
-                    core.ledger
-                        .record_event(now, Some(&handle.id), "intent_rejected", &msg)?;
+                    core.record_event(now, Some(&handle.id), "intent_rejected", &msg)?;
                 }
                 summary.refused += rejected.len();
                 summary.intents = intents.len();
@@ -124,10 +119,10 @@ impl Fleet {
         let quiet =
             rec.intents.is_empty() && rec.outcome == TickOutcome::Ok && rec.kv_writes.is_empty();
         if self.record_quiet_ticks || !quiet {
-            core.ledger.record_tick(&rec)?;
+            core.record_tick(&rec)?;
         }
         for id in rejected_orders {
-            core.ledger.set_order_status(id, OrderStatus::Rejected)?;
+            core.order_rejected(id)?;
         }
         drop(core);
         for f in &fills {
@@ -146,7 +141,7 @@ impl Fleet {
         let error = format!("quarantined until {}", crate::report::fmt_time(until));
         let mut rec = TickRecord::new(handle.id.clone(), scheduled, now, TickOutcome::Quarantined);
         rec.error = Some(error.clone());
-        self.core().ledger.record_tick(&rec)?;
+        self.core().record_tick(&rec)?;
         Ok(TickSummary {
             error: Some(error),
             ..TickSummary::default()
@@ -204,7 +199,7 @@ impl Fleet {
             core.exits.set_plan(&intent.bot, &intent.symbol, plan);
         }
         let order = OrderRequest {
-            id: core.ledger.next_order_id()?,
+            id: core.next_order_id()?,
             bot: intent.bot.clone(),
             symbol: intent.symbol.clone(),
             side,
@@ -250,7 +245,7 @@ impl Fleet {
             }
             Err(e) => {
                 tracing::warn!(order = %order.id, error = %e, "broker rejected order");
-                core.ledger.record_event(
+                core.record_event(
                     now,
                     Some(&order.bot),
                     "broker_rejected",

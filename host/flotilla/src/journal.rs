@@ -1,0 +1,207 @@
+//! Where the tick path records its decisions: the SQLite ledger, or, in a backtest that
+//! keeps no ledger file, an in-memory log of what the report needs.
+//!
+//! A backtest's in-memory SQLite database was thrown away at the end of the run, yet its
+//! writes were a third of a replay's time. The log keeps the same facts (fills, refusals,
+//! events) in recording order, so the report is identical either way; `backtest --ledger`
+//! still writes every row to a file for inspection.
+
+use crate::fleet::Core;
+use anyhow::Result;
+use flotilla_backtest::RefusalRecord;
+use flotilla_domain::{BotId, Fill, Money, OrderId, Position, Timestamp};
+use flotilla_ledger::{OrderStatus, TickRecord, VerdictKind};
+
+/// Decisions of a replay kept in memory, in the order the ledger would have stored them.
+#[derive(Debug, Default)]
+pub struct ReplayLog {
+    /// Every fill, oldest first.
+    pub fills: Vec<Fill>,
+    /// Every risk refusal, oldest first.
+    pub refusals: Vec<RefusalRecord>,
+    /// Audit events (exits, quarantines, trading-state changes): time, bot, kind, message.
+    pub events: Vec<(Timestamp, Option<BotId>, String, String)>,
+    /// Ticks that would have been written (those with intents, errors or kv writes).
+    pub ticks: u64,
+    /// The last order id handed out.
+    last_order: u64,
+}
+
+impl ReplayLog {
+    fn tick(&mut self, rec: &TickRecord) {
+        self.ticks += 1;
+        for ir in &rec.intents {
+            if ir.verdict.kind == VerdictKind::Refused {
+                self.refusals.push(RefusalRecord {
+                    time: rec.started_at,
+                    bot: ir.intent.bot.clone(),
+                    symbol: ir.intent.symbol.clone(),
+                    reason: ir.verdict.reason.clone().unwrap_or_default(),
+                    detail: ir.verdict.detail.clone(),
+                });
+            }
+            if let Some((fill, _)) = &ir.fill {
+                self.fills.push(fill.clone());
+            }
+        }
+    }
+}
+
+impl Core {
+    /// A new order id: from the ledger (unique across restarts) or the replay's counter.
+    pub(crate) fn next_order_id(&mut self) -> Result<OrderId> {
+        match &mut self.replay_log {
+            Some(log) => {
+                log.last_order += 1;
+                Ok(OrderId(log.last_order))
+            }
+            None => Ok(self.ledger.next_order_id()?),
+        }
+    }
+
+    /// Records one tick with everything it decided.
+    pub(crate) fn record_tick(&mut self, rec: &TickRecord) -> Result<()> {
+        match &mut self.replay_log {
+            Some(log) => log.tick(rec),
+            None => {
+                self.ledger.record_tick(rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a fill that arrived after its order's tick (next-open fills).
+    pub(crate) fn record_fill(
+        &mut self,
+        fill: &Fill,
+        realized: Money,
+        position: &Position,
+    ) -> Result<()> {
+        match &mut self.replay_log {
+            Some(log) => log.fills.push(fill.clone()),
+            None => self.ledger.record_fill(fill, realized, position)?,
+        }
+        Ok(())
+    }
+
+    /// Records an audit event; `bot` is `None` for the fleet.
+    pub(crate) fn record_event(
+        &mut self,
+        time: Timestamp,
+        bot: Option<&BotId>,
+        kind: &str,
+        message: &str,
+    ) -> Result<()> {
+        match &mut self.replay_log {
+            Some(log) => {
+                log.events
+                    .push((time, bot.cloned(), kind.to_string(), message.to_string()))
+            }
+            None => self.ledger.record_event(time, bot, kind, message)?,
+        }
+        Ok(())
+    }
+
+    /// Marks an order the broker rejected (the log has no order rows to update).
+    pub(crate) fn order_rejected(&mut self, id: OrderId) -> Result<()> {
+        if self.replay_log.is_none() {
+            self.ledger.set_order_status(id, OrderStatus::Rejected)?;
+        }
+        Ok(())
+    }
+
+    /// The fills and refusals recorded so far, oldest first, from whichever store holds them.
+    pub(crate) fn recorded(&self) -> Result<(Vec<Fill>, Vec<RefusalRecord>)> {
+        if let Some(log) = &self.replay_log {
+            return Ok((log.fills.clone(), log.refusals.clone()));
+        }
+        let mut fills: Vec<Fill> = self
+            .ledger
+            .recent_fills(usize::MAX)?
+            .into_iter()
+            .map(|f| Fill {
+                order_id: f.order_id,
+                bot: f.bot,
+                symbol: f.symbol,
+                side: f.side,
+                quantity: f.quantity,
+                price: f.price,
+                fee: f.fee,
+                time: f.time,
+                tag: f.tag,
+            })
+            .collect();
+        fills.reverse();
+        let refusals = self
+            .ledger
+            .recent_refusals(usize::MAX)?
+            .into_iter()
+            .rev()
+            .map(|r| RefusalRecord {
+                time: r.time,
+                bot: r.bot,
+                symbol: r.symbol,
+                reason: r.reason.unwrap_or_default(),
+                detail: r.detail,
+            })
+            .collect();
+        Ok((fills, refusals))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flotilla_domain::{Decimal, Intent, OrderAction, Side, Symbol};
+    use flotilla_ledger::{IntentRecord, TickOutcome, VerdictRecord};
+
+    fn intent_record(kind: VerdictKind, fill: Option<Fill>) -> IntentRecord {
+        IntentRecord {
+            intent: Intent {
+                bot: BotId::new("b"),
+                symbol: Symbol::new("AAA"),
+                action: OrderAction::Buy(Decimal::ONE),
+                confidence: 1.0,
+                stop_loss: None,
+                take_profit: None,
+                tag: "t".into(),
+            },
+            verdict: VerdictRecord {
+                kind,
+                reason: (kind == VerdictKind::Refused).then(|| "max_positions".to_string()),
+                detail: serde_json::json!({"limit": 1}),
+                quantity: None,
+            },
+            order: None,
+            fill: fill.map(|f| (f, Decimal::ZERO)),
+        }
+    }
+
+    #[test]
+    fn keeps_refusals_and_fills_in_recording_order() {
+        let fill = Fill {
+            order_id: OrderId(1),
+            bot: BotId::new("b"),
+            symbol: Symbol::new("AAA"),
+            side: Side::Buy,
+            quantity: Decimal::ONE,
+            price: Decimal::TEN,
+            fee: Decimal::ZERO,
+            time: Timestamp(5),
+            tag: "t".into(),
+        };
+        let mut log = ReplayLog::default();
+        let mut rec = TickRecord::new(BotId::new("b"), Timestamp(4), Timestamp(5), TickOutcome::Ok);
+        rec.intents = vec![
+            intent_record(VerdictKind::Approved, Some(fill.clone())),
+            intent_record(VerdictKind::Refused, None),
+        ];
+        log.tick(&rec);
+        assert_eq!(log.ticks, 1);
+        assert_eq!(log.fills, vec![fill]);
+        assert_eq!(log.refusals.len(), 1);
+        let r = &log.refusals[0];
+        assert_eq!((r.time, r.reason.as_str()), (Timestamp(5), "max_positions"));
+        assert_eq!(r.detail["limit"], 1);
+    }
+}
