@@ -7,11 +7,13 @@
 pub mod ids;
 pub mod market;
 pub mod order;
+pub mod price;
 pub mod time;
 
 pub use ids::{BotId, OrderId, Symbol};
 pub use market::{Bar, BarError, MarketData, MarketError};
 pub use order::{Fill, Intent, OrderAction, OrderRequest, Position, Side};
+pub use price::to_price;
 pub use rust_decimal::Decimal;
 pub use time::{Clock, Timeframe, Timestamp};
 

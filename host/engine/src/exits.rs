@@ -6,6 +6,7 @@
 
 use flotilla_domain::{
     Bar, BotId, Fill, Intent, OrderAction, Position, Price, Quantity, Side, Symbol, Timestamp,
+    to_price,
 };
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -305,7 +306,8 @@ impl ExitBook {
         if bar.validate().is_err() {
             return out;
         }
-        let (Ok(high), Ok(low)) = (Decimal::try_from(bar.high), Decimal::try_from(bar.low)) else {
+        // As ledger prices, like every market price that meets a decimal level.
+        let (Some(high), Some(low)) = (to_price(bar.high), to_price(bar.low)) else {
             return out;
         };
         for bot in bots {

@@ -113,6 +113,7 @@ pub fn run(
     };
     let (start, end) = (Timestamp(first.bar.time.0), last.close_time);
     let total = events.len() as u64;
+    let events_len = events.len();
     let mut registry = registry.clone();
     registry.fleet.market.seed = params.seed;
     registry.fleet.allocator.seed = params.seed;
@@ -143,12 +144,14 @@ pub fn run(
         bail!("no bot could be loaded; `flotilla check` lists the problems");
     }
     let start_budgets = fleet.core().budgets.clone();
-    let mut next: Vec<Option<Timestamp>> = handles
-        .iter()
-        .map(|h| h.spec().schedule.next_after(start))
+    // Nothing reloads during a replay: read each schedule once, not a spec copy per tick.
+    let schedules: Vec<_> = handles.iter().map(|h| h.spec().schedule).collect();
+    let mut next: Vec<Option<Timestamp>> = schedules.iter().map(|s| s.next_after(start)).collect();
+    let mut fleet_equity = Vec::with_capacity(events_len);
+    let mut bot_equity: BTreeMap<BotId, Vec<EquityPoint>> = start_budgets
+        .keys()
+        .map(|b| (b.clone(), Vec::with_capacity(events_len)))
         .collect();
-    let mut fleet_equity = Vec::new();
-    let mut bot_equity: BTreeMap<BotId, Vec<EquityPoint>> = BTreeMap::new();
     let (mut bars, mut ticks) = (0u64, 0u64);
     let progress = Progress::new(total);
     let started = Instant::now();
@@ -181,7 +184,7 @@ pub fn run(
             if let Some(due) = next[i].filter(|d| *d <= t) {
                 fleet.run_tick(h, due, t)?;
                 ticks += 1;
-                next[i] = h.spec().schedule.next_after(t);
+                next[i] = schedules[i].next_after(t);
             }
         }
     }

@@ -535,7 +535,7 @@ pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engi
     cfg
 }
 
-pub(crate) use crate::price::to_price;
+pub(crate) use flotilla_domain::to_price;
 
 /// A stable 64-bit hash of a bot id, so a bot's seed does not depend on registry order.
 fn fnv1a(s: &str) -> u64 {

@@ -8,7 +8,6 @@ pub mod control;
 pub mod fleet;
 mod journal;
 pub mod new;
-mod price;
 pub mod reload;
 pub mod report;
 pub mod scheduler;

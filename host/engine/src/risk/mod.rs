@@ -170,7 +170,7 @@ impl Candidate<'_> {
 
 /// Last two closes of a symbol, and whether its latest bar was unusable.
 #[derive(Clone, Debug, Default)]
-struct PriceTrack {
+pub(crate) struct PriceTrack {
     last: Option<(Timestamp, Price)>,
     prev: Option<(Timestamp, Price)>,
     bad: Option<String>,
@@ -200,6 +200,8 @@ pub(crate) struct Pcts {
     pub gross: Option<Decimal>,
     pub cluster: Option<Decimal>,
     pub band: Option<Decimal>,
+    pub daily_loss: Option<Decimal>,
+    pub drawdown: Option<Decimal>,
 }
 
 impl Pcts {
@@ -209,6 +211,8 @@ impl Pcts {
             gross: c.max_gross_exposure_pct.map(d),
             cluster: c.correlation.max_cluster_pct.map(d),
             band: c.data.price_band_pct.map(d),
+            daily_loss: c.daily_loss_pct.map(d),
+            drawdown: c.max_drawdown_pct.map(d),
         }
     }
 }

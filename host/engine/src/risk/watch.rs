@@ -1,7 +1,7 @@
 //! What the engine learns between intents: equity marks, prices, fills and manual states.
 
 use super::session::EquityWatch;
-use super::{RiskEngine, StateCause, StateChange, StateEntry, TradingState};
+use super::{PriceTrack, RiskEngine, StateCause, StateChange, StateEntry, TradingState};
 use crate::portfolio::FillOutcome;
 use crate::sizing::TradeStats;
 use flotilla_domain::{Bar, BotId, Fill, Money, Price, Symbol, Timeframe, Timestamp};
@@ -53,9 +53,9 @@ impl RiskEngine {
         let loss = sod - equity;
         let by_abs = self.config.daily_loss_limit.filter(|l| loss >= *l);
         let by_pct = self
-            .config
-            .daily_loss_pct
-            .filter(|p| sod > Decimal::ZERO && loss >= Decimal::ZERO && loss >= sod * dec(*p));
+            .pcts
+            .daily_loss
+            .filter(|p| sod > Decimal::ZERO && loss >= Decimal::ZERO && loss >= sod * *p);
         let target = self.config.daily_loss_state;
         if (by_abs.is_some() || by_pct.is_some()) && fleet_state < target {
             let why = match (by_abs, by_pct) {
@@ -70,7 +70,7 @@ impl RiskEngine {
         }
 
         let peak = self.equity.peak;
-        if let Some(dd) = self.config.max_drawdown_pct {
+        if let Some(dd) = self.pcts.drawdown {
             let sticky = matches!(
                 (fleet_state, fleet_cause),
                 (
@@ -78,10 +78,8 @@ impl RiskEngine {
                     StateCause::Drawdown | StateCause::Manual
                 )
             );
-            // Converting the limit costs more than the rest of the mark: only when under water.
             let under = peak - equity;
-            if peak > Decimal::ZERO && under >= Decimal::ZERO && under >= peak * dec(dd) && !sticky
-            {
+            if peak > Decimal::ZERO && under >= Decimal::ZERO && under >= peak * dd && !sticky {
                 let why = format!("drawdown {} from peak {peak} ≥ {dd}", peak - equity);
                 let c = self
                     .states
@@ -176,7 +174,12 @@ impl RiskEngine {
     /// Records a close of `symbol` at `t`: the staleness clock, the price band's reference
     /// and a return for the correlation tracker. Non-positive prices mark the symbol bad.
     pub fn observe_price(&mut self, symbol: &Symbol, t: Timestamp, price: Price) {
-        let track = self.prices.entry(symbol.clone()).or_default();
+        if !self.prices.contains_key(symbol) {
+            self.prices.insert(symbol.clone(), PriceTrack::default());
+        }
+        let Some(track) = self.prices.get_mut(symbol) else {
+            return;
+        };
         if price <= Decimal::ZERO {
             track.bad = Some(format!("non-positive price {price}"));
             return;
@@ -188,8 +191,10 @@ impl RiskEngine {
             Some((lt, lp)) => {
                 track.prev = Some((lt, lp));
                 track.last = Some((t, price));
-                if let Ok(r) = f64::try_from(price / lp - Decimal::ONE) {
-                    self.correlation.observe(symbol, t, r);
+                // A statistic: f64 division is exact enough and far cheaper than decimal.
+                use rust_decimal::prelude::ToPrimitive;
+                if let (Some(p), Some(l)) = (price.to_f64(), lp.to_f64()) {
+                    self.correlation.observe(symbol, t, p / l - 1.0);
                 }
             }
             None => track.last = Some((t, price)),
@@ -264,8 +269,4 @@ pub struct RiskMemory {
     pub stats: Vec<(BotId, TradeStats)>,
     /// Last exit per (bot, symbol), for the re-entry cooldown.
     pub exits: Vec<(BotId, Symbol, Timestamp)>,
-}
-
-fn dec(x: f64) -> Decimal {
-    Decimal::try_from(x).unwrap_or(Decimal::MAX)
 }

@@ -1,9 +1,9 @@
-//! Market prices (f64, as bars carry them) to ledger prices (decimal), once per bar.
+//! Market prices (f64, as bars carry them) to ledger prices (decimal).
 
-use flotilla_domain::Decimal;
+use rust_decimal::Decimal;
 
 /// Decimals a ledger price keeps.
-const DP: u32 = 6;
+pub const PRICE_DECIMALS: u32 = 6;
 
 /// A market price as a ledger price: its exact binary value rounded to 6 decimals (half to
 /// even), `None` for NaN and infinities.
@@ -14,12 +14,12 @@ const DP: u32 = 6;
 /// exact product, so when it is not near a half the rounding cannot differ. Values that
 /// are exact with few binary digits (scale below 6 in the exact form) and near-halves take
 /// the exact path.
-pub(crate) fn to_price(p: f64) -> Option<Decimal> {
+pub fn to_price(p: f64) -> Option<Decimal> {
     if (1e-3..1e9).contains(&p) && (p * 64.0).fract() != 0.0 {
         let x = p * 1e6;
         let n = x.round();
         if (x - n).abs() <= 0.49 {
-            return Some(Decimal::new(n as i64, DP));
+            return Some(Decimal::new(n as i64, PRICE_DECIMALS));
         }
     }
     exact(p)
@@ -27,7 +27,7 @@ pub(crate) fn to_price(p: f64) -> Option<Decimal> {
 
 /// The reference conversion.
 fn exact(p: f64) -> Option<Decimal> {
-    Decimal::from_f64_retain(p).map(|d| d.round_dp(DP))
+    Decimal::from_f64_retain(p).map(|d| d.round_dp(PRICE_DECIMALS))
 }
 
 #[cfg(test)]
