@@ -9,8 +9,9 @@ use flotilla_domain::{
     to_price,
 };
 use rust_decimal::{Decimal, RoundingStrategy};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// How far a trailing stop follows the best price.
 #[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
@@ -183,6 +184,12 @@ impl Managed {
     }
 }
 
+fn trails_by_atr(plan: &ExitPlan) -> bool {
+    plan.trailing
+        .as_ref()
+        .is_some_and(|t| matches!(t.distance, TrailDistance::Atr(_)))
+}
+
 /// Exit plans and the positions they manage.
 #[derive(Clone, Debug, Default)]
 pub struct ExitBook {
@@ -190,6 +197,8 @@ pub struct ExitBook {
     armed: HashMap<(BotId, Symbol), ExitPlan>,
     managed: HashMap<(BotId, Symbol), Managed>,
     by_symbol: HashMap<Symbol, BTreeSet<BotId>>,
+    /// Managed plans that trail by ATR: when none does, no bar needs an ATR.
+    atr_trails: usize,
 }
 
 impl ExitBook {
@@ -205,7 +214,11 @@ impl ExitBook {
     pub fn set_plan(&mut self, bot: &BotId, symbol: &Symbol, plan: ExitPlan) {
         let key = (bot.clone(), symbol.clone());
         match self.managed.get_mut(&key) {
-            Some(m) => m.plan = plan,
+            Some(m) => {
+                self.atr_trails = self.atr_trails + usize::from(trails_by_atr(&plan))
+                    - usize::from(trails_by_atr(&m.plan));
+                m.plan = plan;
+            }
             None => {
                 self.armed.insert(key, plan);
             }
@@ -253,6 +266,7 @@ impl ExitBook {
                 .entry(fill.symbol.clone())
                 .or_default()
                 .insert(fill.bot.clone());
+            self.atr_trails += usize::from(trails_by_atr(&plan));
             let m = Managed {
                 plan,
                 dir,
@@ -276,7 +290,9 @@ impl ExitBook {
     }
 
     fn remove(&mut self, key: &(BotId, Symbol)) {
-        self.managed.remove(key);
+        if let Some(m) = self.managed.remove(key) {
+            self.atr_trails -= usize::from(trails_by_atr(&m.plan));
+        }
         if let Some(set) = self.by_symbol.get_mut(&key.1) {
             set.remove(&key.0);
         }
@@ -285,14 +301,14 @@ impl ExitBook {
     /// Whether any managed position in `symbol` trails by ATR (so the caller computes one
     /// only when it is read: it costs a walk over recent bars on every bar).
     pub fn needs_atr(&self, symbol: &Symbol) -> bool {
-        self.by_symbol.get(symbol).is_some_and(|bots| {
-            bots.iter().any(|b| {
-                self.managed
-                    .get(&(b.clone(), symbol.clone()))
-                    .and_then(|m| m.plan.trailing.as_ref())
-                    .is_some_and(|t| matches!(t.distance, TrailDistance::Atr(_)))
+        self.atr_trails > 0
+            && self.by_symbol.get(symbol).is_some_and(|bots| {
+                bots.iter().any(|b| {
+                    self.managed
+                        .get(&(b.clone(), symbol.clone()))
+                        .is_some_and(|m| trails_by_atr(&m.plan))
+                })
             })
-        })
     }
 
     /// Checks every managed position in `symbol` against a closed bar and returns the exits,
@@ -443,6 +459,43 @@ mod tests {
         };
         book.on_fill(&f, Some(&pos));
         pos
+    }
+
+    #[test]
+    fn asks_for_an_atr_only_while_an_atr_trail_is_managed() {
+        let mut book = ExitBook::new(0);
+        let (a, x): (BotId, Symbol) = ("a".into(), "X".into());
+        let trail = |distance| ExitPlan {
+            trailing: Some(TrailingStop {
+                distance,
+                activate_at_r: None,
+            }),
+            ..Default::default()
+        };
+        book.set_plan(&a, &x, trail(TrailDistance::Atr(2.0)));
+        assert!(!book.needs_atr(&x), "armed, not yet managing a position");
+        let pos = enter(&mut book, Side::Buy, dec!(10), dec!(100));
+        assert!(book.needs_atr(&x));
+        assert!(!book.needs_atr(&"Y".into()));
+        book.set_plan(&a, &x, trail(TrailDistance::Percent(0.01)));
+        assert!(!book.needs_atr(&x), "replaced by a percent trail");
+        book.set_plan(&a, &x, trail(TrailDistance::Atr(3.0)));
+        assert!(book.needs_atr(&x));
+        let mut flat = pos.clone();
+        flat.apply(Side::Sell, dec!(10), dec!(101), Decimal::ZERO);
+        let f = Fill {
+            order_id: OrderId(2),
+            bot: a.clone(),
+            symbol: x.clone(),
+            side: Side::Sell,
+            quantity: dec!(10),
+            price: dec!(101),
+            fee: Decimal::ZERO,
+            time: Timestamp(1),
+            tag: String::new(),
+        };
+        book.on_fill(&f, Some(&flat));
+        assert!(!book.needs_atr(&x), "position closed");
     }
 
     #[test]

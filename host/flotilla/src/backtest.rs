@@ -238,10 +238,10 @@ fn record_equity(
 ) {
     let core = fleet.core();
     let mark = |s: &Symbol| fleet.cached_mark(&core.marks, s);
-    let equity = core.portfolio.equity(mark);
+    // Marked by the host duties of this same step.
     fleet_equity.push(EquityPoint {
         time: t,
-        equity,
+        equity: core.equity,
         cash: core.portfolio.cash(),
     });
     for (bot, budget) in start_budgets {

@@ -14,7 +14,7 @@ use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
 use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::{mpsc, watch};
@@ -159,7 +159,7 @@ pub struct Core {
     pub last_bar: BTreeMap<Symbol, Timestamp>,
     /// Each symbol's latest close as a ledger price, converted once per bar (the f64 to
     /// decimal conversion is a visible share of a backtest step).
-    pub marks: HashMap<Symbol, Decimal>,
+    pub marks: rustc_hash::FxHashMap<Symbol, Decimal>,
     /// When capital is next reallocated.
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
@@ -276,7 +276,7 @@ impl Fleet {
                 allocator,
                 equity: fleet.starting_cash,
                 last_bar: BTreeMap::new(),
-                marks: HashMap::new(),
+                marks: Default::default(),
                 next_rebalance: fleet.market.start,
                 pending: Vec::new(),
                 replay_log: options
@@ -508,7 +508,7 @@ impl Fleet {
     /// there is one (a symbol with no bar through them yet falls back to the market).
     pub(crate) fn cached_mark(
         &self,
-        marks: &HashMap<Symbol, Decimal>,
+        marks: &rustc_hash::FxHashMap<Symbol, Decimal>,
         s: &Symbol,
     ) -> Option<Decimal> {
         marks.get(s).copied().or_else(|| self.mark(s))

@@ -38,12 +38,23 @@ impl Fleet {
         for (symbol, bar) in &new_bars {
             let mark = to_price(bar.close);
             if let Some(mark) = mark {
-                core.marks.insert(symbol.clone(), mark);
+                // Symbols repeat every bar: update in place, insert (and clone) once.
+                match core.marks.get_mut(symbol) {
+                    Some(m) => *m = mark,
+                    None => {
+                        core.marks.insert(symbol.clone(), mark);
+                    }
+                }
             }
             if !core.pending.is_empty() {
                 self.fill_pending(&mut core, symbol, bar)?;
             }
-            core.last_bar.insert(symbol.clone(), bar.time);
+            match core.last_bar.get_mut(symbol) {
+                Some(t) => *t = bar.time,
+                None => {
+                    core.last_bar.insert(symbol.clone(), bar.time);
+                }
+            }
             let tf = self
                 .market
                 .read()

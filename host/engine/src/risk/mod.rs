@@ -173,6 +173,8 @@ impl Candidate<'_> {
 pub(crate) struct PriceTrack {
     last: Option<(Timestamp, Price)>,
     prev: Option<(Timestamp, Price)>,
+    /// `last` as the f64 it was observed as, for returns.
+    last_f64: f64,
     bad: Option<String>,
 }
 
@@ -189,7 +191,8 @@ pub struct RiskEngine {
     exits: HashMap<BotId, HashMap<Symbol, Timestamp>>,
     pcts: Pcts,
     stats: HashMap<BotId, TradeStats>,
-    prices: HashMap<Symbol, PriceTrack>,
+    /// Fx-hashed: looked up on every bar, keyed by registry symbols (not adversarial).
+    prices: rustc_hash::FxHashMap<Symbol, PriceTrack>,
     correlation: CorrelationTracker,
     cluster_cache: HashMap<Symbol, ClusterCost>,
 }
@@ -250,7 +253,7 @@ impl RiskEngine {
             exits: HashMap::new(),
             pcts,
             stats: HashMap::new(),
-            prices: HashMap::new(),
+            prices: Default::default(),
             correlation,
             cluster_cache: HashMap::new(),
         })

@@ -174,6 +174,14 @@ impl RiskEngine {
     /// Records a close of `symbol` at `t`: the staleness clock, the price band's reference
     /// and a return for the correlation tracker. Non-positive prices mark the symbol bad.
     pub fn observe_price(&mut self, symbol: &Symbol, t: Timestamp, price: Price) {
+        use rust_decimal::prelude::ToPrimitive;
+        let f = price.to_f64().unwrap_or(f64::NAN);
+        self.observe_price_with(symbol, t, price, f);
+    }
+
+    /// [`observe_price`](Self::observe_price) with the price also as the f64 it came from,
+    /// for the return (a statistic: f64 division is exact enough and far cheaper).
+    fn observe_price_with(&mut self, symbol: &Symbol, t: Timestamp, price: Price, f: f64) {
         if !self.prices.contains_key(symbol) {
             self.prices.insert(symbol.clone(), PriceTrack::default());
         }
@@ -187,18 +195,18 @@ impl RiskEngine {
         track.bad = None;
         match track.last {
             Some((lt, _)) if lt == t => track.last = Some((t, price)),
-            Some((lt, _)) if lt > t => (),
+            Some((lt, _)) if lt > t => return,
             Some((lt, lp)) => {
                 track.prev = Some((lt, lp));
                 track.last = Some((t, price));
-                // A statistic: f64 division is exact enough and far cheaper than decimal.
-                use rust_decimal::prelude::ToPrimitive;
-                if let (Some(p), Some(l)) = (price.to_f64(), lp.to_f64()) {
-                    self.correlation.observe(symbol, t, p / l - 1.0);
+                let r = f / track.last_f64 - 1.0;
+                if r.is_finite() {
+                    self.correlation.observe(symbol, t, r);
                 }
             }
             None => track.last = Some((t, price)),
         }
+        track.last_f64 = f;
     }
 
     /// Records a closed bar of `symbol` at timeframe `tf`; an invalid bar marks the symbol
@@ -215,7 +223,7 @@ impl RiskEngine {
     pub fn observe_bar_at(&mut self, symbol: &Symbol, bar: &Bar, tf: Timeframe, close: Price) {
         let closed_at = bar.time.plus_millis(tf.millis());
         match bar.validate() {
-            Ok(()) => self.observe_price(symbol, closed_at, close),
+            Ok(()) => self.observe_price_with(symbol, closed_at, close, bar.close),
             Err(e) => self.prices.entry(symbol.clone()).or_default().bad = Some(e.to_string()),
         }
     }
