@@ -84,10 +84,16 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Option<f6
 
 /// Population standard deviation of the last `period` values (as Bollinger used).
 pub fn stddev(values: &[f64], period: usize) -> Option<f64> {
+    Some(sma_stddev(values, period)?.1)
+}
+
+/// [`sma`] and [`stddev`] of the last `period` values in one pass fewer: the same
+/// arithmetic, so the same bits, as calling both.
+pub fn sma_stddev(values: &[f64], period: usize) -> Option<(f64, f64)> {
     let window = tail(values, period)?;
     let mean = window.iter().sum::<f64>() / period as f64;
     let var = window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / period as f64;
-    Some(var.sqrt())
+    Some((mean, var.sqrt()))
 }
 
 /// Bollinger bands: an SMA with bands `k` standard deviations either side.
@@ -105,8 +111,7 @@ pub struct Bands {
 
 /// Bollinger bands over the last `period` values.
 pub fn bollinger(values: &[f64], period: usize, k: f64) -> Option<Bands> {
-    let middle = sma(values, period)?;
-    let sd = stddev(values, period)?;
+    let (middle, sd) = sma_stddev(values, period)?;
     Some(Bands {
         lower: middle - k * sd,
         middle,
@@ -245,6 +250,16 @@ mod tests {
         let b = bollinger(&v, 8, 2.0).unwrap();
         assert_eq!((b.lower, b.middle, b.upper), (1.0, 5.0, 9.0));
         assert_eq!(bollinger(&v, 9, 2.0), None);
+        // Irregular values: the fused helper must give the very bits of the two calls.
+        let w: Vec<f64> = (0..50)
+            .map(|i| 100.0 + (i as f64 * 0.7).sin() * 3.3)
+            .collect();
+        for p in [1, 7, 30, 50] {
+            let (m, sd) = sma_stddev(&w, p).unwrap();
+            assert_eq!(m.to_bits(), sma(&w, p).unwrap().to_bits());
+            assert_eq!(sd.to_bits(), stddev(&w, p).unwrap().to_bits());
+        }
+        assert_eq!(sma_stddev(&w, 51), None);
     }
 
     #[test]

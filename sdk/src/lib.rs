@@ -52,9 +52,9 @@ mod spec;
 pub mod state;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
-pub mod window;
 mod tick;
 mod types;
+pub mod window;
 
 pub use config::{Config, Param};
 pub use signal::{Signal, Signals};

@@ -9,7 +9,7 @@
 
 use crate::tick::Tick;
 use crate::types::{Timeframe, Timestamp};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// The last `len` closes of each symbol at one timeframe, kept up to date cheaply.
 #[derive(Clone, Debug)]
@@ -22,7 +22,25 @@ pub struct Closes {
 #[derive(Clone, Debug, Default)]
 struct Series {
     last: Option<Timestamp>,
-    closes: VecDeque<f64>,
+    /// Up to `2 * len` closes, oldest first; the window is the last `len`. Appending to a
+    /// `Vec` and shifting it back once every `len` bars keeps the window contiguous
+    /// without the per-tick rotation a full `VecDeque` needs.
+    closes: Vec<f64>,
+}
+
+impl Series {
+    /// Appends one close, first moving the last `len - 1` to the front when full.
+    fn push(&mut self, close: f64, len: usize) {
+        if self.closes.len() >= 2 * len {
+            self.closes.drain(..self.closes.len() - (len - 1));
+        }
+        self.closes.push(close);
+    }
+
+    /// The last `len` closes (fewer while warming up).
+    fn window(&self, len: usize) -> &[f64] {
+        &self.closes[self.closes.len().saturating_sub(len)..]
+    }
 }
 
 impl Closes {
@@ -49,27 +67,28 @@ impl Closes {
     /// first, once `len` of them exist (`None` while warming up).
     pub fn update(&mut self, ctx: &Tick<'_>, symbol: &str) -> Result<Option<&[f64]>, String> {
         let probe = ctx.bars(symbol, self.timeframe, 2)?;
-        let s = self.series.entry(symbol.to_owned()).or_default();
+        // The key is allocated once per symbol, not once per tick.
+        if !self.series.contains_key(symbol) {
+            self.series.insert(symbol.to_owned(), Series::default());
+        }
+        let s = self.series.get_mut(symbol).expect("just inserted");
         match probe.as_slice() {
             [] => return Ok(None),
             [.., newest] if s.last == Some(newest.time) => {}
             [older, newest] if s.last == Some(older.time) => {
-                s.closes.push_back(newest.close);
-                if s.closes.len() > self.len {
-                    s.closes.pop_front();
-                }
+                s.push(newest.close, self.len);
                 s.last = Some(newest.time);
             }
             _ => {
                 let bars = ctx.bars(symbol, self.timeframe, self.len as u32)?;
-                s.closes = bars.iter().map(|b| b.close).collect();
+                s.closes.clear();
+                s.closes.reserve(2 * self.len);
+                s.closes.extend(bars.iter().map(|b| b.close));
                 s.last = bars.last().map(|b| b.time);
             }
         }
-        if s.closes.len() < self.len {
-            return Ok(None);
-        }
-        Ok(Some(s.closes.make_contiguous()))
+        let window = s.window(self.len);
+        Ok((window.len() == self.len).then_some(window))
     }
 
     /// Forgets every symbol (the next update fetches whole windows).
@@ -112,6 +131,14 @@ mod tests {
             w.update(&tick(), "AAA").unwrap().unwrap(),
             &[19.0, 20.0, 21.0, 22.0, 23.0]
         );
-        assert!(w.update(&tick(), "ZZZ").is_err(), "the host's refusal passes through");
+        assert!(
+            w.update(&tick(), "ZZZ").is_err(),
+            "the host's refusal passes through"
+        );
+        // One bar at a time, past several shifts of the buffer.
+        for n in 25..=40 {
+            set_closes("AAA", Timeframe::M1, &up[..n]);
+            assert_eq!(w.update(&tick(), "AAA").unwrap().unwrap(), &up[n - 5..n]);
+        }
     }
 }

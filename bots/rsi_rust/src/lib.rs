@@ -91,7 +91,11 @@ impl Bot for RsiRust {
             };
             // TA-Lib's RSI is 0 both after nothing but losses and when nothing moved; only
             // the first is oversold, so a 0 over closes that did not move reads as neutral.
-            let rsi = if rsi == 0.0 && self.flat_market(ctx, sym) { 50.0 } else { rsi };
+            let rsi = if rsi == 0.0 && self.flat_market(ctx, sym) {
+                50.0
+            } else {
+                rsi
+            };
             let mut prev = self.d.signals.get(sym).unwrap_or(Signal::Flat);
             if prev != Signal::Flat && ctx.position_qty(sym) == 0.0 {
                 // A stop the host executed, or an entry risk refused: nothing is held, so

@@ -6,7 +6,7 @@
 //! Confidence grows with the gap between the averages, measured in standard deviations.
 
 use flotilla_sdk::directional::Directional;
-use flotilla_sdk::indicators::{sma, stddev};
+use flotilla_sdk::indicators::{sma, sma_stddev};
 use flotilla_sdk::window::Closes;
 use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, Timeframe};
 
@@ -57,11 +57,9 @@ impl Bot for SmaCrossover {
                     continue;
                 }
             };
-            let (Some(fast), Some(slow), Some(sd)) = (
-                sma(closes, self.fast),
-                sma(closes, self.slow),
-                stddev(closes, self.slow),
-            ) else {
+            let (Some(fast), Some((slow, sd))) =
+                (sma(closes, self.fast), sma_stddev(closes, self.slow))
+            else {
                 continue;
             };
             let signal = if fast > slow {

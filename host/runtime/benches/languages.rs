@@ -96,6 +96,22 @@ impl MarketData for Fixture {
         Ok(bars[bars.len().saturating_sub(count)..].to_vec())
     }
 
+    /// Into the caller's buffer, as the real stores do (the default allocates).
+    fn bars_into(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        count: usize,
+        out: &mut Vec<Bar>,
+    ) -> Result<(), MarketError> {
+        out.clear();
+        let bars = self.visible(symbol)?;
+        if tf == Timeframe::M1 {
+            out.extend_from_slice(&bars[bars.len().saturating_sub(count)..]);
+        }
+        Ok(())
+    }
+
     fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {
         let bars = self.visible(symbol)?;
         let last = bars

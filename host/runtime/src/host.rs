@@ -54,11 +54,11 @@ pub struct HostIo {
     pub violations: Vec<String>,
     /// Host calls made since the last drain.
     pub host_calls: u64,
-    /// Reused by `indicator` so a tick does not allocate for the bars it reads.
+    /// Reused by `bars` and `indicator` so a tick does not allocate for the bars it reads.
     scratch: Scratch,
 }
 
-/// Buffers the `indicator` import keeps between calls.
+/// Buffers the `bars` and `indicator` imports keep between calls.
 #[derive(Default)]
 struct Scratch {
     bars: Vec<Bar>,
@@ -84,9 +84,10 @@ impl HostIo {
         }
     }
 
-    fn granted(&mut self, symbol: &str) -> Result<Symbol, String> {
-        match self.grant.iter().find(|s| s.as_str() == symbol) {
-            Some(s) => Ok(s.clone()),
+    /// The index of `symbol` in the grant (an index, not a clone: this is on the tick path).
+    fn granted(&mut self, symbol: &str) -> Result<usize, String> {
+        match self.grant.iter().position(|s| s.as_str() == symbol) {
+            Some(i) => Ok(i),
             None => {
                 let msg = format!(
                     "symbol `{}` is not granted to bot `{}`",
@@ -181,14 +182,16 @@ impl host::Host for BotState {
         count: u32,
     ) -> Result<Vec<types::Bar>, String> {
         self.io.host_calls += 1;
-        let symbol = self.io.granted(&symbol)?;
+        let i = self.io.granted(&symbol)?;
         let count = count.min(MAX_BARS_PER_CALL) as usize;
-        let bars = self
-            .io
-            .market
-            .bars(&symbol, timeframe.into(), count)
+        let io = &mut self.io;
+        // Into the reused buffer, so the only allocation is the list handed to wasmtime.
+        io.market
+            .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
             .map_err(|e| e.to_string())?;
-        Ok(bars
+        Ok(io
+            .scratch
+            .bars
             .iter()
             .map(|b| types::Bar {
                 time: b.time.0,
@@ -209,7 +212,7 @@ impl host::Host for BotState {
         count: u32,
     ) -> Result<types::IndicatorValues, String> {
         self.io.host_calls += 1;
-        let symbol = self.io.granted(&symbol)?;
+        let i = self.io.granted(&symbol)?;
         let spec = spec_from_wit(spec);
         spec.validate()
             .map_err(|e| format!("invalid indicator: {e}"))?;
@@ -217,7 +220,12 @@ impl host::Host for BotState {
         let io = &mut self.io;
         let s = &mut io.scratch;
         io.market
-            .bars_into(&symbol, timeframe.into(), spec.history(count), &mut s.bars)
+            .bars_into(
+                &io.grant[i],
+                timeframe.into(),
+                spec.history(count),
+                &mut s.bars,
+            )
             .map_err(|e| e.to_string())?;
         s.close.clear();
         s.close.extend(s.bars.iter().map(|b| b.close));
@@ -235,10 +243,10 @@ impl host::Host for BotState {
 
     fn last_price(&mut self, symbol: String) -> Result<f64, String> {
         self.io.host_calls += 1;
-        let symbol = self.io.granted(&symbol)?;
+        let i = self.io.granted(&symbol)?;
         self.io
             .market
-            .last_price(&symbol)
+            .last_price(&self.io.grant[i])
             .map(|(p, _)| p)
             .map_err(|e| e.to_string())
     }
