@@ -190,8 +190,9 @@ pub struct Fleet {
     source: Mutex<MarketSource>,
     pub(crate) fill_mode: FillMode,
     pub(crate) record_quiet_ticks: bool,
-    /// Whether host state (risk memory, allocator) is saved for a restart: not in replays.
-    pub(crate) persist_host_state: bool,
+    /// Replaying recorded bars (a backtest): the replay loop moves the market before each
+    /// step, and host state (risk memory, allocator) is not saved for a restart.
+    pub(crate) replaying: bool,
     core: Mutex<Core>,
     bots: RwLock<BTreeMap<BotId, Arc<BotHandle>>>,
     spawner: Mutex<Option<mpsc::UnboundedSender<Arc<BotHandle>>>>,
@@ -264,7 +265,7 @@ impl Fleet {
             source: Mutex::new(source),
             fill_mode: options.fill,
             record_quiet_ticks: options.record_quiet_ticks,
-            persist_host_state: options.replay.is_none(),
+            replaying: options.replay.is_some(),
             core: Mutex::new(Core {
                 portfolio,
                 risk,

@@ -228,7 +228,7 @@ impl Fleet {
 
     /// Saves the risk engine's memory and the allocator's posteriors in the ledger.
     pub(crate) fn persist_host_state(&self, core: &mut Core, now: Timestamp) -> Result<()> {
-        if !self.persist_host_state {
+        if self.replaying {
             return Ok(()); // a replay starts fresh every time: nothing to restore
         }
         let memory = serde_json::to_value(core.risk.snapshot())?;

@@ -20,7 +20,9 @@ impl Fleet {
     ) -> Result<TickSummary> {
         let span = tracing::info_span!("tick", bot = %handle.id, at = now.0);
         let _enter = span.enter();
-        self.advance_market(now)?;
+        if !self.replaying {
+            self.advance_market(now)?;
+        }
         let mut slot = handle.slot();
         if let Some(until) = slot.quarantined_until().filter(|u| now < *u) {
             return self.record_quarantined(handle, scheduled, now, until);
