@@ -49,6 +49,8 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         let reg = registry(&components, bots, every)?;
+        // What the replay did, so a figure can be read against the work behind it.
+        let (mut ticks, mut trades) = (0, 0);
         let rate = best(|| {
             let out = run(
                 &reg,
@@ -58,9 +60,10 @@ fn main() -> anyhow::Result<()> {
                 None,
             )
             .expect("backtest runs");
+            (ticks, trades) = (out.ticks, out.report.trades.len());
             out.bars as f64 / out.elapsed.as_secs_f64()
         });
-        println!("{label:<44}{rate:>12.0} bars/s");
+        println!("{label:<44}{rate:>12.0} bars/s  ({ticks} ticks, {trades} trades)");
     }
     Ok(())
 }
