@@ -10,7 +10,7 @@ use crate::fleet::Core;
 use anyhow::Result;
 use flotilla_backtest::RefusalRecord;
 use flotilla_domain::{BotId, Fill, Money, OrderId, Position, Timestamp};
-use flotilla_ledger::{OrderStatus, TickRecord, VerdictKind};
+use flotilla_ledger::{AllocationRow, OrderStatus, TickRecord, VerdictKind};
 
 /// Decisions of a replay kept in memory, in the order the ledger would have stored them.
 #[derive(Debug, Default)]
@@ -98,6 +98,14 @@ impl Core {
                     .push((time, bot.cloned(), kind.to_string(), message.to_string()))
             }
             None => self.ledger.record_event(time, bot, kind, message)?,
+        }
+        Ok(())
+    }
+
+    /// Records a capital allocation (a replay's report does not use them: not kept).
+    pub(crate) fn record_allocation(&mut self, rows: &[AllocationRow]) -> Result<()> {
+        if self.replay_log.is_none() {
+            self.ledger.record_allocation(rows)?;
         }
         Ok(())
     }

@@ -219,9 +219,7 @@ impl Fleet {
                 posterior: serde_json::to_value(&b.posterior).unwrap_or_default(),
             })
             .collect();
-        if core.replay_log.is_none() {
-            core.ledger.record_allocation(&rows)?;
-        }
+        core.record_allocation(&rows)?;
         core.next_rebalance = now.plus_millis(self.spec.rebalance_every.as_millis() as i64);
         self.persist_host_state(core, now)
     }
