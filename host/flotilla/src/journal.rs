@@ -2,8 +2,8 @@
 //! keeps no ledger file, an in-memory log of what the report needs.
 //!
 //! A backtest's in-memory SQLite database was thrown away at the end of the run, yet its
-//! writes were a third of a replay's time. The log keeps the same facts (fills, refusals,
-//! events) in recording order, so the report is identical either way; `backtest --ledger`
+//! writes were a third of a replay's time. The log keeps the facts the report reads (fills
+//! and refusals) in recording order, so the report is identical either way; `backtest --ledger`
 //! still writes every row to a file for inspection.
 
 use crate::fleet::Core;
@@ -19,17 +19,12 @@ pub struct ReplayLog {
     pub fills: Vec<Fill>,
     /// Every risk refusal, oldest first.
     pub refusals: Vec<RefusalRecord>,
-    /// Audit events (exits, quarantines, trading-state changes): time, bot, kind, message.
-    pub events: Vec<(Timestamp, Option<BotId>, String, String)>,
-    /// Ticks that would have been written (those with intents, errors or kv writes).
-    pub ticks: u64,
     /// The last order id handed out.
     last_order: u64,
 }
 
 impl ReplayLog {
     fn tick(&mut self, rec: &TickRecord) {
-        self.ticks += 1;
         for ir in &rec.intents {
             if ir.verdict.kind == VerdictKind::Refused {
                 self.refusals.push(RefusalRecord {
@@ -92,12 +87,9 @@ impl Core {
         kind: &str,
         message: &str,
     ) -> Result<()> {
-        match &mut self.replay_log {
-            Some(log) => {
-                log.events
-                    .push((time, bot.cloned(), kind.to_string(), message.to_string()))
-            }
-            None => self.ledger.record_event(time, bot, kind, message)?,
+        // A replay's report lists no events (they are logged, and `--ledger` keeps them).
+        if self.replay_log.is_none() {
+            self.ledger.record_event(time, bot, kind, message)?;
         }
         Ok(())
     }
@@ -205,7 +197,6 @@ mod tests {
             intent_record(VerdictKind::Refused, None),
         ];
         log.tick(&rec);
-        assert_eq!(log.ticks, 1);
         assert_eq!(log.fills, vec![fill]);
         assert_eq!(log.refusals.len(), 1);
         let r = &log.refusals[0];

@@ -89,11 +89,9 @@ impl Fixture {
 
 impl MarketData for Fixture {
     fn bars(&self, symbol: &Symbol, tf: Timeframe, count: usize) -> Result<Vec<Bar>, MarketError> {
-        let bars = self.visible(symbol)?;
-        if tf != Timeframe::M1 {
-            return Ok(Vec::new());
-        }
-        Ok(bars[bars.len().saturating_sub(count)..].to_vec())
+        let mut out = Vec::new();
+        self.bars_into(symbol, tf, count, &mut out)?;
+        Ok(out)
     }
 
     /// Into the caller's buffer, as the real stores do (the default allocates).
