@@ -5,11 +5,23 @@
 //! [`testing`](crate::testing) fills, so bot logic can be tested natively.
 
 use crate::spec::{Indicator, IndicatorValues};
-use crate::types::{Bar, LogLevel, Position, Timeframe};
+use crate::types::{Bar, LogLevel, Position, Timeframe, Timestamp};
 
 /// The last `count` closed bars of a granted symbol, oldest first.
 pub fn bars(symbol: &str, timeframe: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
     imp::bars(symbol, timeframe, count)
+}
+
+/// One closed bar of a granted symbol, `back` bars before the newest (0 is the newest);
+/// `None` if the host holds fewer. Cheaper than [`bars`]: no list crosses the boundary.
+pub fn bar_at(symbol: &str, timeframe: Timeframe, back: u32) -> Result<Option<Bar>, String> {
+    imp::bar_at(symbol, timeframe, back)
+}
+
+/// Inside `on-ticks`: the next tick's (time, tick number, capital), or `None` when the run
+/// goes back to the host. Only the runner calls it: a bot that did would skip ticks.
+pub(crate) fn next_tick() -> Option<(Timestamp, u64, f64)> {
+    imp::next_tick()
 }
 
 /// The last `count` values of `spec` over a granted symbol's closed bars, computed by the
@@ -74,6 +86,22 @@ mod imp {
                 volume: b.volume,
             })
             .collect())
+    }
+
+    pub(super) fn bar_at(symbol: &str, tf: Timeframe, back: u32) -> Result<Option<Bar>, String> {
+        let bar = wit::bar_at(symbol, crate::runner::wit_timeframe(tf), back)?;
+        Ok(bar.map(|b| Bar {
+            time: b.time,
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: b.volume,
+        }))
+    }
+
+    pub(super) fn next_tick() -> Option<(crate::types::Timestamp, u64, f64)> {
+        wit::next_tick().map(|c| (c.time, c.tick, c.capital))
     }
 
     pub(super) fn indicator(
@@ -171,6 +199,8 @@ pub(crate) mod imp {
         pub capital: f64,
         pub kv: HashMap<String, Vec<u8>>,
         pub logs: Vec<(LogLevel, String)>,
+        /// Ticks `next_tick` hands out, in order: (time, tick, capital).
+        pub next_ticks: std::collections::VecDeque<(i64, u64, f64)>,
     }
 
     thread_local! {
@@ -187,6 +217,17 @@ pub(crate) mod imp {
             Some(all) => Ok(all[all.len().saturating_sub(count as usize)..].to_vec()),
             None => Err(format!("symbol {symbol:?} not granted or no {tf} bars")),
         })
+    }
+
+    pub(super) fn bar_at(symbol: &str, tf: Timeframe, back: u32) -> Result<Option<Bar>, String> {
+        with(|m| match m.bars.get(&(symbol.to_owned(), tf)) {
+            Some(all) => Ok(all.len().checked_sub(back as usize + 1).map(|i| all[i])),
+            None => Err(format!("symbol {symbol:?} not granted or no {tf} bars")),
+        })
+    }
+
+    pub(super) fn next_tick() -> Option<(i64, u64, f64)> {
+        with(|m| m.next_ticks.pop_front())
     }
 
     /// Answers like the host: the same checks and bar window, computed with the SDK's own

@@ -96,6 +96,24 @@ impl<B: Bot> wit::Guest for Runner<B> {
         Ok(intents.into_iter().map(wit_intent).collect())
     }
 
+    fn on_ticks(ctx: wit::TickContext) -> Result<Vec<wit::OrderIntent>, String> {
+        let intents = with_slot::<B, _>("on-ticks", |s| {
+            let (mut time, mut tick, mut capital) = (ctx.time, ctx.tick, ctx.capital);
+            loop {
+                let intents = s.tick(time, tick, capital)?;
+                // Intents go back to the host at once: they belong to this tick.
+                if !intents.is_empty() {
+                    return Ok::<_, String>(intents);
+                }
+                match crate::host::next_tick() {
+                    Some(next) => (time, tick, capital) = next,
+                    None => return Ok(intents),
+                }
+            }
+        })??;
+        Ok(intents.into_iter().map(wit_intent).collect())
+    }
+
     fn on_fill(fill: wit::Fill) {
         let fill = Fill {
             order_id: fill.order_id,
@@ -236,6 +254,51 @@ mod tests {
         let out = R::on_tick(ctx(1)).unwrap();
         assert!(matches!(out[0].action, wt::OrderAction::Buy(q) if q == 3.0));
         assert!(R::restore(vec![1]).is_err());
+    }
+
+    #[test]
+    fn on_ticks_runs_handed_out_ticks_until_intents() {
+        struct Every3;
+        impl Bot for Every3 {
+            const NAME: &'static str = "every3";
+            const VERSION: &'static str = "1.0.0";
+            fn init(_: &Config) -> Result<Self, String> {
+                Ok(Every3)
+            }
+            fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+                if ctx.tick() % 3 == 0 {
+                    let (qty, tag) = (ctx.capital(), ctx.time().to_string());
+                    ctx.buy("AAA", qty).tag(tag);
+                }
+                Ok(())
+            }
+        }
+        type E = Runner<Every3>;
+        E::init(config(false)).unwrap();
+        let queue = |ticks: &[u64]| {
+            crate::host::imp::with(|m| {
+                m.next_ticks = ticks
+                    .iter()
+                    .map(|&t| (t as i64 * 10, t, t as f64))
+                    .collect()
+            })
+        };
+        queue(&[2, 3, 4]);
+        let out = E::on_ticks(ctx(1)).unwrap();
+        assert_eq!(out.len(), 1, "stops at tick 3's intent");
+        assert_eq!(out[0].tag, "30");
+        assert!(matches!(out[0].action, wt::OrderAction::Buy(q) if q == 3.0));
+        assert_eq!(
+            crate::host::imp::with(|m| m.next_ticks.len()),
+            1,
+            "tick 4 not taken"
+        );
+        // The source runs dry: no intents, every tick handled.
+        queue(&[4, 5]);
+        assert!(E::on_ticks(ctx(3 + 1)).unwrap().is_empty());
+        assert!(crate::host::imp::with(|m| m.next_ticks.is_empty()));
+        // The first tick alone can have intents.
+        assert_eq!(E::on_ticks(ctx(6)).unwrap().len(), 1);
     }
 
     #[test]

@@ -56,6 +56,17 @@ impl<'a> Tick<'a> {
         host::bars(symbol, timeframe, count)
     }
 
+    /// One closed bar of a granted symbol, `back` bars before the newest (0 is the
+    /// newest); `None` if the host holds fewer. Cheaper than [`Tick::bars`] per call.
+    pub fn bar_at(
+        &self,
+        symbol: &str,
+        timeframe: Timeframe,
+        back: u32,
+    ) -> Result<Option<Bar>, String> {
+        host::bar_at(symbol, timeframe, back)
+    }
+
     /// The closes of the last `count` bars, oldest first.
     pub fn closes(
         &self,

@@ -2,10 +2,10 @@
 //!
 //! Copying bars across the component boundary dominates a tick's cost, so a bot that reads
 //! the same lookback every tick should not fetch it every tick. [`Closes`] asks the host
-//! for the last two bars: when the older one is the newest bar it already holds, it appends
-//! one close; otherwise (first tick, a restart, several bars since the last tick) it fetches
-//! the whole window again. The result is always the last `len` closes, as a full fetch
-//! would give.
+//! for the newest bar (and, when it is new, the one before): when the older one is the
+//! newest bar it already holds, it appends one close; otherwise (first tick, a restart,
+//! several bars since the last tick) it fetches the whole window again. The result is
+//! always the last `len` closes, as a full fetch would give.
 
 use crate::tick::Tick;
 use crate::types::{Timeframe, Timestamp};
@@ -66,16 +66,23 @@ impl Closes {
     /// Brings `symbol`'s window up to the last closed bar. Returns the closes, oldest
     /// first, once `len` of them exist (`None` while warming up).
     pub fn update(&mut self, ctx: &Tick<'_>, symbol: &str) -> Result<Option<&[f64]>, String> {
-        let probe = ctx.bars(symbol, self.timeframe, 2)?;
+        // Single bars, not a list: nothing is allocated across the boundary.
+        let Some(newest) = ctx.bar_at(symbol, self.timeframe, 0)? else {
+            return Ok(None);
+        };
         // The key is allocated once per symbol, not once per tick.
         if !self.series.contains_key(symbol) {
             self.series.insert(symbol.to_owned(), Series::default());
         }
         let s = self.series.get_mut(symbol).expect("just inserted");
-        match probe.as_slice() {
-            [] => return Ok(None),
-            [.., newest] if s.last == Some(newest.time) => {}
-            [older, newest] if s.last == Some(older.time) => {
+        let follows =
+            |s: &Series| -> Result<bool, String> {
+                Ok(s.last.is_some()
+                    && ctx.bar_at(symbol, self.timeframe, 1)?.map(|b| b.time) == s.last)
+            };
+        match () {
+            _ if s.last == Some(newest.time) => {}
+            _ if follows(s)? => {
                 s.push(newest.close, self.len);
                 s.last = Some(newest.time);
             }

@@ -10,6 +10,7 @@ mod indicators;
 mod languages;
 mod reload;
 mod risk;
+mod runs;
 mod runtime;
 mod sandbox;
 mod support;

@@ -9,7 +9,7 @@
 // `atr_period` (14), `atr_mult` (2, 0 = no stop), `timeframe` (1m), `allow_short`
 // (false), `fraction` of capital per symbol (an equal share of the granted symbols).
 
-import { indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.2.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.3.0';
 
 const NAME = 'macd_js';
 const VERSION = '0.1.0';
@@ -163,6 +163,16 @@ export const strategy = {
       if (signal !== prev) intents.push(order(ctx, symbol, signal, h[1]));
     }
     return intents;
+  },
+
+  // A run of ticks (backtests): stop at the first that has intents, as the contract asks.
+  onTicks(ctx) {
+    for (;;) {
+      const intents = strategy.onTick(ctx);
+      const next = intents.length > 0 ? undefined : nextTick();
+      if (next === undefined) return intents;
+      ctx = next;
+    }
   },
 
   onFill(_fill) {

@@ -9,7 +9,7 @@
 // Params (all optional): `period` (14), `oversold` (30), `overbought` (70), `exit` (50),
 // `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03).
 
-import { bars, indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.2.0';
+import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.3.0';
 
 const NAME = 'rsi_js';
 const VERSION = '0.1.0';
@@ -139,6 +139,16 @@ export const strategy = {
       if (signal !== prev) intents.push(order(ctx, symbol, signal, rsi));
     }
     return intents;
+  },
+
+  // A run of ticks (backtests): stop at the first that has intents, as the contract asks.
+  onTicks(ctx) {
+    for (;;) {
+      const intents = strategy.onTick(ctx);
+      const next = intents.length > 0 ? undefined : nextTick();
+      if (next === undefined) return intents;
+      ctx = next;
+    }
   },
 
   onFill(_fill) {

@@ -232,6 +232,15 @@ class Strategy(StrategyProtocol):
     def on_tick(self, ctx: TickContext):
         return BOT.on_tick(ctx)
 
+    def on_ticks(self, ctx: TickContext):
+        # A run of ticks (backtests): stop at the first that has intents, as the contract asks.
+        while True:
+            intents = BOT.on_tick(ctx)
+            nxt = None if intents else host.next_tick()
+            if nxt is None:
+                return intents
+            ctx = nxt
+
     def on_fill(self, fill: Fill):
         BOT.on_fill(fill)
 

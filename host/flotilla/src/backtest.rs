@@ -6,18 +6,19 @@
 //! open of the symbol's next bar, so nothing a bot decides can use the bar it has not seen.
 
 use crate::fleet::{Fleet, FleetOptions};
+use crate::replay::{Due, Replay, lock};
 use anyhow::{Context, Result, bail};
 use flotilla_backtest::{
-    BarEvent, DataFile, EquityPoint, FillMode, LoadOptions, LoadedSeries, ReportInput, RunParams,
-    TimeRange, TradeTracker, load_csv, merge,
+    BarEvent, DataFile, FillMode, LoadOptions, LoadedSeries, ReportInput, RunParams, TimeRange,
+    TradeTracker, load_csv, merge,
 };
 use flotilla_broker::PaperConfig;
 use flotilla_config::Registry;
-use flotilla_domain::{BotId, Decimal, Symbol, Timeframe, Timestamp};
+use flotilla_domain::{Decimal, Symbol, Timeframe, Timestamp};
 use flotilla_market::{BarStore, SimConfig, Simulator, SymbolConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What a backtest produced, with its own speed.
@@ -28,6 +29,10 @@ pub struct BacktestOutcome {
     pub bars: u64,
     /// Bot ticks run.
     pub ticks: u64,
+    /// Calls into bots for those ticks (fewer than ticks when bots ran quiet ticks in runs).
+    pub calls: u64,
+    /// Bot calls that failed (trap, deadline, memory, bot error).
+    pub failures: u64,
     /// Wall time of the replay (loading and reporting excluded).
     pub elapsed: Duration,
 }
@@ -98,6 +103,19 @@ pub fn simulated_events(registry: &Registry, days: u32, seed: u64) -> Result<Vec
     Ok(events)
 }
 
+/// How a replay runs, beyond what its report records.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayOptions {
+    /// Compiled-component cache directory.
+    pub cache_dir: Option<PathBuf>,
+    /// Also write every decision to this SQLite ledger (slower); without, the replay keeps
+    /// what the report needs in memory.
+    pub ledger: Option<PathBuf>,
+    /// Call `on-tick` once per tick instead of letting a bot run its quiet ticks in one
+    /// `on-ticks` call. Slower; the results are the same.
+    pub tick_by_tick: bool,
+}
+
 /// Runs `registry`'s bots over `events`; `params` carry costs, fill mode and seed.
 /// With `ledger`, every decision is also written to that SQLite file (slower); without,
 /// the replay keeps what the report needs in memory.
@@ -108,6 +126,26 @@ pub fn run(
     cache_dir: Option<PathBuf>,
     ledger: Option<PathBuf>,
 ) -> Result<BacktestOutcome> {
+    let opts = ReplayOptions {
+        cache_dir,
+        ledger,
+        tick_by_tick: false,
+    };
+    run_with(registry, events, params, opts)
+}
+
+/// [`run`] with every option.
+pub fn run_with(
+    registry: &Registry,
+    events: Vec<BarEvent>,
+    params: RunParams,
+    opts: ReplayOptions,
+) -> Result<BacktestOutcome> {
+    let ReplayOptions {
+        cache_dir,
+        ledger,
+        tick_by_tick,
+    } = opts;
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         bail!("no bars to replay")
     };
@@ -143,53 +181,44 @@ pub fn run(
     if handles.is_empty() {
         bail!("no bot could be loaded; `flotilla check` lists the problems");
     }
-    let start_budgets = fleet.core().budgets.clone();
-    // Nothing reloads during a replay: read each schedule once, not a spec copy per tick.
-    let schedules: Vec<_> = handles.iter().map(|h| h.spec().schedule).collect();
-    let mut next: Vec<Option<Timestamp>> = schedules.iter().map(|s| s.next_after(start)).collect();
-    let mut fleet_equity = Vec::with_capacity(events_len);
-    let mut bot_equity: BTreeMap<BotId, Vec<EquityPoint>> = start_budgets
-        .keys()
-        .map(|b| (b.clone(), Vec::with_capacity(events_len)))
-        .collect();
-    let (mut bars, mut ticks) = (0u64, 0u64);
-    let progress = Progress::new(total);
+    let progress = Arc::new(Progress::new(total));
+    let shown = progress.clone();
+    let replay = Arc::new(Mutex::new(Replay::new(
+        fleet.clone(),
+        start,
+        end,
+        events_len,
+        Box::new(move |bars| shown.show(bars)),
+    )));
     let started = Instant::now();
+    let mut calls = 0;
     loop {
-        let t_bot = next.iter().flatten().min().copied();
-        let Some(t) = [fleet.next_market_event(), t_bot]
-            .into_iter()
-            .flatten()
-            .min()
+        let due = lock(&replay).next_due(None)?;
+        let Some(Due {
+            bot,
+            scheduled,
+            now,
+        }) = due
         else {
             break;
         };
-        if t > end {
-            break;
-        }
-        let pushed = fleet.advance_market(t)?;
-        if !pushed.is_empty() {
-            bars += pushed.len() as u64;
-            fleet.host_duties(t, pushed, false)?;
-            record_equity(
-                &fleet,
-                t,
-                &start_budgets,
-                &mut fleet_equity,
-                &mut bot_equity,
-            );
-            progress.show(bars);
-        }
-        for (i, h) in handles.iter().enumerate() {
-            if let Some(due) = next[i].filter(|d| *d <= t) {
-                fleet.run_tick(h, due, t)?;
-                ticks += 1;
-                next[i] = schedules[i].next_after(t);
-            }
+        // One call runs this bot's ticks for as long as nothing else needs the replay.
+        let source = (!tick_by_tick).then(|| Replay::source(&replay, bot));
+        let summary = fleet.run_ticks(&handles[bot], scheduled, now, source)?;
+        calls += 1;
+        let mut r = lock(&replay);
+        r.ran(&summary);
+        if let Some(e) = r.take_error() {
+            return Err(e);
         }
     }
     let elapsed = started.elapsed();
     progress.done();
+    let failures = handles.iter().map(|h| h.slot().stats.failures).sum();
+    let replay = std::mem::replace(
+        &mut *lock(&replay),
+        Replay::new(fleet.clone(), end, end, 0, Box::new(|_| {})),
+    );
     let core = fleet.core();
     let (fills, refusals) = core.recorded()?;
     let mut tracker = TradeTracker::new();
@@ -203,15 +232,17 @@ pub fn run(
     tracker.close_all(end, &marks, "end_of_data");
     let input = ReportInput {
         params,
-        fleet_equity,
-        bot_equity,
+        fleet_equity: replay.fleet_equity,
+        bot_equity: replay.bot_equity,
         trades: tracker.into_trades(),
         refusals,
     };
     Ok(BacktestOutcome {
         report: input.build(),
-        bars,
-        ticks,
+        bars: replay.bars,
+        ticks: replay.ticks,
+        calls,
+        failures,
         elapsed,
     })
 }
@@ -227,47 +258,11 @@ fn registry_symbols(fleet: &Fleet) -> Vec<Symbol> {
     s
 }
 
-/// Appends the fleet's and each bot's equity at `t`. A bot's equity is its first budget
-/// plus its realised PnL less fees plus its open positions marked to market.
-fn record_equity(
-    fleet: &Fleet,
-    t: Timestamp,
-    start_budgets: &BTreeMap<BotId, Decimal>,
-    fleet_equity: &mut Vec<EquityPoint>,
-    bot_equity: &mut BTreeMap<BotId, Vec<EquityPoint>>,
-) {
-    let core = fleet.core();
-    let mark = |s: &Symbol| fleet.cached_mark(&core.marks, s);
-    // Marked by the host duties of this same step.
-    fleet_equity.push(EquityPoint {
-        time: t,
-        equity: core.equity,
-        cash: core.portfolio.cash(),
-    });
-    for (bot, budget) in start_budgets {
-        let unrealized: Decimal = core
-            .portfolio
-            .bot_positions(bot)
-            .filter_map(|(s, p)| mark(s).map(|m| p.unrealized(m)))
-            .sum();
-        let e =
-            *budget + core.portfolio.bot_realized(bot) - core.portfolio.bot_fees(bot) + unrealized;
-        bot_equity
-            .entry(bot.clone())
-            .or_default()
-            .push(EquityPoint {
-                time: t,
-                equity: e,
-                cash: Decimal::ZERO,
-            });
-    }
-}
-
 /// A progress line on stderr, only when stderr is a terminal.
 struct Progress {
     total: u64,
     on: bool,
-    last: std::cell::Cell<u64>,
+    last: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
@@ -276,13 +271,14 @@ impl Progress {
         Self {
             total: total.max(1),
             on: std::io::stderr().is_terminal(),
-            last: std::cell::Cell::new(0),
+            last: std::sync::atomic::AtomicU64::new(0),
         }
     }
     fn show(&self, done: u64) {
         let pct = done * 100 / self.total;
-        if self.on && pct != self.last.get() {
-            self.last.set(pct);
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.on && pct != self.last.load(Relaxed) {
+            self.last.store(pct, Relaxed);
             let filled = (pct / 4) as usize;
             eprint!(
                 "\r[{}{}] {pct:>3}% {done}/{} bars",
@@ -354,6 +350,10 @@ pub struct BacktestArgs {
     /// `flotilla status --db`); slower. The file must not hold an earlier run.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
+    /// Call each bot once per tick (`on-tick`) instead of letting it run its quiet ticks
+    /// in one `on-ticks` call; slower, same results (to check a bot's `on-ticks`).
+    #[arg(long)]
+    pub tick_by_tick: bool,
 }
 
 /// `flotilla backtest`.
@@ -388,13 +388,12 @@ pub fn command(args: BacktestArgs) -> Result<()> {
             p.display()
         );
     }
-    let out = run(
-        &registry,
-        events,
-        params,
-        Some(args.cache_dir.clone()),
-        args.ledger.clone(),
-    )?;
+    let opts = ReplayOptions {
+        cache_dir: Some(args.cache_dir.clone()),
+        ledger: args.ledger.clone(),
+        tick_by_tick: args.tick_by_tick,
+    };
+    let out = run_with(&registry, events, params, opts)?;
     print!("{}", flotilla_backtest::to_terminal(&out.report));
     eprintln!(
         "replayed {} bars and {} bot ticks in {:.2} s ({:.0} bars/s)",

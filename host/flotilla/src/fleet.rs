@@ -181,6 +181,8 @@ pub struct TickSummary {
     pub refused: usize,
     /// The failure, if the call failed.
     pub error: Option<String>,
+    /// Ticks the call handled (more than 1 for a replay's run of ticks).
+    pub ticks: u64,
 }
 
 /// The running fleet.

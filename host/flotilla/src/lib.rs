@@ -9,6 +9,7 @@ pub mod fleet;
 mod journal;
 pub mod new;
 pub mod reload;
+mod replay;
 pub mod report;
 pub mod scheduler;
 pub mod slot;

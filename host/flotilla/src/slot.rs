@@ -3,8 +3,8 @@
 
 use flotilla_domain::{BotId, MarketData, Symbol, Timestamp};
 use flotilla_runtime::{
-    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, PositionView, Runtime,
-    RuntimeError, SandboxLimits, TickOutput,
+    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, PositionView,
+    RunOutput, Runtime, RuntimeError, SandboxLimits, TickOutput, TickSource,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -249,16 +249,43 @@ impl BotSlot {
         capital: f64,
         positions: Vec<PositionView>,
     ) -> Result<TickOutput, CallError> {
+        self.run(runtime, now, capital, positions, None).result
+    }
+
+    /// Runs the tick at `now`, then, while the bot has no intents, the ticks `source`
+    /// hands out (one `on-ticks` call; see the contract). Failures as for [`Self::tick`].
+    pub fn run(
+        &mut self,
+        runtime: &Runtime,
+        now: Timestamp,
+        capital: f64,
+        positions: Vec<PositionView>,
+        source: Option<TickSource>,
+    ) -> RunOutput {
         self.stats.ticks += 1;
         if self.instance.is_none() {
             self.stats.rebuilds += 1;
             if let Err(e) = self.build(runtime) {
-                return Err(self.failed(CallError::Trap(format!("rebuild failed: {e}"))));
+                let e = CallError::Trap(format!("rebuild failed: {e}"));
+                return RunOutput {
+                    result: Err(self.failed(e)),
+                    last: None,
+                    ticks: 1,
+                };
             }
         }
         let inst = self.instance.as_mut().expect("built above");
         inst.io().positions = positions;
-        match inst.on_tick(now, capital) {
+        let mut run = match source {
+            Some(source) => inst.on_ticks(now, capital, source),
+            None => RunOutput {
+                result: inst.on_tick(now, capital),
+                last: None,
+                ticks: 1,
+            },
+        };
+        self.stats.ticks += run.ticks.saturating_sub(1);
+        run.result = match run.result {
             Ok(out) => {
                 for (k, v) in &out.kv_writes {
                     self.kv.insert(k.clone(), v.clone());
@@ -267,7 +294,8 @@ impl BotSlot {
                 Ok(out)
             }
             Err(e) => Err(self.failed(e)),
-        }
+        };
+        run
     }
 
     fn failed(&mut self, e: CallError) -> CallError {

@@ -6,7 +6,7 @@ use flotilla_backtest::FillMode;
 use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestamp};
 use flotilla_engine::{ExitPlan, RiskInput, Verdict};
 use flotilla_ledger::{IntentRecord, TickOutcome, TickRecord, VerdictKind, VerdictRecord};
-use flotilla_runtime::{CallError, FillView, PositionView, validate_intents};
+use flotilla_runtime::{CallError, FillView, PositionView, TickSource, validate_intents};
 use std::time::Instant;
 
 impl Fleet {
@@ -17,6 +17,19 @@ impl Fleet {
         handle: &BotHandle,
         scheduled: Timestamp,
         now: Timestamp,
+    ) -> Result<TickSummary> {
+        self.run_ticks(handle, scheduled, now, None)
+    }
+
+    /// Like [`Self::run_tick`], then, while the bot has no intents, the ticks `source`
+    /// hands out, in one call into the bot (a replay's run of ticks). The intents, the
+    /// record and the summary belong to the last tick handed out.
+    pub(crate) fn run_ticks(
+        &self,
+        handle: &BotHandle,
+        scheduled: Timestamp,
+        now: Timestamp,
+        source: Option<TickSource>,
     ) -> Result<TickSummary> {
         let span = tracing::info_span!("tick", bot = %handle.id, at = now.0);
         let _enter = span.enter();
@@ -30,30 +43,27 @@ impl Fleet {
         let (capital, positions, notices) = {
             let mut core = self.core();
             let notices = core.fill_notices.remove(&handle.id).unwrap_or_default();
-            let capital = core.budgets.get(&handle.id).copied().unwrap_or_default();
-            let positions = core
-                .portfolio
-                .bot_positions(&handle.id)
-                .filter(|(_, p)| !p.quantity.is_zero())
-                .map(|(s, p)| PositionView {
-                    symbol: s.clone(),
-                    quantity: to_f64(p.quantity),
-                    avg_price: to_f64(p.avg_price),
-                })
-                .collect();
+            let (capital, positions) = tick_inputs(&core, &handle.id);
             (capital, positions, notices)
         };
         // Fills that happened outside the bot's tick (next-open fills) reach it now.
         for f in &notices {
             slot.on_fill(&fill_view(f));
         }
+        // A run right after a quarantine would record its recovery late: one tick only.
+        let source = source.filter(|_| slot.quarantined_until().is_none());
         let started = Instant::now();
-        let result = slot.tick(&self.runtime, now, to_f64(capital), positions);
+        let run = slot.run(&self.runtime, now, capital, positions, source);
         let duration_us = started.elapsed().as_micros() as u64;
+        let (scheduled, now) = run.last.unwrap_or((scheduled, now));
+        let result = run.result;
         let mut rec = TickRecord::new(handle.id.clone(), scheduled, now, TickOutcome::Ok);
         rec.seq = slot.stats.ticks;
         rec.duration_us = duration_us;
-        let mut summary = TickSummary::default();
+        let mut summary = TickSummary {
+            ticks: run.ticks,
+            ..TickSummary::default()
+        };
         let mut fills = Vec::new();
         let mut rejected_orders = Vec::new();
         let mut core = self.core();
@@ -269,6 +279,22 @@ impl Fleet {
             .ok()?;
         (bars.len() == 2).then(|| to_price(bars[0].close)).flatten()
     }
+}
+
+/// A bot's capital and open positions as its tick shows them.
+pub(crate) fn tick_inputs(core: &Core, bot: &flotilla_domain::BotId) -> (f64, Vec<PositionView>) {
+    let capital = core.budgets.get(bot).copied().unwrap_or_default();
+    let positions = core
+        .portfolio
+        .bot_positions(bot)
+        .filter(|(_, p)| !p.quantity.is_zero())
+        .map(|(s, p)| PositionView {
+            symbol: s.clone(),
+            quantity: to_f64(p.quantity),
+            avg_price: to_f64(p.avg_price),
+        })
+        .collect();
+    (to_f64(capital), positions)
 }
 
 /// The bot's position row after `fill`, with realised PnL and fees since the ledger began.

@@ -4,12 +4,12 @@
 //! and every refusal remembered so the host can record it.
 
 use crate::bindings::flotilla::bot::{host, types};
-use flotilla_domain::{Bar, BotId, MarketData, Symbol, Timeframe};
+use flotilla_domain::{Bar, BotId, MarketData, Symbol, Timeframe, Timestamp};
 use flotilla_indicators::{Spec, Values};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -32,6 +32,22 @@ pub struct PositionView {
     /// Average entry price.
     pub avg_price: f64,
 }
+
+/// One more tick of a run, as the host hands it to a bot inside `on-ticks`.
+#[derive(Clone, Debug)]
+pub struct NextTick {
+    /// When the scheduler wanted the tick (echoed back in [`crate::TickOutput::last`]).
+    pub scheduled: Timestamp,
+    /// The tick's time; the bot's clock shows it.
+    pub time: Timestamp,
+    /// The bot's capital at that tick.
+    pub capital: f64,
+    /// The bot's open positions at that tick.
+    pub positions: Vec<PositionView>,
+}
+
+/// Hands out the ticks of a run, having moved the market to each; `None` ends the run.
+pub type TickSource = Box<dyn FnMut() -> Option<NextTick> + Send>;
 
 /// What the host imports read and write for one bot: its grant, market view, positions,
 /// capital and key-value store. The host updates it before each call.
@@ -56,6 +72,18 @@ pub struct HostIo {
     pub host_calls: u64,
     /// Reused by `bars` and `indicator` so a tick does not allocate for the bars it reads.
     scratch: Scratch,
+    /// Inside an `on-ticks` call: where `next-tick` takes its ticks from.
+    pub(crate) source: Option<TickSource>,
+    /// Ticks this instance has started (the `tick` field of the contexts).
+    pub(crate) ticks: u64,
+    /// Inside an `on-ticks` call: the (scheduled, time) of the last tick handed out.
+    pub(crate) last: Option<(Timestamp, Timestamp)>,
+    /// Inside an `on-ticks` call: `next-tick` said none (the host may have moved on).
+    pub(crate) ended: bool,
+    /// When the current tick started: the deadline is per tick, also inside a run.
+    pub(crate) tick_started: Instant,
+    /// The bot's clock, moved to each tick's time.
+    pub(crate) clock: Arc<AtomicI64>,
 }
 
 /// Buffers the `bars` and `indicator` imports keep between calls.
@@ -81,7 +109,21 @@ impl HostIo {
             violations: Vec::new(),
             host_calls: 0,
             scratch: Scratch::default(),
+            source: None,
+            ticks: 0,
+            last: None,
+            ended: false,
+            tick_started: Instant::now(),
+            clock: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    /// Starts a tick at `time`: the clock, the tick counter and the deadline's start move.
+    pub(crate) fn start_tick(&mut self, time: Timestamp) -> u64 {
+        self.ticks += 1;
+        self.clock.store(time.0, Ordering::Relaxed);
+        self.tick_started = Instant::now();
+        self.ticks
     }
 
     /// The index of `symbol` in the grant (an index, not a clone: this is on the tick path).
@@ -116,7 +158,9 @@ pub struct BotState {
 }
 
 impl BotState {
-    pub(crate) fn new(io: HostIo, limits: StoreLimits, clock: Arc<AtomicI64>, seed: u64) -> Self {
+    pub(crate) fn new(mut io: HostIo, limits: StoreLimits, seed: u64) -> Self {
+        let clock = io.clock.clone();
+        io.clock = clock.clone();
         use rand::{RngCore, SeedableRng};
         // No preopened dirs, env, args or sockets; clocks and randomness come from the host
         // so a replay sees the same values.
@@ -189,19 +233,48 @@ impl host::Host for BotState {
         io.market
             .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
             .map_err(|e| e.to_string())?;
-        Ok(io
-            .scratch
-            .bars
-            .iter()
-            .map(|b| types::Bar {
-                time: b.time.0,
-                open: b.open,
-                high: b.high,
-                low: b.low,
-                close: b.close,
-                volume: b.volume,
-            })
-            .collect())
+        Ok(io.scratch.bars.iter().map(wit_bar).collect())
+    }
+
+    fn bar_at(
+        &mut self,
+        symbol: String,
+        timeframe: types::Timeframe,
+        back: u32,
+    ) -> Result<Option<types::Bar>, String> {
+        self.io.host_calls += 1;
+        let i = self.io.granted(&symbol)?;
+        let io = &mut self.io;
+        let count = (back as usize).saturating_add(1);
+        if count > MAX_BARS_PER_CALL as usize {
+            return Ok(None);
+        }
+        io.market
+            .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
+            .map_err(|e| e.to_string())?;
+        // Fewer than `back + 1` bars held: there is no such bar.
+        Ok((io.scratch.bars.len() == count).then(|| wit_bar(&io.scratch.bars[0])))
+    }
+
+    fn next_tick(&mut self) -> Option<types::TickContext> {
+        self.io.host_calls += 1;
+        // A key written or an import refused is recorded with its own tick: hand back first.
+        if !self.io.kv_writes.is_empty() || !self.io.violations.is_empty() {
+            return None;
+        }
+        let Some(next) = self.io.source.as_mut().and_then(|source| source()) else {
+            self.io.ended = true;
+            return None;
+        };
+        let tick = self.io.start_tick(next.time);
+        self.io.positions = next.positions;
+        self.io.capital = next.capital;
+        self.io.last = Some((next.scheduled, next.time));
+        Some(types::TickContext {
+            time: next.time.0,
+            tick,
+            capital: next.capital,
+        })
     }
 
     fn indicator(
@@ -317,6 +390,18 @@ impl From<types::Timeframe> for Timeframe {
             types::Timeframe::H1 => Timeframe::H1,
             types::Timeframe::D1 => Timeframe::D1,
         }
+    }
+}
+
+/// A bar as the contract spells it.
+fn wit_bar(b: &Bar) -> types::Bar {
+    types::Bar {
+        time: b.time.0,
+        open: b.open,
+        high: b.high,
+        low: b.low,
+        close: b.close,
+        volume: b.volume,
     }
 }
 

@@ -2,14 +2,12 @@
 
 use crate::bindings::{Bot, types};
 use crate::error::{CallError, RuntimeError};
-use crate::host::{BotState, HostIo};
+use crate::host::{BotState, HostIo, TickSource};
 use crate::intents::{RawAction, RawIntent};
 use crate::runtime::{LoadedComponent, Runtime};
 use flotilla_domain::{Timeframe, Timestamp};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
-use wasmtime::{Store, StoreLimitsBuilder, Trap};
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 /// Resource caps for one bot's store and calls.
 #[derive(Clone, Debug)]
@@ -76,16 +74,26 @@ pub struct TickOutput {
     pub host_calls: u64,
 }
 
+/// What an `on-ticks` call did.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The intents of the last tick handled, or the failure that ended the run.
+    pub result: Result<TickOutput, CallError>,
+    /// (scheduled, time) of the last tick the source handed out, to which the result
+    /// belongs; `None` when only the first tick ran.
+    pub last: Option<(Timestamp, Timestamp)>,
+    /// Ticks handled, the first included.
+    pub ticks: u64,
+}
+
 /// A live instance of a bot in its own store. After a poisoning error the instance
 /// refuses further calls; build a new one from the same [`LoadedComponent`].
 pub struct BotInstance {
     store: Store<BotState>,
     bot: Bot,
-    clock: Arc<AtomicI64>,
     deadline_ticks: u64,
     limits: SandboxLimits,
     poisoned: bool,
-    ticks: u64,
 }
 
 impl BotInstance {
@@ -98,7 +106,6 @@ impl BotInstance {
         limits: SandboxLimits,
         seed: u64,
     ) -> Result<Self, RuntimeError> {
-        let clock = Arc::new(AtomicI64::new(0));
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
             .instances(16)
@@ -106,13 +113,23 @@ impl BotInstance {
             .table_elements(100_000)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(
-            runtime.engine(),
-            BotState::new(io, store_limits, clock.clone(), seed),
-        );
+        let mut store = Store::new(runtime.engine(), BotState::new(io, store_limits, seed));
         store.limiter(|s| &mut s.limits);
         let deadline_ticks = runtime.deadline_ticks(limits.deadline);
         store.set_epoch_deadline(deadline_ticks);
+        // The deadline is per tick: an `on-ticks` run gets a fresh budget at each tick it
+        // takes, so only a tick that overruns traps, not a long run of quick ones.
+        let (budget, epoch) = (limits.deadline, runtime.epoch_tick());
+        store.epoch_deadline_callback(move |ctx| {
+            let spent = ctx.data().io.tick_started.elapsed();
+            match budget.checked_sub(spent) {
+                Some(left) if !left.is_zero() => {
+                    let ticks = (left.as_micros() / epoch.as_micros().max(1)).max(1) as u64;
+                    Ok(UpdateDeadline::Continue(ticks))
+                }
+                _ => Err(Trap::Interrupt.into()),
+            }
+        });
         let bot = component
             .pre
             .instantiate(&mut store)
@@ -127,11 +144,9 @@ impl BotInstance {
         Ok(Self {
             store,
             bot,
-            clock,
             deadline_ticks,
             limits,
             poisoned: false,
-            ticks: 0,
         })
     }
 
@@ -147,7 +162,7 @@ impl BotInstance {
 
     /// Ticks served by this instance.
     pub fn ticks(&self) -> u64 {
-        self.ticks
+        self.store.data().io.ticks
     }
 
     /// Calls `describe`.
@@ -181,27 +196,60 @@ impl BotInstance {
 
     /// Calls `on-tick` at `time` with the bot's capital; the clock the guest sees is `time`.
     pub fn on_tick(&mut self, time: Timestamp, capital: f64) -> Result<TickOutput, CallError> {
-        self.ticks += 1;
-        self.clock.store(time.0, Ordering::Relaxed);
-        self.io().capital = capital;
+        self.run(time, capital, None).result
+    }
+
+    /// Calls `on-ticks`: the tick at `time`, then the ticks `source` hands out through
+    /// `next-tick`, until the bot has intents or the source ends the run.
+    pub fn on_ticks(&mut self, time: Timestamp, capital: f64, source: TickSource) -> RunOutput {
+        self.run(time, capital, Some(source))
+    }
+
+    fn run(&mut self, time: Timestamp, capital: f64, source: Option<TickSource>) -> RunOutput {
+        let batch = source.is_some();
+        let io = self.io();
+        let first = io.ticks;
+        let tick = io.start_tick(time);
+        io.capital = capital;
+        io.source = source;
+        io.last = None;
+        io.ended = false;
         let ctx = types::TickContext {
             time: time.0,
-            tick: self.ticks,
+            tick,
             capital,
         };
-        let result = self.call(|b, s| b.flotilla_bot_strategy().call_on_tick(s, ctx));
+        let result = if batch {
+            self.call(|b, s| b.flotilla_bot_strategy().call_on_ticks(s, ctx))
+        } else {
+            self.call(|b, s| b.flotilla_bot_strategy().call_on_tick(s, ctx))
+        };
         let io = self.io();
+        io.source = None;
         let out = TickOutput {
             intents: Vec::new(),
             kv_writes: std::mem::take(&mut io.kv_writes),
             violations: std::mem::take(&mut io.violations),
             host_calls: std::mem::take(&mut io.host_calls),
         };
-        let intents = result?.map_err(CallError::Bot)?;
-        Ok(TickOutput {
-            intents: intents.into_iter().map(raw_intent).collect(),
-            ..out
-        })
+        let (last, ticks) = (io.last.take(), io.ticks - first);
+        let result = match result {
+            // The host may already have moved past the tick these would belong to.
+            Ok(Ok(intents)) if io.ended && !intents.is_empty() => Err(CallError::Bot(
+                "on-ticks returned intents after next-tick ended the run".into(),
+            )),
+            Ok(Ok(intents)) => Ok(TickOutput {
+                intents: intents.into_iter().map(raw_intent).collect(),
+                ..out
+            }),
+            Ok(Err(e)) => Err(CallError::Bot(e)),
+            Err(e) => Err(e),
+        };
+        RunOutput {
+            result,
+            last,
+            ticks,
+        }
     }
 
     /// Calls `on-fill`.
@@ -242,6 +290,7 @@ impl BotInstance {
         if self.poisoned {
             return Err(CallError::Poisoned);
         }
+        self.store.data_mut().io.tick_started = std::time::Instant::now();
         self.store.set_epoch_deadline(self.deadline_ticks);
         match f(&self.bot, &mut self.store) {
             Ok(r) => Ok(r),

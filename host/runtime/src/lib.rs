@@ -15,7 +15,7 @@ mod intents;
 mod runtime;
 
 pub use error::{CallError, RuntimeError};
-pub use host::{HostIo, PositionView};
-pub use instance::{BotInstance, Description, FillView, SandboxLimits, TickOutput};
+pub use host::{HostIo, NextTick, PositionView, TickSource};
+pub use instance::{BotInstance, Description, FillView, RunOutput, SandboxLimits, TickOutput};
 pub use intents::{BoundaryLimits, IntentRejection, RawAction, RawIntent, validate_intents};
 pub use runtime::{CONTRACT, LoadedComponent, Runtime, RuntimeConfig};

@@ -12,7 +12,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 /// The contract package and version this host speaks.
-pub const CONTRACT: &str = "flotilla:bot@0.2.0";
+pub const CONTRACT: &str = "flotilla:bot@0.3.0";
 const STRATEGY_EXPORT: &str = "flotilla:bot/strategy";
 
 /// How the runtime is set up.
@@ -96,6 +96,11 @@ impl Runtime {
     /// The wasmtime engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// How often the epoch advances.
+    pub(crate) fn epoch_tick(&self) -> Duration {
+        self.epoch_tick
     }
 
     /// Deadline in epoch ticks for a call budget.

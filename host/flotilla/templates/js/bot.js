@@ -3,7 +3,7 @@
 // Params (text in the registry, all optional): `period` (20) bars of the EMA, computed by
 // the host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
 
-import { indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.2.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.3.0';
 
 const bot = { symbols: [] };
 
@@ -51,6 +51,16 @@ export const strategy = {
       });
     }
     return intents;
+  },
+
+  // A run of ticks (backtests): stop at the first that has intents, as the contract asks.
+  onTicks(ctx) {
+    for (;;) {
+      const intents = strategy.onTick(ctx);
+      const next = intents.length > 0 ? undefined : nextTick();
+      if (next === undefined) return intents;
+      ctx = next;
+    }
   },
 
   onFill(fill) {

@@ -64,6 +64,15 @@ class Strategy(StrategyProtocol):
             intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, "{{name}}"))
         return intents
 
+    def on_ticks(self, ctx: TickContext):
+        # A run of ticks (backtests): stop at the first that has intents, as the contract asks.
+        while True:
+            intents = self.on_tick(ctx)
+            nxt = None if intents else host.next_tick()
+            if nxt is None:
+                return intents
+            ctx = nxt
+
     def on_fill(self, fill):
         host.log(LogLevel.INFO, f"filled {fill.quantity} {fill.symbol} at {fill.price}")
 

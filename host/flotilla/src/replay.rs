@@ -1,0 +1,208 @@
+//! The replay's simulated clock: steps from event to event (the next bar close or the next
+//! bot run, whichever comes first), moving the market and running the host's duties at
+//! each, and hands out bot ticks in the order a live fleet would run them.
+//!
+//! A bot's run of ticks (`on-ticks`) pulls its next tick from here while it is still inside
+//! its call: [`Replay::source`] hands out that bot's tick only when it is the very next
+//! thing the replay would do and nothing the bot must hear first (a fill) is waiting, so a
+//! run gives the same result as one call per tick.
+
+use crate::fleet::{Fleet, TickSummary};
+use crate::tick::tick_inputs;
+use anyhow::Result;
+use flotilla_backtest::EquityPoint;
+use flotilla_config::Schedule;
+use flotilla_domain::{BotId, Decimal, Symbol, Timestamp};
+use flotilla_runtime::{NextTick, TickSource};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A bot tick due now: the bot's index, when it was scheduled, and the replay time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Due {
+    pub bot: usize,
+    pub scheduled: Timestamp,
+    pub now: Timestamp,
+}
+
+/// The replay's clock, schedules and what the report needs from each step.
+pub(crate) struct Replay {
+    fleet: Arc<Fleet>,
+    ids: Vec<BotId>,
+    schedules: Vec<Schedule>,
+    next: Vec<Option<Timestamp>>,
+    end: Timestamp,
+    /// The step in progress: its time and the first bot not yet considered at it.
+    step: Option<(Timestamp, usize)>,
+    start_budgets: BTreeMap<BotId, Decimal>,
+    /// Fleet equity after each step with bars.
+    pub fleet_equity: Vec<EquityPoint>,
+    /// Each bot's equity after each step with bars.
+    pub bot_equity: BTreeMap<BotId, Vec<EquityPoint>>,
+    /// Bars replayed.
+    pub bars: u64,
+    /// Bot ticks run.
+    pub ticks: u64,
+    /// A failure inside a bot's run, raised when the run returns.
+    error: Option<anyhow::Error>,
+    progress: Box<dyn Fn(u64) + Send>,
+}
+
+impl Replay {
+    /// A replay of `fleet` from `start` to `end`, sized for `events` bars.
+    pub fn new(
+        fleet: Arc<Fleet>,
+        start: Timestamp,
+        end: Timestamp,
+        events: usize,
+        progress: Box<dyn Fn(u64) + Send>,
+    ) -> Self {
+        let handles = fleet.handles();
+        let start_budgets = fleet.core().budgets.clone();
+        // Nothing reloads during a replay: read each schedule once, not a spec per tick.
+        let schedules: Vec<Schedule> = handles.iter().map(|h| h.spec().schedule).collect();
+        let next = schedules.iter().map(|s| s.next_after(start)).collect();
+        let bot_equity = start_budgets
+            .keys()
+            .map(|b| (b.clone(), Vec::with_capacity(events)))
+            .collect();
+        Self {
+            ids: handles.iter().map(|h| h.id.clone()).collect(),
+            fleet,
+            schedules,
+            next,
+            end,
+            step: None,
+            start_budgets,
+            fleet_equity: Vec::with_capacity(events),
+            bot_equity,
+            bars: 0,
+            ticks: 0,
+            error: None,
+            progress,
+        }
+    }
+
+    /// The next bot tick, moving the market (and the host's duties) as far as it needs.
+    /// With `only`, a tick of another bot, or one `only` must not take inside a run, is
+    /// left for the caller after and `None` returned. `None` otherwise: the data ended.
+    pub fn next_due(&mut self, only: Option<usize>) -> Result<Option<Due>> {
+        loop {
+            if let Some((t, from)) = self.step {
+                let due = (from..self.next.len())
+                    .find_map(|i| self.next[i].filter(|d| *d <= t).map(|d| (i, d)));
+                if let Some((bot, scheduled)) = due {
+                    if only.is_some_and(|b| b != bot || self.must_hear_first(b)) {
+                        self.step = Some((t, bot));
+                        return Ok(None);
+                    }
+                    self.step = Some((t, bot + 1));
+                    self.next[bot] = self.schedules[bot].next_after(t);
+                    return Ok(Some(Due {
+                        bot,
+                        scheduled,
+                        now: t,
+                    }));
+                }
+                self.step = None;
+            }
+            let t_bot = self.next.iter().flatten().min().copied();
+            let Some(t) = [self.fleet.next_market_event(), t_bot]
+                .into_iter()
+                .flatten()
+                .min()
+            else {
+                return Ok(None);
+            };
+            if t > self.end {
+                return Ok(None);
+            }
+            let pushed = self.fleet.advance_market(t)?;
+            if !pushed.is_empty() {
+                self.bars += pushed.len() as u64;
+                self.fleet.host_duties(t, pushed, false)?;
+                self.record_equity(t);
+                (self.progress)(self.bars);
+            }
+            self.step = Some((t, 0));
+        }
+    }
+
+    /// Fills are reported before a tick, outside it: a bot with one waiting goes back to
+    /// the host first.
+    fn must_hear_first(&self, bot: usize) -> bool {
+        self.fleet.core().fill_notices.contains_key(&self.ids[bot])
+    }
+
+    /// Counts the ticks of a run (a quarantined bot's skipped tick counts as one).
+    pub fn ran(&mut self, summary: &TickSummary) {
+        self.ticks += summary.ticks.max(1);
+    }
+
+    /// The failure a run's source met, if any.
+    pub fn take_error(&mut self) -> Option<anyhow::Error> {
+        self.error.take()
+    }
+
+    /// Where bot `bot`'s run takes its next ticks from: this replay, while that bot's tick
+    /// is the next thing to do.
+    pub fn source(replay: &Arc<Mutex<Replay>>, bot: usize) -> TickSource {
+        let replay = replay.clone();
+        Box::new(move || {
+            let mut r = lock(&replay);
+            if r.error.is_some() {
+                return None;
+            }
+            let due = match r.next_due(Some(bot)) {
+                Ok(due) => due?,
+                Err(e) => {
+                    r.error = Some(e);
+                    return None;
+                }
+            };
+            let (capital, positions) = tick_inputs(&r.fleet.core(), &r.ids[bot]);
+            Some(NextTick {
+                scheduled: due.scheduled,
+                time: due.now,
+                capital,
+                positions,
+            })
+        })
+    }
+
+    /// Appends the fleet's and each bot's equity at `t`. A bot's equity is its first
+    /// budget plus its realised PnL less fees plus its open positions marked to market.
+    fn record_equity(&mut self, t: Timestamp) {
+        let fleet = &self.fleet;
+        let core = fleet.core();
+        let mark = |s: &Symbol| fleet.cached_mark(&core.marks, s);
+        // Marked by the host duties of this same step.
+        self.fleet_equity.push(EquityPoint {
+            time: t,
+            equity: core.equity,
+            cash: core.portfolio.cash(),
+        });
+        for (bot, budget) in &self.start_budgets {
+            let unrealized: Decimal = core
+                .portfolio
+                .bot_positions(bot)
+                .filter_map(|(s, p)| mark(s).map(|m| p.unrealized(m)))
+                .sum();
+            let e = *budget + core.portfolio.bot_realized(bot) - core.portfolio.bot_fees(bot)
+                + unrealized;
+            self.bot_equity
+                .entry(bot.clone())
+                .or_default()
+                .push(EquityPoint {
+                    time: t,
+                    equity: e,
+                    cash: Decimal::ZERO,
+                });
+        }
+    }
+}
+
+/// The replay's lock; a panic elsewhere does not make its state unreadable.
+pub(crate) fn lock(replay: &Mutex<Replay>) -> MutexGuard<'_, Replay> {
+    replay.lock().unwrap_or_else(|e| e.into_inner())
+}
