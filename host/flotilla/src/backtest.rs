@@ -215,10 +215,11 @@ pub fn run_with(
     let elapsed = started.elapsed();
     progress.done();
     let failures = handles.iter().map(|h| h.slot().stats.failures).sum();
-    let replay = std::mem::replace(
-        &mut *lock(&replay),
-        Replay::new(fleet.clone(), end, end, 0, Box::new(|_| {})),
-    );
+    // Each run's source went with its call: the replay is the loop's alone again.
+    let replay = Arc::into_inner(replay)
+        .context("a bot's run still holds the replay")?
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     let core = fleet.core();
     let (fills, refusals) = core.recorded()?;
     let mut tracker = TradeTracker::new();

@@ -276,14 +276,7 @@ impl BotSlot {
         }
         let inst = self.instance.as_mut().expect("built above");
         inst.io().positions = positions;
-        let mut run = match source {
-            Some(source) => inst.on_ticks(now, capital, source),
-            None => RunOutput {
-                result: inst.on_tick(now, capital),
-                last: None,
-                ticks: 1,
-            },
-        };
+        let mut run = inst.run(now, capital, source);
         self.stats.ticks += run.ticks.saturating_sub(1);
         run.result = match run.result {
             Ok(out) => {

@@ -36,7 +36,7 @@ pub struct PositionView {
 /// One more tick of a run, as the host hands it to a bot inside `on-ticks`.
 #[derive(Clone, Debug)]
 pub struct NextTick {
-    /// When the scheduler wanted the tick (echoed back in [`crate::TickOutput::last`]).
+    /// When the scheduler wanted the tick (echoed back in [`crate::RunOutput::last`]).
     pub scheduled: Timestamp,
     /// The tick's time; the bot's clock shows it.
     pub time: Timestamp,
@@ -158,9 +158,8 @@ pub struct BotState {
 }
 
 impl BotState {
-    pub(crate) fn new(mut io: HostIo, limits: StoreLimits, seed: u64) -> Self {
+    pub(crate) fn new(io: HostIo, limits: StoreLimits, seed: u64) -> Self {
         let clock = io.clock.clone();
-        io.clock = clock.clone();
         use rand::{RngCore, SeedableRng};
         // No preopened dirs, env, args or sockets; clocks and randomness come from the host
         // so a replay sees the same values.

@@ -74,7 +74,7 @@ pub struct TickOutput {
     pub host_calls: u64,
 }
 
-/// What an `on-ticks` call did.
+/// What a tick call (`on-tick`, or `on-ticks` with a source) did.
 #[derive(Debug)]
 pub struct RunOutput {
     /// The intents of the last tick handled, or the failure that ended the run.
@@ -199,13 +199,10 @@ impl BotInstance {
         self.run(time, capital, None).result
     }
 
-    /// Calls `on-ticks`: the tick at `time`, then the ticks `source` hands out through
-    /// `next-tick`, until the bot has intents or the source ends the run.
-    pub fn on_ticks(&mut self, time: Timestamp, capital: f64, source: TickSource) -> RunOutput {
-        self.run(time, capital, Some(source))
-    }
-
-    fn run(&mut self, time: Timestamp, capital: f64, source: Option<TickSource>) -> RunOutput {
+    /// With a `source`, calls `on-ticks`: the tick at `time`, then the ticks `source` hands
+    /// out through `next-tick`, until the bot has intents or the source ends the run.
+    /// Without, calls `on-tick`.
+    pub fn run(&mut self, time: Timestamp, capital: f64, source: Option<TickSource>) -> RunOutput {
         let batch = source.is_some();
         let io = self.io();
         let first = io.ticks;
