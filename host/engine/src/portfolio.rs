@@ -8,7 +8,10 @@ use crate::underlying::UnderlyingRules;
 use flotilla_domain::{BotId, Fill, Money, Position, Quantity, Side, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+// Fx-hashed: looked up per bot and symbol on every bar (equity curves), keyed by registry
+// ids (not adversarial); sums over them do not depend on the iteration order.
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One bot's book: its positions and running totals.
@@ -142,12 +145,12 @@ impl Portfolio {
             version: 0,
             starting_cash,
             cash: starting_cash,
-            bots: HashMap::new(),
-            symbols: HashMap::new(),
-            holders: HashMap::new(),
-            underlying_of: HashMap::new(),
+            bots: HashMap::default(),
+            symbols: HashMap::default(),
+            holders: HashMap::default(),
+            underlying_of: HashMap::default(),
             rules,
-            trades: HashMap::new(),
+            trades: HashMap::default(),
             open: 0,
             gross_cost: Decimal::ZERO,
             net_cost: Decimal::ZERO,

@@ -160,6 +160,8 @@ pub struct Core {
     /// Each symbol's latest close as a ledger price, converted once per bar (the f64 to
     /// decimal conversion is a visible share of a backtest step).
     pub marks: rustc_hash::FxHashMap<Symbol, Decimal>,
+    /// Each symbol's native timeframe once it had a bar (it never changes after that).
+    pub(crate) native_tf: rustc_hash::FxHashMap<Symbol, flotilla_domain::Timeframe>,
     /// When capital is next reallocated.
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
@@ -280,6 +282,7 @@ impl Fleet {
                 equity: fleet.starting_cash,
                 last_bar: BTreeMap::new(),
                 marks: Default::default(),
+                native_tf: Default::default(),
                 next_rebalance: fleet.market.start,
                 pending: Vec::new(),
                 replay_log: options

@@ -55,11 +55,7 @@ impl Fleet {
                     core.last_bar.insert(symbol.clone(), bar.time);
                 }
             }
-            let tf = self
-                .market
-                .read()
-                .native_timeframe(symbol)
-                .unwrap_or(Timeframe::M1);
+            let tf = self.native_timeframe(&mut core, symbol);
             match mark {
                 Some(close) => core.risk.observe_bar_at(symbol, bar, tf, close),
                 None => core.risk.observe_bar(symbol, bar, tf),
@@ -93,6 +89,22 @@ impl Fleet {
             self.rebalance_locked(&mut core, now)?;
         }
         Ok(())
+    }
+
+    /// The timeframe `symbol`'s bars arrive at (1m before its first bar). Fixed by the
+    /// symbol's first bar, so it is read from the store once rather than under its lock
+    /// on every bar.
+    fn native_timeframe(&self, core: &mut Core, symbol: &Symbol) -> Timeframe {
+        if let Some(tf) = core.native_tf.get(symbol) {
+            return *tf;
+        }
+        match self.market.read().native_timeframe(symbol) {
+            Some(tf) => {
+                core.native_tf.insert(symbol.clone(), tf);
+                tf
+            }
+            None => Timeframe::M1,
+        }
     }
 
     /// The newest 1-minute bar of each simulated symbol not seen before.

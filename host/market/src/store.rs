@@ -152,7 +152,14 @@ impl SymbolBars {
         self.closed[first].push(bar, cap);
         self.next_start = Some(bar.time.plus_millis(unit));
         for (i, tf) in Timeframe::ALL.iter().enumerate().skip(first + 1) {
-            let period = bar.time.floor(*tf);
+            // Usually the bar falls in the forming period: its start is then the floor,
+            // without the division.
+            let period = match self.forming[i] {
+                Some(f) if f.time <= bar.time && bar.time < f.time.plus_millis(tf.millis()) => {
+                    f.time
+                }
+                _ => bar.time.floor(*tf),
+            };
             // Rule 2: a minute of a later period closes the forming bar.
             if let Some(f) = self.forming[i].take_if(|f| f.time != period) {
                 self.closed[i].push(f, cap);
@@ -282,7 +289,11 @@ impl BarStore {
                 time: bar.time,
             });
         }
-        let series = self.symbols.entry(symbol.clone()).or_default();
+        // Look up before inserting: `entry` would clone the symbol on every push.
+        if !self.symbols.contains_key(symbol) {
+            self.symbols.insert(symbol.clone(), SymbolBars::default());
+        }
+        let series = self.symbols.get_mut(symbol).expect("inserted above");
         match series.native {
             Some(native) if native != tf => {
                 return Err(StoreError::TimeframeMismatch {

@@ -358,3 +358,52 @@ fn shared_bars_serve_through_the_trait() {
     assert_eq!(md.bars(&sym(), Timeframe::M1, 5).unwrap().len(), 1);
     assert_eq!(shared.read().capacity(), DEFAULT_CAPACITY);
 }
+
+/// Minutes with gaps of every size (inside a period, across periods, across days) give,
+/// at every timeframe, exactly the bars a plain group-by-period of the pushed minutes gives
+/// (the store finds the period without dividing when the minute is in the forming one).
+#[test]
+fn aggregation_with_gaps_matches_grouping_by_period() {
+    let mut s = BarStore::new();
+    let mut minutes = Vec::new();
+    let (mut m, mut seed) = (0i64, 12345u64);
+    while m < 3 * 1_440 {
+        let p = 100.0 + (seed % 97) as f64;
+        minutes.push(m1(m, p, p + 2.0, p - 1.0, p + 0.5, (seed % 7) as f64));
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Mostly the next minute, sometimes a gap of up to two hours.
+        m += match (seed >> 33) % 10 {
+            0 => 1 + ((seed >> 40) % 120) as i64,
+            _ => 1,
+        };
+    }
+    for b in &minutes {
+        s.push_m1(&sym(), *b).unwrap();
+    }
+    for tf in &Timeframe::ALL[1..] {
+        let mut want: Vec<Bar> = Vec::new();
+        for b in &minutes {
+            let period = b.time.floor(*tf);
+            match want.last_mut().filter(|w| w.time == period) {
+                Some(w) => {
+                    w.high = w.high.max(b.high);
+                    w.low = w.low.min(b.low);
+                    w.close = b.close;
+                    w.volume += b.volume;
+                }
+                None => want.push(Bar { time: period, ..*b }),
+            }
+        }
+        // The last period is still forming unless its last minute arrived.
+        let last = minutes.last().unwrap().time.plus_millis(MINUTE);
+        if want
+            .last()
+            .is_some_and(|w| w.time.plus_millis(tf.millis()) != last)
+        {
+            want.pop();
+        }
+        assert_eq!(s.bars(&sym(), *tf, usize::MAX).unwrap(), want, "{tf:?}");
+    }
+}

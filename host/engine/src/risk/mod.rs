@@ -195,6 +195,10 @@ pub struct RiskEngine {
     prices: rustc_hash::FxHashMap<Symbol, PriceTrack>,
     correlation: CorrelationTracker,
     cluster_cache: HashMap<Symbol, ClusterCost>,
+    /// Daily-loss threshold (start-of-session equity × fraction), cached between marks.
+    daily_loss_at: watch::ScaledLimit,
+    /// Drawdown threshold (peak × fraction), cached between marks.
+    drawdown_at: watch::ScaledLimit,
 }
 
 /// The config's fractions as decimals, converted once (f64 → Decimal is not free).
@@ -256,6 +260,8 @@ impl RiskEngine {
             prices: Default::default(),
             correlation,
             cluster_cache: HashMap::new(),
+            daily_loss_at: Default::default(),
+            drawdown_at: Default::default(),
         })
     }
 

@@ -52,10 +52,10 @@ impl RiskEngine {
         let sod = self.equity.session_start_equity;
         let loss = sod - equity;
         let by_abs = self.config.daily_loss_limit.filter(|l| loss >= *l);
-        let by_pct = self
-            .pcts
-            .daily_loss
-            .filter(|p| sod > Decimal::ZERO && loss >= Decimal::ZERO && loss >= sod * *p);
+        let daily_loss_at = &mut self.daily_loss_at;
+        let by_pct = self.pcts.daily_loss.filter(|p| {
+            sod > Decimal::ZERO && loss >= Decimal::ZERO && loss >= daily_loss_at.of(sod, *p)
+        });
         let target = self.config.daily_loss_state;
         if (by_abs.is_some() || by_pct.is_some()) && fleet_state < target {
             let why = match (by_abs, by_pct) {
@@ -79,7 +79,11 @@ impl RiskEngine {
                 )
             );
             let under = peak - equity;
-            if peak > Decimal::ZERO && under >= Decimal::ZERO && under >= peak * dd && !sticky {
+            if peak > Decimal::ZERO
+                && under >= Decimal::ZERO
+                && under >= self.drawdown_at.of(peak, dd)
+                && !sticky
+            {
                 let why = format!("drawdown {} from peak {peak} ≥ {dd}", peak - equity);
                 let c = self
                     .states
@@ -277,4 +281,54 @@ pub struct RiskMemory {
     pub stats: Vec<(BotId, TradeStats)>,
     /// Last exit per (bot, symbol), for the re-entry cooldown.
     pub exits: Vec<(BotId, Symbol, Timestamp)>,
+}
+
+/// `base × fraction` for the last `base` seen: start-of-session equity and the peak change
+/// rarely, while equity is marked on every bar, so most marks skip the multiplication.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ScaledLimit {
+    /// The base and fraction as stored (their exact representation) and their product.
+    last: Option<([u8; 16], [u8; 16], Decimal)>,
+}
+
+impl ScaledLimit {
+    /// `base * fraction`, exactly as computed afresh.
+    pub(crate) fn of(&mut self, base: Decimal, fraction: Decimal) -> Decimal {
+        // Keyed on the representation, not the value: 1.0 and 1.00 are equal but their
+        // products may differ in scale.
+        let key = (base.serialize(), fraction.serialize());
+        match self.last {
+            Some((b, f, v)) if (b, f) == key => v,
+            _ => {
+                let v = base * fraction;
+                self.last = Some((key.0, key.1, v));
+                v
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod scaled_limit_tests {
+    use super::ScaledLimit;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn the_cached_product_is_the_fresh_product() {
+        let mut c = ScaledLimit::default();
+        let f = dec!(0.05);
+        for base in [
+            dec!(1000),
+            dec!(1000),
+            dec!(1000.00),
+            dec!(987.654321),
+            dec!(1000),
+        ] {
+            let got = c.of(base, f);
+            assert_eq!(got.serialize(), (base * f).serialize(), "{base}");
+        }
+        // Same value, another scale: recomputed, so the scale follows the base.
+        assert_eq!(c.of(dec!(1000.0000), f).to_string(), "50.000000");
+        assert_eq!(c.of(dec!(1000), dec!(0.1)), dec!(100));
+    }
 }
