@@ -2,10 +2,10 @@
 //!
 //! Copying bars across the component boundary dominates a tick's cost, so a bot that reads
 //! the same lookback every tick should not fetch it every tick. [`Closes`] asks the host
-//! for the newest bar (and, when it is new, the one before): when the older one is the
-//! newest bar it already holds, it appends one close; otherwise (first tick, a restart,
-//! several bars since the last tick) it fetches the whole window again. The result is
-//! always the last `len` closes, as a full fetch would give.
+//! for the newest bar and, when it is new, checks that it follows the newest one held (one
+//! period later, or else the host's bar before it is that one): then it appends one close;
+//! otherwise (first tick, a restart, several bars since the last tick) it fetches the whole
+//! window again. The result is always the last `len` closes, as a full fetch would give.
 
 use crate::tick::Tick;
 use crate::types::{Timeframe, Timestamp};
@@ -75,11 +75,16 @@ impl Closes {
             self.series.insert(symbol.to_owned(), Series::default());
         }
         let s = self.series.get_mut(symbol).expect("just inserted");
-        let follows =
-            |s: &Series| -> Result<bool, String> {
-                Ok(s.last.is_some()
-                    && ctx.bar_at(symbol, self.timeframe, 1)?.map(|b| b.time) == s.last)
-            };
+        let step = self.timeframe.millis();
+        // The host's bars of a timeframe start on multiples of it, so a newest bar one
+        // period after the last one held has nothing between them: no second call needed.
+        let follows = |s: &Series| -> Result<bool, String> {
+            Ok(match s.last {
+                Some(last) if newest.time == last + step => true,
+                Some(last) => ctx.bar_at(symbol, self.timeframe, 1)?.map(|b| b.time) == Some(last),
+                None => false,
+            })
+        };
         match () {
             _ if s.last == Some(newest.time) => {}
             _ if follows(s)? => {
@@ -147,5 +152,49 @@ mod tests {
             set_closes("AAA", Timeframe::M1, &up[..n]);
             assert_eq!(w.update(&tick(), "AAA").unwrap().unwrap(), &up[n - 5..n]);
         }
+    }
+
+    /// Bars at the given minutes, each closing at its minute number.
+    fn minutes(at: &[i64]) -> Vec<crate::types::Bar> {
+        at.iter()
+            .map(|&m| {
+                let c = m as f64;
+                crate::types::Bar {
+                    time: m * Timeframe::M1.millis(),
+                    open: c,
+                    high: c,
+                    low: c,
+                    close: c,
+                    volume: 1.0,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn follows_bars_across_calendar_gaps() {
+        use crate::testing::set_bars;
+        reset();
+        let mut w = Closes::new(Timeframe::M1, 3);
+        set_bars("AAA", Timeframe::M1, minutes(&[1, 2, 3]));
+        assert_eq!(w.update(&tick(), "AAA").unwrap().unwrap(), &[1.0, 2.0, 3.0]);
+        // A closed session: the next bar is many periods later but directly follows.
+        set_bars("AAA", Timeframe::M1, minutes(&[1, 2, 3, 90]));
+        assert_eq!(
+            w.update(&tick(), "AAA").unwrap().unwrap(),
+            &[2.0, 3.0, 90.0]
+        );
+        // One period later: appended.
+        set_bars("AAA", Timeframe::M1, minutes(&[1, 2, 3, 90, 91]));
+        assert_eq!(
+            w.update(&tick(), "AAA").unwrap().unwrap(),
+            &[3.0, 90.0, 91.0]
+        );
+        // Two bars arrived across a gap: the one before the newest is not held, refetch.
+        set_bars("AAA", Timeframe::M1, minutes(&[1, 2, 3, 90, 91, 95, 96]));
+        assert_eq!(
+            w.update(&tick(), "AAA").unwrap().unwrap(),
+            &[91.0, 95.0, 96.0]
+        );
     }
 }

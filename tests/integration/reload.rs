@@ -187,3 +187,67 @@ fn registry_edits_apply_live_and_a_bad_edit_is_rejected_whole() {
     assert!(new.ticks >= 3, "{new:?}");
     let _ = Arc::strong_count(&fleet);
 }
+
+#[test]
+fn registry_reload_applies_risk_limits_to_the_running_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let fo = bot("fixed_order");
+    let reg = registry(dir.path(), &counter("a", &fo, "1s"));
+    let fleet = fleet(dir.path(), &reg);
+    let a = flotilla_domain::BotId::new("a");
+    let b = flotilla_domain::BotId::new("b");
+    assert_eq!(fleet.core().risk.config().max_open_positions_for(&a), 10);
+    let path = dir.path().join("fleet.toml");
+    let write = |fleet_risk: &str, bots: &str| {
+        let header = crate::support::fleet_header()
+            .replace("starting_cash = \"100000\"", "starting_cash = \"250000\"");
+        std::fs::write(&path, format!("{header}{fleet_risk}\n{bots}")).unwrap();
+    };
+
+    // A bot's [bot.risk] edited, a bot added with its own, [fleet.risk] edited.
+    let with_limits = [
+        counter("a", &fo, "1s"),
+        "[bot.risk]\nmax_open_positions = 1\n".into(),
+        counter("b", &fo, "1s"),
+        "[bot.risk]\nmax_order_notional = \"500\"\n".into(),
+    ]
+    .concat();
+    write("[fleet.risk]\ndaily_loss_pct = 0.03\n", &with_limits);
+    let r = fleet.reload_registry();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.risk_updated);
+    assert_eq!(r.added, [b.clone()]);
+    assert_eq!(r.restart_needed, ["starting_cash"]);
+    {
+        let core = fleet.core();
+        let cfg = core.risk.config();
+        assert_eq!(cfg.max_open_positions_for(&a), 1);
+        assert_eq!(
+            cfg.overrides(&b).unwrap().max_order_notional,
+            Some(rust_decimal::Decimal::from(500))
+        );
+        assert_eq!(cfg.daily_loss_pct, Some(0.03));
+        let events = core.ledger.events(20).unwrap();
+        assert!(events.iter().any(|e| e.kind == "risk_limits"), "{events:?}");
+    }
+
+    // A fleet setting that shapes the portfolio is refused with its reason; the bots'
+    // overrides still follow the registry, on the running fleet limits.
+    let loosened = with_limits.replace("max_open_positions = 1", "max_open_positions = 2");
+    write(
+        "[fleet.risk]\ndaily_loss_pct = 0.04\nquantity_decimals = 2\n",
+        &loosened,
+    );
+    let r = fleet.reload_registry();
+    assert!(r.risk_updated);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(
+        r.errors[0].contains("quantity_decimals") && r.errors[0].contains("next start"),
+        "{}",
+        r.errors[0]
+    );
+    let core = fleet.core();
+    assert_eq!(core.risk.config().max_open_positions_for(&a), 2);
+    assert_eq!(core.risk.config().daily_loss_pct, Some(0.03));
+    assert_eq!(core.risk.config().quantity_decimals, 6);
+}

@@ -5,7 +5,7 @@
 //! so a risk check never walks the positions.
 
 use crate::underlying::UnderlyingRules;
-use flotilla_domain::{BotId, Fill, Money, Position, Quantity, Side, Symbol, Timestamp};
+use flotilla_domain::{BotId, Fill, Money, Position, Price, Quantity, Side, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 // Fx-hashed: looked up per bot and symbol on every bar (equity curves), keyed by registry
@@ -356,6 +356,26 @@ impl Portfolio {
     /// Realised PnL of the bot, fees excluded.
     pub fn bot_realized(&self, bot: &BotId) -> Money {
         self.bots.get(bot).map_or(Decimal::ZERO, |b| b.realized_pnl)
+    }
+
+    /// The bot's equity on `base` capital: `base` plus realised PnL, less fees, plus its
+    /// open positions marked by `mark` (a position without a mark counts nothing). One
+    /// lookup for all of it: the replay asks for it for every bot on every bar.
+    pub fn bot_equity(
+        &self,
+        bot: &BotId,
+        base: Money,
+        mut mark: impl FnMut(&Symbol) -> Option<Price>,
+    ) -> Money {
+        let Some(b) = self.bots.get(bot) else {
+            return base;
+        };
+        let unrealized: Money = b
+            .positions
+            .iter()
+            .filter_map(|(s, p)| mark(s).map(|m| p.unrealized(m)))
+            .sum();
+        base + b.realized_pnl - b.fees + unrealized
     }
 
     /// Fees the bot paid.

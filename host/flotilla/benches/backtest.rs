@@ -43,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         let floor = best(|| native_sma(&events, 10, 30));
         println!("{label:<44}{floor:>12.0} bars/s");
     }
-    for (bots, every) in [(1, "1m"), (20, "1m"), (1, "1h"), (20, "1h")] {
+    for (bots, every) in [(1, "1m"), (20, "1m"), (1, "1h"), (20, "1h"), (1, "1d")] {
         let label = format!("{bots} wasm SMA bot(s), ticking every {every}");
         if !label.contains(&only) {
             continue;

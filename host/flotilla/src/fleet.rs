@@ -68,27 +68,35 @@ pub enum MarketSource {
 }
 
 impl MarketSource {
-    /// Pushes every bar that has closed by `now` into `store`; returns the bars pushed.
-    fn advance_to(&mut self, now: Timestamp, store: &mut BarStore) -> Result<Vec<(Symbol, Bar)>> {
+    /// Pushes every bar that has closed by `now` into `store`, appending the replayed ones
+    /// to `pushed` (the simulator's are read back from the store by the host duties).
+    fn advance_to(
+        &mut self,
+        now: Timestamp,
+        store: &mut BarStore,
+        pushed: &mut Vec<NewBar>,
+    ) -> Result<()> {
         match self {
             MarketSource::Sim(sim) => {
                 sim.advance_to(now, store)
                     .context("advancing the market simulator")?;
-                Ok(Vec::new())
             }
             MarketSource::Replay { events, next } => {
-                let mut pushed = Vec::new();
                 while let Some(e) = events.get(*next).filter(|e| e.close_time <= now) {
                     store
                         .push_bar(&e.symbol, e.timeframe, e.bar)
                         .context("replaying bars")?;
-                    pushed.push((e.symbol.clone(), e.bar));
+                    pushed.push(NewBar {
+                        symbol: e.symbol.clone(),
+                        bar: e.bar,
+                        timeframe: e.timeframe,
+                    });
                     *next += 1;
                 }
                 store.seal_until(now);
-                Ok(pushed)
             }
         }
+        Ok(())
     }
 
     /// When the next replayed bar closes (`None` for the simulator or at the end).
@@ -98,6 +106,17 @@ impl MarketSource {
             MarketSource::Replay { events, next } => events.get(*next).map(|e| e.close_time),
         }
     }
+}
+
+/// A bar the market just closed, at the timeframe it arrived in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewBar {
+    /// Its symbol.
+    pub symbol: Symbol,
+    /// The bar.
+    pub bar: Bar,
+    /// The symbol's native timeframe.
+    pub timeframe: flotilla_domain::Timeframe,
 }
 
 /// A bot as the scheduler sees it. The slot is locked for a whole tick, so one bot never
@@ -160,8 +179,6 @@ pub struct Core {
     /// Each symbol's latest close as a ledger price, converted once per bar (the f64 to
     /// decimal conversion is a visible share of a backtest step).
     pub marks: rustc_hash::FxHashMap<Symbol, Decimal>,
-    /// Each symbol's native timeframe once it had a bar (it never changes after that).
-    pub(crate) native_tf: rustc_hash::FxHashMap<Symbol, flotilla_domain::Timeframe>,
     /// When capital is next reallocated.
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
@@ -238,7 +255,8 @@ impl Fleet {
                 SharedBars::default(),
             ),
         };
-        let mut risk = RiskEngine::try_new(risk_config(&fleet, &specs)).context("risk limits")?;
+        let mut risk =
+            RiskEngine::try_new(risk_config(&fleet.risk, &specs)).context("risk limits")?;
         if let Some(memory) = ledger.load_host_state("risk_memory")? {
             risk.restore(serde_json::from_value(memory).context("restoring the risk memory")?);
         }
@@ -282,7 +300,6 @@ impl Fleet {
                 equity: fleet.starting_cash,
                 last_bar: BTreeMap::new(),
                 marks: Default::default(),
-                native_tf: Default::default(),
                 next_rebalance: fleet.market.start,
                 pending: Vec::new(),
                 replay_log: options
@@ -481,11 +498,12 @@ impl Fleet {
         }
     }
 
-    /// Brings market data up to `now`; returns the replayed bars pushed (none when simulating).
-    pub fn advance_market(&self, now: Timestamp) -> Result<Vec<(Symbol, Bar)>> {
+    /// Brings market data up to `now`, appending the replayed bars pushed to `pushed`
+    /// (none when simulating). The caller keeps the buffer, so a replay allocates none.
+    pub fn advance_market(&self, now: Timestamp, pushed: &mut Vec<NewBar>) -> Result<()> {
         let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
         let mut store = self.market.write();
-        source.advance_to(now, &mut store)
+        source.advance_to(now, &mut store, pushed)
     }
 
     /// When the next replayed bar closes, if replaying.
@@ -532,9 +550,14 @@ impl Fleet {
     }
 }
 
-/// Risk limits from the registry: `[fleet.risk]` with each bot's `[bot.risk]`.
-pub(crate) fn risk_config(fleet: &FleetSpec, specs: &[BotSpec]) -> flotilla_engine::RiskConfig {
-    let mut cfg = fleet.risk.clone();
+/// Risk limits from the registry: `[fleet.risk]` (its own per-bot overrides dropped) with
+/// each bot's `[bot.risk]`.
+pub(crate) fn risk_config(
+    fleet: &flotilla_engine::RiskConfig,
+    specs: &[BotSpec],
+) -> flotilla_engine::RiskConfig {
+    let mut cfg = fleet.clone();
+    cfg.bots.clear();
     for spec in specs {
         cfg.bots.insert(spec.id.clone(), spec.risk.clone());
     }

@@ -5,10 +5,11 @@
 //! fails keeps the old version running and is recorded. A registry is applied only if it
 //! validates whole; then it is diffed bot by bot.
 
-use crate::fleet::{BotHandle, Fleet};
+use crate::fleet::{BotHandle, Fleet, risk_config};
 use anyhow::{Result, anyhow};
-use flotilla_config::{BotSpec, Registry};
+use flotilla_config::{BotSpec, FleetSpec, Registry};
 use flotilla_domain::BotId;
+use flotilla_engine::RiskConfig;
 use flotilla_runtime::LoadedComponent;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,6 +25,10 @@ pub struct ReloadReport {
     pub replaced: Vec<BotId>,
     /// Bots whose schedule alone changed.
     pub rescheduled: Vec<BotId>,
+    /// Whether the risk engine took new limits (`[fleet.risk]` or a bot's `[bot.risk]`).
+    pub risk_updated: bool,
+    /// `[fleet]` settings that changed but apply only at the next start.
+    pub restart_needed: Vec<String>,
     /// Problems; the affected bots kept their old version.
     pub errors: Vec<String>,
 }
@@ -83,10 +88,42 @@ impl Fleet {
         if let Err(e) = registry.validate() {
             return self.rejected(e.to_string());
         }
-        match registry.bots() {
-            Ok(specs) => self.apply(specs),
+        match registry
+            .fleet_spec()
+            .and_then(|f| Ok((f, registry.bots()?)))
+        {
+            Ok((fleet, specs)) => {
+                let mut report = self.apply_with(Some(&fleet.risk), specs);
+                report.restart_needed = self.restart_needed(&fleet);
+                for name in &report.restart_needed {
+                    tracing::warn!("[fleet] {name} changed; it applies at the next start");
+                }
+                report
+            }
             Err(e) => self.rejected(e.to_string()),
         }
+    }
+
+    /// The `[fleet]` settings in `new` that differ from the running ones and cannot change
+    /// live. The risk limits apply live, and the sandbox defaults and components directory
+    /// reach the bots through their own specs.
+    fn restart_needed(&self, new: &FleetSpec) -> Vec<String> {
+        let old = &self.spec;
+        [
+            ("name", old.name != new.name),
+            ("starting_cash", old.starting_cash != new.starting_cash),
+            ("allocator", old.allocator != new.allocator),
+            (
+                "rebalance_every",
+                old.rebalance_every != new.rebalance_every,
+            ),
+            ("broker", old.broker != new.broker),
+            ("market", old.market != new.market),
+        ]
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(name, _)| name.to_string())
+        .collect()
     }
 
     fn rejected(&self, errors: String) -> ReloadReport {
@@ -101,9 +138,18 @@ impl Fleet {
         }
     }
 
-    /// Diffs `specs` against the running bots and applies the differences.
+    /// Diffs `specs` against the running bots and applies the differences, with the
+    /// running `[fleet.risk]`.
     pub fn apply(&self, specs: Vec<BotSpec>) -> ReloadReport {
+        self.apply_with(None, specs)
+    }
+
+    /// [`Fleet::apply`], then the risk limits: `fleet_risk` (the running ones when `None`)
+    /// with the `[bot.risk]` of every bot in `specs`. Limits are the registry's word: they
+    /// apply even to a bot whose new code failed to load and kept its old version.
+    pub fn apply_with(&self, fleet_risk: Option<&RiskConfig>, specs: Vec<BotSpec>) -> ReloadReport {
         let mut report = ReloadReport::default();
+        let all = specs.clone();
         let wanted: Vec<BotSpec> = specs.into_iter().filter(|s| s.enabled).collect();
         for h in self.handles() {
             if !wanted.iter().any(|s| s.id == h.id) {
@@ -156,15 +202,21 @@ impl Fleet {
                 Err(e) => report.errors.push(format!("bot \"{}\": {e:#}", spec.id)),
             }
         }
+        self.update_risk(fleet_risk, &all, &mut report);
         if !report.added.is_empty() || !report.removed.is_empty() {
             self.rebalance();
         }
         let summary = format!(
-            "added {:?}, removed {:?}, replaced {:?}, rescheduled {:?}, {} error(s)",
+            "added {:?}, removed {:?}, replaced {:?}, rescheduled {:?}, risk limits {}, {} error(s)",
             report.added,
             report.removed,
             report.replaced,
             report.rescheduled,
+            if report.risk_updated {
+                "updated"
+            } else {
+                "unchanged"
+            },
             report.errors.len()
         );
         tracing::info!("registry applied: {summary}");
@@ -173,6 +225,44 @@ impl Fleet {
             .ledger
             .record_event(self.start(), None, "registry_applied", &summary);
         report
+    }
+
+    /// Gives the risk engine `fleet_risk` (or its running fleet limits) with the overrides
+    /// of `specs`. A fleet change the engine refuses (one that needs a restart) is
+    /// reported, and the bots' overrides still apply with the running limits.
+    fn update_risk(
+        &self,
+        fleet_risk: Option<&RiskConfig>,
+        specs: &[BotSpec],
+        report: &mut ReloadReport,
+    ) {
+        let mut core = self.core();
+        let running = core.risk.config().clone();
+        let mut attempts = vec![risk_config(fleet_risk.unwrap_or(&running), specs)];
+        if fleet_risk.is_some() {
+            attempts.push(risk_config(&running, specs));
+        }
+        for cfg in attempts {
+            if cfg == running {
+                return;
+            }
+            match core.risk.reconfigure(cfg) {
+                Ok(()) => {
+                    report.risk_updated = true;
+                    tracing::info!("risk limits updated from the registry");
+                    let _ = core.ledger.record_event(
+                        self.start(),
+                        None,
+                        "risk_limits",
+                        "risk limits updated from the registry",
+                    );
+                    return;
+                }
+                Err(e) => report
+                    .errors
+                    .push(format!("fleet.risk: {e}; the running value stays")),
+            }
+        }
     }
 
     /// Replaces a bot's instance with one built from `spec` and `component`, carrying its

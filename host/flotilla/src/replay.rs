@@ -7,7 +7,7 @@
 //! thing the replay would do and nothing the bot must hear first (a fill) is waiting, so a
 //! run gives the same result as one call per tick.
 
-use crate::fleet::{Fleet, TickSummary};
+use crate::fleet::{Fleet, NewBar, TickSummary};
 use crate::tick::tick_inputs;
 use anyhow::Result;
 use flotilla_backtest::EquityPoint;
@@ -43,6 +43,8 @@ pub(crate) struct Replay {
     pub bars: u64,
     /// Bot ticks run.
     pub ticks: u64,
+    /// The bars the current step pushed (kept to reuse its allocation).
+    pushed: Vec<NewBar>,
     /// A failure inside a bot's run, raised when the run returns.
     error: Option<anyhow::Error>,
     progress: Box<dyn Fn(u64) + Send>,
@@ -78,6 +80,7 @@ impl Replay {
             bot_equity,
             bars: 0,
             ticks: 0,
+            pushed: Vec::new(),
             error: None,
             progress,
         }
@@ -117,10 +120,11 @@ impl Replay {
             if t > self.end {
                 return Ok(None);
             }
-            let pushed = self.fleet.advance_market(t)?;
-            if !pushed.is_empty() {
-                self.bars += pushed.len() as u64;
-                self.fleet.host_duties(t, pushed, false)?;
+            self.pushed.clear();
+            self.fleet.advance_market(t, &mut self.pushed)?;
+            if !self.pushed.is_empty() {
+                self.bars += self.pushed.len() as u64;
+                self.fleet.host_duties(t, &self.pushed, false)?;
                 self.record_equity(t);
                 (self.progress)(self.bars);
             }
@@ -182,22 +186,13 @@ impl Replay {
             equity: core.equity,
             cash: core.portfolio.cash(),
         });
-        for (bot, budget) in &self.start_budgets {
-            let unrealized: Decimal = core
-                .portfolio
-                .bot_positions(bot)
-                .filter_map(|(s, p)| mark(s).map(|m| p.unrealized(m)))
-                .sum();
-            let e = *budget + core.portfolio.bot_realized(bot) - core.portfolio.bot_fees(bot)
-                + unrealized;
-            self.bot_equity
-                .entry(bot.clone())
-                .or_default()
-                .push(EquityPoint {
-                    time: t,
-                    equity: e,
-                    cash: Decimal::ZERO,
-                });
+        // Both maps hold the same bots (keyed alike, so in the same order).
+        for ((bot, budget), curve) in self.start_budgets.iter().zip(self.bot_equity.values_mut()) {
+            curve.push(EquityPoint {
+                time: t,
+                equity: core.portfolio.bot_equity(bot, *budget, mark),
+                cash: Decimal::ZERO,
+            });
         }
     }
 }

@@ -3,7 +3,7 @@
 //! reloading), equity is marked (daily loss, drawdown and session resets move the trading
 //! state), and capital is reallocated on its schedule.
 
-use crate::fleet::{Core, Fleet, to_price};
+use crate::fleet::{Core, Fleet, NewBar, to_price};
 use crate::tick::position_row;
 use anyhow::Result;
 use flotilla_domain::{Bar, BotId, Symbol, Timeframe, Timestamp};
@@ -17,25 +17,29 @@ impl Fleet {
     /// Advances the market to `now` and runs the host's duties; `snapshot` also records an
     /// equity snapshot in the ledger.
     pub fn on_minute(&self, now: Timestamp, snapshot: bool) -> Result<()> {
-        let pushed = self.advance_market(now)?;
-        self.host_duties(now, pushed, snapshot)
+        let mut pushed = Vec::new();
+        self.advance_market(now, &mut pushed)?;
+        self.host_duties(now, &pushed, snapshot)
     }
 
     /// The host's duties at `now` after the bars in `new_bars` arrived (when empty, the
     /// latest 1-minute bar of every symbol): pending fills, risk's bar feed, exits, equity.
-    pub fn host_duties(
-        &self,
-        now: Timestamp,
-        new_bars: Vec<(Symbol, Bar)>,
-        snapshot: bool,
-    ) -> Result<()> {
+    pub fn host_duties(&self, now: Timestamp, new_bars: &[NewBar], snapshot: bool) -> Result<()> {
         let mut core = self.core();
+        let latest;
         let new_bars = if new_bars.is_empty() {
-            self.latest_minute_bars(&core)
+            latest = self.latest_minute_bars(&core);
+            &latest[..]
         } else {
             new_bars
         };
-        for (symbol, bar) in &new_bars {
+        for NewBar {
+            symbol,
+            bar,
+            timeframe: tf,
+        } in new_bars
+        {
+            let tf = *tf;
             let mark = to_price(bar.close);
             if let Some(mark) = mark {
                 // Symbols repeat every bar: update in place, insert (and clone) once.
@@ -55,7 +59,6 @@ impl Fleet {
                     core.last_bar.insert(symbol.clone(), bar.time);
                 }
             }
-            let tf = self.native_timeframe(&mut core, symbol);
             match mark {
                 Some(close) => core.risk.observe_bar_at(symbol, bar, tf, close),
                 None => core.risk.observe_bar(symbol, bar, tf),
@@ -91,24 +94,8 @@ impl Fleet {
         Ok(())
     }
 
-    /// The timeframe `symbol`'s bars arrive at (1m before its first bar). Fixed by the
-    /// symbol's first bar, so it is read from the store once rather than under its lock
-    /// on every bar.
-    fn native_timeframe(&self, core: &mut Core, symbol: &Symbol) -> Timeframe {
-        if let Some(tf) = core.native_tf.get(symbol) {
-            return *tf;
-        }
-        match self.market.read().native_timeframe(symbol) {
-            Some(tf) => {
-                core.native_tf.insert(symbol.clone(), tf);
-                tf
-            }
-            None => Timeframe::M1,
-        }
-    }
-
     /// The newest 1-minute bar of each simulated symbol not seen before.
-    fn latest_minute_bars(&self, core: &Core) -> Vec<(Symbol, Bar)> {
+    fn latest_minute_bars(&self, core: &Core) -> Vec<NewBar> {
         let mut out = Vec::new();
         for symbol in &self.spec.market.symbols {
             let Ok(bars) =
@@ -122,7 +109,11 @@ impl Fleet {
             if core.last_bar.get(symbol).is_some_and(|t| *t >= last.time) {
                 continue;
             }
-            out.push((symbol.clone(), last));
+            out.push(NewBar {
+                symbol: symbol.clone(),
+                bar: last,
+                timeframe: Timeframe::M1,
+            });
         }
         out
     }

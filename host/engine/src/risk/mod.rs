@@ -265,6 +265,31 @@ impl RiskEngine {
         })
     }
 
+    /// Applies new limits (a registry reload) and keeps what the engine has learned:
+    /// trading states, equity marks, order rates, cooldowns, trade stats, prices and
+    /// returns. The underlying rules and the quantity precision shape the portfolio, so they
+    /// cannot change while it is open; a correlation window or sample count that changes
+    /// starts the return history afresh. On error nothing changes.
+    pub fn reconfigure(&mut self, config: RiskConfig) -> Result<(), RiskConfigError> {
+        config.validate()?;
+        if config.underlying != self.config.underlying {
+            return Err(RiskConfigError::NeedsRestart("underlying"));
+        }
+        if config.quantity_decimals != self.config.quantity_decimals {
+            return Err(RiskConfigError::NeedsRestart("quantity_decimals"));
+        }
+        self.session = SessionClock::new(&config.session_reset)?;
+        let (old, new) = (&self.config.correlation, &config.correlation);
+        if (old.window, old.min_samples) != (new.window, new.min_samples) {
+            self.correlation = CorrelationTracker::new(new.window, new.min_samples);
+        }
+        self.pcts = Pcts::new(&config);
+        // Both depend on limits that may have changed.
+        self.cluster_cache.clear();
+        self.config = config;
+        Ok(())
+    }
+
     /// The engine's limits.
     pub fn config(&self) -> &RiskConfig {
         &self.config

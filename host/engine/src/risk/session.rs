@@ -22,6 +22,9 @@ pub enum RiskConfigError {
         /// What is wrong.
         why: String,
     },
+    /// A setting that shapes the open portfolio changed on a running engine.
+    #[error("`{0}` cannot change while the fleet runs; it applies at the next start")]
+    NeedsRestart(&'static str),
 }
 
 #[derive(Clone, Copy, Debug)]

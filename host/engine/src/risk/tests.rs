@@ -232,6 +232,62 @@ fn per_bot_override_of_open_positions() {
 }
 
 #[test]
+fn reconfigure_applies_new_overrides_and_keeps_the_trading_state() {
+    let mut e = RiskEngine::new(RiskConfig::permissive());
+    let mut pf = e.new_portfolio(dec!(100000));
+    pf.apply_fill(&fill("a", "X", Side::Buy, dec!(1), dec!(10)));
+    let buy_y = intent("a", "Y", OrderAction::Buy(dec!(1)));
+    assert!(
+        eval(&mut e, &pf, &buy_y, dec!(10), dec!(5000))
+            .refusal()
+            .is_none()
+    );
+    e.set_state(TradingState::Reducing, "operator", Timestamp(5));
+
+    let mut cfg = RiskConfig::permissive();
+    cfg.bots.insert(
+        "a".into(),
+        BotRiskOverrides {
+            max_open_positions: Some(1),
+            ..Default::default()
+        },
+    );
+    e.reconfigure(cfg.clone()).unwrap();
+    assert_eq!(e.config(), &cfg);
+    assert_eq!(
+        e.state().state,
+        TradingState::Reducing,
+        "the state survives"
+    );
+    e.set_state(TradingState::Active, "operator", Timestamp(6));
+    assert_eq!(
+        eval(&mut e, &pf, &buy_y, dec!(10), dec!(5000))
+            .refusal()
+            .unwrap()
+            .reason,
+        RefusalReason::MaxOpenPositions {
+            scope: Scope::Bot,
+            limit: 1,
+            open: 1
+        }
+    );
+
+    // Settings that shape the portfolio are refused, and nothing changes.
+    let mut bad = RiskConfig::permissive();
+    bad.quantity_decimals += 1;
+    assert!(matches!(
+        e.reconfigure(bad),
+        Err(RiskConfigError::NeedsRestart("quantity_decimals"))
+    ));
+    let invalid = RiskConfig {
+        daily_loss_pct: Some(7.0),
+        ..RiskConfig::permissive()
+    };
+    assert!(e.reconfigure(invalid).is_err());
+    assert_eq!(e.config(), &cfg);
+}
+
+#[test]
 fn budget_resizes_then_refuses() {
     let mut e = RiskEngine::new(RiskConfig::permissive());
     let mut pf = e.new_portfolio(dec!(100000));
