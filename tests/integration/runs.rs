@@ -138,3 +138,85 @@ slow = 6000
     assert!(runs.calls * 100 < runs.ticks, "{} calls", runs.calls);
     assert!(!runs.report.trades.is_empty(), "it traded after warming up");
 }
+
+#[test]
+fn a_bot_that_breaks_the_run_contract_hurts_only_itself() {
+    // `hostile_runs` drains `next-tick` and then returns an intent anyway (in runs), or
+    // calls `next-tick` outside a run (one call per tick).
+    let bots = r#"
+[[bot]]
+id = "hostile"
+component = "hostile_runs.wasm"
+every = "1m"
+symbols = ["SPY"]
+
+[[bot]]
+id = "sma"
+component = "sma_crossover.wasm"
+every = "15m"
+symbols = ["AAPL"]
+[bot.params]
+fast = 3
+slow = 8
+"#;
+    let reg = registry(bots);
+    let events = simulated_events(&reg, 3, 11).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let replay = |tick_by_tick, db: &str| {
+        let opts = ReplayOptions {
+            cache_dir: Some(dir.path().join("cache")),
+            ledger: Some(dir.path().join(db)),
+            tick_by_tick,
+        };
+        let out = backtest::run_with(&reg, events.clone(), RunParams::default(), opts).unwrap();
+        let ledger = flotilla_ledger::Ledger::open(dir.path().join(db)).unwrap();
+        let summaries = ledger.bot_summaries().unwrap();
+        let of = |id: &str| {
+            summaries
+                .iter()
+                .find(|s| s.bot.as_str() == id)
+                .unwrap()
+                .clone()
+        };
+        (
+            out,
+            of("hostile"),
+            of("sma"),
+            ledger.events(10_000).unwrap(),
+        )
+    };
+
+    let (runs, hostile, sma, events_in_runs) = replay(false, "runs.db");
+    assert!(
+        runs.failures > 0 && hostile.errors > 0,
+        "{} failures, {} calls, {} ticks: {hostile:?} {sma:?}",
+        runs.failures,
+        runs.calls,
+        runs.ticks
+    );
+    assert_eq!(
+        (hostile.intents, hostile.trades),
+        (0, 0),
+        "intents after the run ended never reach risk"
+    );
+    assert!(
+        events_in_runs
+            .iter()
+            .any(|e| e.message.contains("intents after next-tick ended the run")),
+        "the reason is in the ledger"
+    );
+    assert_eq!(sma.errors, 0);
+    assert!(sma.trades > 0, "the other bot trades on: {sma:?}");
+    assert!(runs.report.trades.iter().all(|t| t.bot.as_str() == "sma"));
+
+    // One call per tick: `next-tick` outside a run answers none, so the bot just idles.
+    let (single, hostile, sma, _) = replay(true, "single.db");
+    assert_eq!(single.failures, 0);
+    assert_eq!((hostile.errors, hostile.intents), (0, 0), "{hostile:?}");
+    assert!(
+        single.ticks > 3_000,
+        "the hostile bot ticked: {}",
+        single.ticks
+    );
+    assert!(sma.trades > 0);
+}

@@ -85,7 +85,9 @@ pub fn reload_all(fleet: &Fleet) -> String {
         out.push_str("risk limits: updated from the registry\n");
     }
     for name in &r.restart_needed {
-        out.push_str(&format!("[fleet] {name} changed: it applies at the next start\n"));
+        out.push_str(&format!(
+            "[fleet] {name} changed: it applies at the next start\n"
+        ));
     }
     let mut errors = r.errors;
     let mut paths: Vec<PathBuf> = fleet.handles().iter().map(|h| h.spec().component).collect();
