@@ -1,7 +1,8 @@
 //! Backtest throughput in bars per second: one symbol of 1-minute bars replayed through
 //! the SMA-crossover strategy, natively in the host (the floor: strategy arithmetic only),
 //! then as a real WebAssembly bot through the whole host (scheduler, risk, exits, broker,
-//! ledger, equity curve) with 1 and with 20 bots.
+//! ledger, equity curve) with 1 and with 20 bots, and 1 bot ticking daily (the host's own
+//! per-bar work).
 //!
 //! Run: `./scripts/build-bots.sh && cargo bench -p flotilla --bench backtest`
 //! (`-- --days N` sets the replayed span, 30 by default). A bench binary rather than
