@@ -216,7 +216,11 @@ fn registry_reload_applies_risk_limits_to_the_running_engine() {
     let r = fleet.reload_registry();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert!(r.risk_updated);
-    assert_eq!(r.added, [b.clone()]);
+    assert_eq!(r.added, std::slice::from_ref(&b));
+    assert!(
+        r.replaced.is_empty() && r.rescheduled.is_empty(),
+        "new limits alone leave the instance as it is: {r:?}"
+    );
     assert_eq!(r.restart_needed, ["starting_cash"]);
     {
         let core = fleet.core();

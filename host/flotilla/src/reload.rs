@@ -172,15 +172,20 @@ impl Fleet {
             if old == spec {
                 continue;
             }
-            let only_schedule = BotSpec {
+            // The schedule and the risk limits change without touching the instance (the
+            // limits reach the risk engine below).
+            let in_place = BotSpec {
                 schedule: old.schedule.clone(),
                 index: old.index,
+                risk: old.risk.clone(),
                 ..spec.clone()
             } == old;
-            if only_schedule {
+            if in_place {
                 h.set_spec(spec.clone());
-                h.schedule.send_replace(spec.schedule.clone());
-                report.rescheduled.push(spec.id.clone());
+                if spec.schedule.to_string() != old.schedule.to_string() {
+                    h.schedule.send_replace(spec.schedule.clone());
+                    report.rescheduled.push(spec.id.clone());
+                }
                 continue;
             }
             let component = if old.component == spec.component {
