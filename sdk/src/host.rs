@@ -75,29 +75,23 @@ mod imp {
     pub(super) fn bars(symbol: &str, tf: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
         let bars = wit::bars(symbol, crate::runner::wit_timeframe(tf), count)?;
         // Same repr(C) layout: the collect reuses the allocation.
-        Ok(bars
-            .into_iter()
-            .map(|b: wt::Bar| Bar {
-                time: b.time,
-                open: b.open,
-                high: b.high,
-                low: b.low,
-                close: b.close,
-                volume: b.volume,
-            })
-            .collect())
+        Ok(bars.into_iter().map(bar).collect())
     }
 
     pub(super) fn bar_at(symbol: &str, tf: Timeframe, back: u32) -> Result<Option<Bar>, String> {
-        let bar = wit::bar_at(symbol, crate::runner::wit_timeframe(tf), back)?;
-        Ok(bar.map(|b| Bar {
+        Ok(wit::bar_at(symbol, crate::runner::wit_timeframe(tf), back)?.map(bar))
+    }
+
+    /// A bar in the SDK's terms.
+    fn bar(b: wt::Bar) -> Bar {
+        Bar {
             time: b.time,
             open: b.open,
             high: b.high,
             low: b.low,
             close: b.close,
             volume: b.volume,
-        }))
+        }
     }
 
     pub(super) fn next_tick() -> Option<(crate::types::Timestamp, u64, f64)> {

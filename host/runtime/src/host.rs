@@ -215,6 +215,26 @@ impl wasmtime_wasi::HostMonotonicClock for SimMonotonicClock {
     }
 }
 
+impl BotState {
+    /// The last `count` (at most [`MAX_BARS_PER_CALL`]) closed bars of a granted symbol,
+    /// read into the reused buffer, so the only allocation is what wasmtime is handed.
+    fn last_bars(
+        &mut self,
+        symbol: &str,
+        timeframe: types::Timeframe,
+        count: u32,
+    ) -> Result<&[Bar], String> {
+        self.io.host_calls += 1;
+        let i = self.io.granted(symbol)?;
+        let count = count.min(MAX_BARS_PER_CALL) as usize;
+        let io = &mut self.io;
+        io.market
+            .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
+            .map_err(|e| e.to_string())?;
+        Ok(&io.scratch.bars)
+    }
+}
+
 impl types::Host for BotState {}
 
 impl host::Host for BotState {
@@ -224,15 +244,8 @@ impl host::Host for BotState {
         timeframe: types::Timeframe,
         count: u32,
     ) -> Result<Vec<types::Bar>, String> {
-        self.io.host_calls += 1;
-        let i = self.io.granted(&symbol)?;
-        let count = count.min(MAX_BARS_PER_CALL) as usize;
-        let io = &mut self.io;
-        // Into the reused buffer, so the only allocation is the list handed to wasmtime.
-        io.market
-            .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
-            .map_err(|e| e.to_string())?;
-        Ok(io.scratch.bars.iter().map(wit_bar).collect())
+        let bars = self.last_bars(&symbol, timeframe, count)?;
+        Ok(bars.iter().map(wit_bar).collect())
     }
 
     fn bar_at(
@@ -241,18 +254,10 @@ impl host::Host for BotState {
         timeframe: types::Timeframe,
         back: u32,
     ) -> Result<Option<types::Bar>, String> {
-        self.io.host_calls += 1;
-        let i = self.io.granted(&symbol)?;
-        let io = &mut self.io;
-        let count = (back as usize).saturating_add(1);
-        if count > MAX_BARS_PER_CALL as usize {
-            return Ok(None);
-        }
-        io.market
-            .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
-            .map_err(|e| e.to_string())?;
-        // Fewer than `back + 1` bars held: there is no such bar.
-        Ok((io.scratch.bars.len() == count).then(|| wit_bar(&io.scratch.bars[0])))
+        let count = back.saturating_add(1);
+        let bars = self.last_bars(&symbol, timeframe, count)?;
+        // Fewer than `back + 1` bars held (or more asked than a call returns): no such bar.
+        Ok((bars.len() == count as usize).then(|| wit_bar(&bars[0])))
     }
 
     fn next_tick(&mut self) -> Option<types::TickContext> {
