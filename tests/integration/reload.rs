@@ -1,6 +1,6 @@
 //! Hot reload while the fleet runs: a bot's component, a broken component, the registry.
 
-use crate::support::{bot, fleet, registry, run_for};
+use crate::support::{bot, fleet, registry, run_for, run_until};
 use flotilla::fleet::BotHandle;
 use std::path::Path;
 use std::sync::Arc;
@@ -45,20 +45,33 @@ fn fifty_bots_keep_their_schedule_while_one_is_replaced_live() {
     let fleet = fleet(dir.path(), &reg);
     assert_eq!(fleet.handles().len(), 50);
     let _watch = flotilla::watch::watch(fleet.clone()).unwrap();
+    // The fleet runs until a second after the new version serves, however long the swap
+    // takes on a loaded machine (it compiles the new component cold), so the schedule is
+    // checked across the whole swap.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let runner = {
         let f = fleet.clone();
-        std::thread::spawn(move || run_for(&f, 1.0, 4_000))
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            (run_until(&f, 1.0, 60_000, stopped), started.elapsed())
+        })
     };
     std::thread::sleep(Duration::from_millis(1_500));
     let h = fleet.handle("swapped").unwrap();
     assert_eq!(version(&h), "0.1.0");
     let new_bytes = std::fs::read(bot("fixed_order_v2")).unwrap();
     std::fs::write(&swapped, new_bytes).unwrap();
-    let latency = wait_for("new version serving", Duration::from_secs(2), || {
+    // A bound for a swap that never happens, not a speed target (the figure is printed).
+    let latency = wait_for("new version serving", Duration::from_secs(30), || {
         version(&h) == "0.2.0"
     });
     println!("reload latency (file write -> new version serving): {latency:?}");
-    let stats = runner.join().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    stop.send(true).unwrap();
+    let (stats, ran) = runner.join().unwrap();
+    // One tick per 100 ms of the run, less a few for start-up and shutdown.
+    let due = ran.as_millis() as u64 / 100;
+    let floor = due - due / 20 - 2;
 
     // The bot's in-memory tick count came through snapshot/restore: it counts every tick.
     let snapshot = h
@@ -69,7 +82,7 @@ fn fifty_bots_keep_their_schedule_while_one_is_replaced_live() {
     assert_eq!(snapshot, Some(ticks.to_string()), "state carried over");
     for (id, s) in &stats {
         assert_eq!(s.skipped, 0, "{id} skipped a run: {s:?}");
-        assert!(s.ticks >= 38, "{id} missed ticks: {s:?}");
+        assert!(s.ticks >= floor, "{id} missed ticks in {ran:?}: {s:?}");
     }
     let events = fleet.core().ledger.events(200).unwrap();
     assert!(
@@ -95,7 +108,7 @@ fn a_broken_component_keeps_the_old_version_serving() {
     std::thread::sleep(Duration::from_millis(500));
     std::fs::write(&target, b"\0asm garbage that is no component").unwrap();
     let h = fleet.handle("victim").unwrap();
-    wait_for("the failure is recorded", Duration::from_secs(2), || {
+    wait_for("the failure is recorded", Duration::from_secs(10), || {
         fleet
             .core()
             .ledger
@@ -155,7 +168,7 @@ fn registry_edits_apply_live_and_a_bad_edit_is_rejected_whole() {
     ]
     .concat();
     std::fs::write(&path, &edited).unwrap();
-    wait_for("registry applied", Duration::from_secs(2), || {
+    wait_for("registry applied", Duration::from_secs(10), || {
         fleet.handle("new").is_some() && fleet.handle("gone").is_none()
     });
     assert_eq!(
@@ -168,7 +181,7 @@ fn registry_edits_apply_live_and_a_bad_edit_is_rejected_whole() {
         format!("{edited}\n[[bot]]\nid = \"bad\"\nevery = \"soon\"\n"),
     )
     .unwrap();
-    wait_for("bad registry rejected", Duration::from_secs(2), || {
+    wait_for("bad registry rejected", Duration::from_secs(10), || {
         fleet
             .core()
             .ledger

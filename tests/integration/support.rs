@@ -96,6 +96,17 @@ pub fn shared_cache() -> PathBuf {
 
 /// Runs the scheduler on a scaled clock for `span_ms` of simulated time.
 pub fn run_for(fleet: &Arc<Fleet>, speed: f64, span_ms: i64) -> scheduler::RunStats {
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    run_until(fleet, speed, span_ms, rx)
+}
+
+/// Runs the fleet's scheduler for at most `span_ms` of fleet time, or until `stop` turns true.
+pub fn run_until(
+    fleet: &Arc<Fleet>,
+    speed: f64,
+    span_ms: i64,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> scheduler::RunStats {
     let start = fleet.start();
     let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, speed));
     let until = Timestamp(start.0 + span_ms);
@@ -103,11 +114,8 @@ pub fn run_for(fleet: &Arc<Fleet>, speed: f64, span_ms: i64) -> scheduler::RunSt
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        scheduler::run(fleet.clone(), clock, until, rx).await
-    })
-    .expect("scheduler runs")
+    rt.block_on(scheduler::run(fleet.clone(), clock, until, stop))
+        .expect("scheduler runs")
 }
 
 /// Held by tests that measure real time (schedules, deadlines, reload latency), so they do
