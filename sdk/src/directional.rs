@@ -5,13 +5,35 @@ use crate::host;
 use crate::indicators::confidence;
 use crate::signal::{Signal, Signals};
 use crate::state::{Reader, Writer};
-use crate::{Config, LogLevel, Order, Tick, Timeframe};
+use crate::{Config, LogLevel, Order, ScaleOut, Tick, Timeframe, Trail, Trailing};
+
+/// Parses `R:fraction` pairs separated by commas, e.g. `1:0.33,2:0.33` (the host checks
+/// the levels and fractions).
+pub fn parse_scale_outs(text: &str) -> Result<Vec<ScaleOut>, String> {
+    let bad = || {
+        format!("param `scale_outs`: expected R:fraction pairs like 1:0.33,2:0.33, got {text:?}")
+    };
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| {
+            let (r, f) = pair.split_once(':').ok_or_else(bad)?;
+            let num = |v: &str| v.trim().parse::<f64>().map_err(|_| bad());
+            Ok(ScaleOut {
+                at_r: num(r)?,
+                fraction: num(f)?,
+            })
+        })
+        .collect()
+}
 
 /// Params, counters and signal memory shared by the bundled strategies.
 ///
 /// Params read (all optional): `timeframe` (default `1m`), `allow_short` (false),
 /// `fraction` of capital per symbol (an equal share), `stop_pct` and `take_pct`
-/// (strategy defaults; 0 disables).
+/// (strategy defaults; 0 disables), and host-managed exits on every entry: `trail_atr`
+/// (ATR multiple) or `trail_pct` (fraction of price) for a trailing stop, `trail_from_r`
+/// (start it once this many R in profit; default at once), `scale_outs` (`R:fraction`
+/// pairs, e.g. `1:0.33,2:0.33`). Exits in R need `stop_pct`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Directional {
     /// Bars the strategy reads.
@@ -24,6 +46,10 @@ pub struct Directional {
     pub stop_pct: f64,
     /// Take-profit distance from entry, as a fraction of price (0 = none).
     pub take_pct: f64,
+    /// Trailing stop of every entry, if any.
+    pub trailing: Option<Trailing>,
+    /// Partial exits of every entry, in increasing R.
+    pub scale_outs: Vec<ScaleOut>,
     /// Ticks seen by this bot, carried over snapshots.
     pub ticks: u64,
     /// Fills received, carried over snapshots.
@@ -34,12 +60,16 @@ pub struct Directional {
 
 impl Directional {
     /// The param keys this type reads.
-    pub const PARAMS: [&'static str; 5] = [
+    pub const PARAMS: [&'static str; 9] = [
         "timeframe",
         "allow_short",
         "fraction",
         "stop_pct",
         "take_pct",
+        "trail_atr",
+        "trail_pct",
+        "trail_from_r",
+        "scale_outs",
     ];
 
     /// Reads the common params; `stop_pct`/`take_pct` default to the strategy's choice.
@@ -52,12 +82,38 @@ impl Directional {
                 Err(format!("param `{key}`: must be in [0, 1), got {v}"))
             }
         };
+        let stop_pct = pct("stop_pct", stop_pct)?;
+        let from_r: Option<f64> = cfg.get_opt("trail_from_r")?;
+        let trailing = match (cfg.get("trail_atr", 0.0)?, pct("trail_pct", 0.0)?) {
+            (a, p) if a > 0.0 && p > 0.0 => {
+                return Err("params `trail_atr` and `trail_pct`: set one, not both".into());
+            }
+            (a, _) if a > 0.0 => Some(Trail::Atr(a)),
+            (_, p) if p > 0.0 => Some(Trail::Percent(p)),
+            _ => None,
+        }
+        .map(|distance| Trailing {
+            distance,
+            activate_at_r: from_r,
+        });
+        let scale_outs = match cfg.raw("scale_outs") {
+            Some(text) => parse_scale_outs(text)?,
+            None => Vec::new(),
+        };
+        let in_r = !scale_outs.is_empty() || trailing.is_some_and(|t| t.activate_at_r.is_some());
+        if in_r && stop_pct == 0.0 {
+            return Err(
+                "params `scale_outs` and `trail_from_r` are in R: they need `stop_pct`".into(),
+            );
+        }
         Ok(Directional {
             timeframe: cfg.get("timeframe", Timeframe::M1)?,
             allow_short: cfg.get("allow_short", false)?,
             fraction: cfg.fraction()?,
-            stop_pct: pct("stop_pct", stop_pct)?,
+            stop_pct,
             take_pct: pct("take_pct", take_pct)?,
+            trailing,
+            scale_outs,
             ticks: 0,
             fills: 0,
             signals: Signals::default(),
@@ -130,13 +186,19 @@ impl Directional {
             return None;
         }
         let qty = signal.sign() * ctx.units(self.fraction, price);
-        Some(
-            ctx.target(symbol, qty)
-                .confidence(confidence(strength))
-                .stop_loss_opt(signal.stop_at(price, self.stop_pct))
-                .take_profit_opt(signal.take_at(price, self.take_pct))
-                .tag(tag),
-        )
+        let mut order = ctx
+            .target(symbol, qty)
+            .confidence(confidence(strength))
+            .stop_loss_opt(signal.stop_at(price, self.stop_pct))
+            .take_profit_opt(signal.take_at(price, self.take_pct))
+            .tag(tag);
+        if let Some(t) = self.trailing {
+            order = order.trailing(t.distance, t.activate_at_r);
+        }
+        for s in &self.scale_outs {
+            order = order.scale_out(s.at_r, s.fraction);
+        }
+        Some(order)
     }
 
     /// Snapshot format version: bump when the layout changes.
@@ -171,6 +233,46 @@ mod tests {
 
     fn cfg(params: &[(&str, &str)]) -> Config {
         Config::new("d", ["AAA", "BBB"], params.iter().copied())
+    }
+
+    #[test]
+    fn entries_carry_the_configured_trailing_stop_and_scale_outs() {
+        let params = [
+            ("trail_atr", "1.5"),
+            ("trail_from_r", "1"),
+            ("scale_outs", "1:0.33, 2:0.33"),
+        ];
+        let mut d = Directional::from_config(&cfg(&params), 0.02, 0.0).unwrap();
+        let syms = vec!["AAA".to_string()];
+        let mut t = Tick::new(0, 1, 1_000.0, &syms);
+        d.act(&mut t, "AAA", Signal::Long, 10.0, 1.0, "x");
+        d.act(&mut t, "AAA", Signal::Flat, 10.0, 1.0, "x");
+        let out = t.into_intents();
+        let entry = &out[0];
+        assert_eq!(
+            entry.trailing,
+            Some(Trailing {
+                distance: Trail::Atr(1.5),
+                activate_at_r: Some(1.0)
+            })
+        );
+        let levels: Vec<(f64, f64)> = entry
+            .scale_outs
+            .iter()
+            .map(|s| (s.at_r, s.fraction))
+            .collect();
+        assert_eq!(levels, [(1.0, 0.33), (2.0, 0.33)]);
+        assert_eq!(
+            (out[1].trailing, out[1].scale_outs.len()),
+            (None, 0),
+            "exits carry none"
+        );
+
+        let err = |p: &[(&str, &str)]| Directional::from_config(&cfg(p), 0.02, 0.0).unwrap_err();
+        assert!(err(&[("trail_atr", "2"), ("trail_pct", "0.01")]).contains("set one, not both"));
+        assert!(err(&[("scale_outs", "1-0.5")]).contains("R:fraction pairs"));
+        let no_stop = Directional::from_config(&cfg(&[("scale_outs", "1:0.5")]), 0.0, 0.0);
+        assert!(no_stop.unwrap_err().contains("need `stop_pct`"));
     }
 
     #[test]

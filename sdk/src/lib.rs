@@ -2,7 +2,7 @@
 //!
 //! A bot is a type implementing [`Bot`], exported with [`export_bot!`] from a `cdylib`
 //! crate built for `wasm32-wasip2`. The SDK owns the generated WIT bindings
-//! (`flotilla:bot@0.3.0`, world `bot`), keeps the bot's state between calls, converts
+//! (`flotilla:bot@0.4.0`, world `bot`), keeps the bot's state between calls, converts
 //! types and turns calls made before `init` into errors. Bots never see generated code.
 //!
 //! ```
@@ -60,7 +60,10 @@ pub use config::{Config, Param};
 pub use signal::{Signal, Signals};
 pub use spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
 pub use tick::{Order, Tick};
-pub use types::{Action, Bar, Fill, Intent, LogLevel, Position, Side, Timeframe, Timestamp};
+pub use types::{
+    Action, Bar, Fill, Intent, LogLevel, Position, ScaleOut, Side, Timeframe, Timestamp, Trail,
+    Trailing,
+};
 
 /// The generated bindings; public only because [`export_bot!`] expands in the bot's crate.
 #[doc(hidden)]

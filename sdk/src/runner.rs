@@ -5,7 +5,7 @@ use crate::bindings::exports::flotilla::bot::strategy as wit;
 use crate::bindings::flotilla::bot::types as wt;
 use crate::config::Config;
 use crate::tick::Tick;
-use crate::types::{Action, Fill, Intent, Side, Timeframe, Timestamp};
+use crate::types::{Action, Fill, Intent, Side, Timeframe, Timestamp, Trail};
 use core::any::Any;
 use core::marker::PhantomData;
 use std::cell::RefCell;
@@ -163,6 +163,22 @@ fn wit_intent(i: Intent) -> wit::OrderIntent {
         confidence: i.confidence,
         stop_loss: i.stop_loss,
         take_profit: i.take_profit,
+        trailing: i.trailing.map(|t| wt::TrailingStop {
+            distance: match t.distance {
+                Trail::Atr(k) => wt::TrailDistance::Atr(k),
+                Trail::Percent(p) => wt::TrailDistance::Percent(p),
+                Trail::Absolute(d) => wt::TrailDistance::Absolute(d),
+            },
+            activate_at_r: t.activate_at_r,
+        }),
+        scale_outs: i
+            .scale_outs
+            .iter()
+            .map(|s| wt::ScaleOut {
+                at_r: s.at_r,
+                fraction: s.fraction,
+            })
+            .collect(),
         tag: i.tag,
     }
 }

@@ -2,7 +2,9 @@
 
 use crate::host;
 use crate::spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
-use crate::types::{Action, Bar, Intent, LogLevel, Position, Timeframe, Timestamp};
+use crate::types::{
+    Action, Bar, Intent, LogLevel, Position, ScaleOut, Timeframe, Timestamp, Trail, Trailing,
+};
 use std::cell::OnceCell;
 
 /// What a bot sees and does during one tick.
@@ -256,6 +258,8 @@ impl<'a> Tick<'a> {
             confidence: 1.0,
             stop_loss: None,
             take_profit: None,
+            trailing: None,
+            scale_outs: Vec::new(),
             tag: String::new(),
         });
         let intent = self.intents.last_mut().expect("just pushed");
@@ -265,7 +269,8 @@ impl<'a> Tick<'a> {
 
 /// An intent already queued for this tick; its methods refine it in place.
 ///
-/// Defaults: confidence 1.0, no stop-loss, no take-profit, empty tag.
+/// Defaults: confidence 1.0, no stop-loss, take-profit, trailing stop or scale-outs, empty
+/// tag.
 pub struct Order<'t> {
     intent: &'t mut Intent,
 }
@@ -301,6 +306,24 @@ impl Order<'_> {
         self
     }
 
+    /// Has the host trail a stop `distance` behind the best price, from entry or, with
+    /// `activate_at_r`, once the trade is that many R in profit (that needs a stop-loss).
+    pub fn trailing(self, distance: Trail, activate_at_r: Option<f64>) -> Self {
+        self.intent.trailing = Some(Trailing {
+            distance,
+            activate_at_r,
+        });
+        self
+    }
+
+    /// Has the host sell `fraction` of the entry once the trade is `at_r` R in profit
+    /// (needs a stop-loss; call in increasing R). E.g. `.scale_out(1.0, 0.33)
+    /// .scale_out(2.0, 0.33).trailing(Trail::Atr(1.5), Some(1.0))`.
+    pub fn scale_out(self, at_r: f64, fraction: f64) -> Self {
+        self.intent.scale_outs.push(ScaleOut { at_r, fraction });
+        self
+    }
+
     /// Sets the free-text tag echoed back on fills.
     pub fn tag(self, tag: impl Into<String>) -> Self {
         self.intent.tag = tag.into();
@@ -330,6 +353,39 @@ mod tests {
         assert_eq!(out[0].tag, "entry");
         assert_eq!(out[1].action, Action::Target(0.0));
         assert_eq!(out[1].confidence, 1.0);
+        assert_eq!((out[1].trailing, out[1].scale_outs.len()), (None, 0));
+    }
+
+    #[test]
+    fn builder_carries_a_scaled_exit_plan() {
+        let syms = vec!["AAA".to_string()];
+        let mut t = Tick::new(1_000, 1, 10_000.0, &syms);
+        t.target("AAA", 10.0)
+            .stop_loss(95.0)
+            .scale_out(1.0, 0.33)
+            .scale_out(2.0, 0.33)
+            .trailing(Trail::Atr(1.5), Some(1.0));
+        let out = t.into_intents();
+        assert_eq!(
+            out[0].scale_outs,
+            [
+                ScaleOut {
+                    at_r: 1.0,
+                    fraction: 0.33
+                },
+                ScaleOut {
+                    at_r: 2.0,
+                    fraction: 0.33
+                }
+            ]
+        );
+        assert_eq!(
+            out[0].trailing,
+            Some(Trailing {
+                distance: Trail::Atr(1.5),
+                activate_at_r: Some(1.0)
+            })
+        );
     }
 
     #[test]

@@ -195,6 +195,39 @@ pub struct Intent {
     pub stop_loss: Option<f64>,
     /// Price at which the host should exit at a profit.
     pub take_profit: Option<f64>,
+    /// A stop the host moves behind the best price.
+    pub trailing: Option<Trailing>,
+    /// Partial exits the host takes at multiples of R (R = distance to the stop-loss).
+    pub scale_outs: Vec<ScaleOut>,
     /// Free text echoed back on fills.
     pub tag: String,
+}
+
+/// How far behind the best price a trailing stop follows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trail {
+    /// A multiple of the host's ATR(14) (Wilder's, the symbol's bars as they arrive).
+    Atr(f64),
+    /// A fraction of the best price, in (0, 1).
+    Percent(f64),
+    /// A fixed price distance.
+    Absolute(f64),
+}
+
+/// A trailing stop: its distance, and the profit in R at which it starts (`None`: at once).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Trailing {
+    /// Distance behind the best price.
+    pub distance: Trail,
+    /// Profit in R at which the trail starts; needs a stop-loss.
+    pub activate_at_r: Option<f64>,
+}
+
+/// Take `fraction` of the entry quantity off once the profit reaches `at_r` R.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScaleOut {
+    /// Profit level in R; levels increase.
+    pub at_r: f64,
+    /// Fraction of the entry quantity, in (0, 1]; an intent's fractions add up to at most 1.
+    pub fraction: f64,
 }

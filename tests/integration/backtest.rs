@@ -219,3 +219,122 @@ fn the_cli_writes_json_and_a_self_contained_html_report() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// Daily bars of `SCL`: flat at 100 for four days, up to 112 then 125, back to 116.
+fn trend_data(dir: &Path) -> PathBuf {
+    let rows: [(f64, f64, f64, f64); 10] = [
+        (100.0, 100.0, 100.0, 100.0),
+        (100.0, 100.0, 100.0, 100.0),
+        (100.0, 100.0, 100.0, 100.0),
+        (100.0, 100.0, 100.0, 100.0),
+        (100.0, 112.0, 100.0, 111.0),
+        (111.0, 125.0, 111.0, 124.0),
+        (124.0, 124.0, 115.0, 116.0),
+        (116.0, 116.0, 116.0, 116.0),
+        (116.0, 116.0, 116.0, 116.0),
+        (116.0, 116.0, 116.0, 116.0),
+    ];
+    let mut csv = String::from("Date,Open,High,Low,Close,Volume\n");
+    for (d, (o, h, l, c)) in rows.iter().enumerate() {
+        csv.push_str(&format!("2024-01-{:02},{o},{h},{l},{c},1000\n", d + 1));
+    }
+    let path = dir.join("SCL.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn an_intent_s_scale_outs_and_trailing_stop_are_taken_by_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = trend_data(dir.path());
+    // One entry on the third tick: stop at 90 (R = 10), half off at 1R, the rest trailing
+    // 5% behind the best price once 1R is reached. The bot itself never sells.
+    let reg_text = format!(
+        r#"
+[fleet]
+name = "scaled"
+components_dir = "{}"
+[fleet.market]
+symbols = ["SCL"]
+[fleet.risk.data]
+max_price_age_ms = 172800000
+price_band_pct = 2.0
+[[bot]]
+id = "scaler"
+component = "fixed_order.wasm"
+every = "1d"
+symbols = ["SCL"]
+[bot.params]
+side = "buy"
+qty = 10
+every = 3
+limit = 1
+stop_loss = 90
+scale_outs = "1:0.5"
+trail_pct = 0.05
+trail_from_r = 1
+"#,
+        crate::support::bots_dir().display()
+    );
+    std::fs::write(dir.path().join("fleet.toml"), reg_text).unwrap();
+    let registry = Registry::load(dir.path().join("fleet.toml")).unwrap();
+    let (_, events) =
+        backtest::load_data(std::slice::from_ref(&data), &TimeRange::default(), false).unwrap();
+    let params = RunParams {
+        fees_bps: 0.into(),
+        slippage_bps: 0.into(),
+        ..RunParams::default()
+    };
+    let db = dir.path().join("ledger.db");
+    let out = backtest::run(&registry, events, params, None, Some(db.clone())).unwrap();
+
+    // Filled at the next open each time: in at 100 (day 4); half out at 111 (day 6, after
+    // day 5 reached 1R = 110); the rest at 116 (day 8, after day 7 fell through the trail
+    // at 125 x 0.95 = 118.75). The report keeps it as one trade at the average exit.
+    let ledger = flotilla_ledger::Ledger::open(&db).unwrap();
+    let mut fills = ledger.recent_fills(10).unwrap();
+    fills.reverse();
+    let got: Vec<(String, String, String, &str)> = fills
+        .iter()
+        .map(|f| {
+            let (q, p) = (f.quantity.normalize(), f.price.normalize());
+            (
+                f.side.as_str().to_string(),
+                q.to_string(),
+                p.to_string(),
+                f.tag.as_str(),
+            )
+        })
+        .collect();
+    let row = |side: &str, q: &str, p: &str, tag| (side.into(), q.into(), p.into(), tag);
+    assert_eq!(
+        got,
+        [
+            row("buy", "10", "100", "fixed_order"),
+            row("sell", "5", "111", "exit:scale_out"),
+            row("sell", "5", "116", "exit:trailing_stop"),
+        ]
+    );
+    let mut events = ledger.events(50).unwrap();
+    events.reverse();
+    let exits: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "exit")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            "scale_out sell 5.0 SCL at trigger 110: filled",
+            "trailing_stop sell 5.0 SCL at trigger 118.75: filled",
+        ]
+    );
+    let trades = &out.report.trades;
+    assert_eq!(trades.len(), 1, "{trades:?}");
+    let t = &trades[0];
+    assert_eq!(
+        (t.quantity, t.entry_price, t.exit_price, t.pnl),
+        (10.into(), 100.into(), "113.5".parse().unwrap(), 135.into())
+    );
+    assert_eq!(t.exit_reason, "exit:trailing_stop");
+}

@@ -9,7 +9,7 @@
 // `atr_period` (14), `atr_mult` (2, 0 = no stop), `timeframe` (1m), `allow_short`
 // (false), `fraction` of capital per symbol (an equal share of the granted symbols).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.3.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.4.0';
 
 const NAME = 'macd_js';
 const VERSION = '0.1.0';
@@ -123,7 +123,7 @@ function decide(prev, before, now) {
 function order(ctx, symbol, signal, hist) {
   const tag = `${NAME}:${signal}`;
   if (signal === 'flat') {
-    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, tag };
+    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, trailing: undefined, scaleOuts: [], tag };
   }
   const price = lastPrice(symbol);
   const qty = price > 0 ? SIGN[signal] * Math.max((ctx.capital * bot.fraction) / price, 0) : 0;
@@ -131,7 +131,7 @@ function order(ctx, symbol, signal, hist) {
   // A histogram large against the bar's typical range is a strong cross.
   const strength = range > 0 ? (Math.abs(hist) / range) * 5 : 0;
   const stopLoss = range > 0 && bot.atrMult > 0 ? price - SIGN[signal] * bot.atrMult * range : undefined;
-  return { symbol, action: { tag: 'target', val: qty }, confidence: confidence(strength), stopLoss, takeProfit: undefined, tag };
+  return { symbol, action: { tag: 'target', val: qty }, confidence: confidence(strength), stopLoss, takeProfit: undefined, trailing: undefined, scaleOuts: [], tag };
 }
 
 /** The `flotilla:bot/strategy` export. */

@@ -9,7 +9,7 @@
 // Params (all optional): `period` (14), `oversold` (30), `overbought` (70), `exit` (50),
 // `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03).
 
-import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.3.0';
+import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.4.0';
 
 const NAME = 'rsi_js';
 const VERSION = '0.1.0';
@@ -97,13 +97,13 @@ function flatMarket(symbol) {
 function order(ctx, symbol, signal, rsi) {
   const tag = `${NAME}:${signal}`;
   if (signal === 'flat') {
-    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, tag };
+    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, trailing: undefined, scaleOuts: [], tag };
   }
   const price = lastPrice(symbol);
   const qty = price > 0 ? SIGN[signal] * Math.max((ctx.capital * bot.fraction) / price, 0) : 0;
   const strength = signal === 'long' ? (bot.oversold - rsi) / 10 : (rsi - bot.overbought) / 10;
   const stopLoss = bot.stopPct > 0 ? price * (1 - SIGN[signal] * bot.stopPct) : undefined;
-  return { symbol, action: { tag: 'target', val: qty }, confidence: confidence(strength), stopLoss, takeProfit: undefined, tag };
+  return { symbol, action: { tag: 'target', val: qty }, confidence: confidence(strength), stopLoss, takeProfit: undefined, trailing: undefined, scaleOuts: [], tag };
 }
 
 /** The `flotilla:bot/strategy` export. */

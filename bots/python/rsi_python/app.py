@@ -180,7 +180,7 @@ class RsiBot:
         """A target intent for `signal`: flat closes; long/short hold `fraction` of capital."""
         tag = f"{NAME}:{signal}"
         if signal == FLAT:
-            return OrderIntent(symbol, OrderAction_Target(0.0), 1.0, None, None, tag)
+            return OrderIntent(symbol, OrderAction_Target(0.0), 1.0, None, None, None, [], tag)
         price = host.last_price(symbol)
         qty = SIGN[signal] * max(ctx.capital * self.fraction / price, 0.0) if price > 0 else 0.0
         if signal == LONG:
@@ -190,7 +190,7 @@ class RsiBot:
         stop = None
         if self.stop_pct > 0:
             stop = price * (1.0 - SIGN[signal] * self.stop_pct)
-        return OrderIntent(symbol, OrderAction_Target(qty), confidence(strength), stop, None, tag)
+        return OrderIntent(symbol, OrderAction_Target(qty), confidence(strength), stop, None, None, [], tag)
 
     def on_fill(self, fill: Fill):
         self.fills += 1

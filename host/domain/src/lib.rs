@@ -12,7 +12,9 @@ pub mod time;
 
 pub use ids::{BotId, OrderId, Symbol};
 pub use market::{Bar, BarError, MarketData, MarketError};
-pub use order::{Fill, Intent, OrderAction, OrderRequest, Position, Side};
+pub use order::{
+    Fill, Intent, OrderAction, OrderRequest, Position, ScaleOut, Side, TrailDistance, TrailingStop,
+};
 pub use price::to_price;
 pub use rust_decimal::Decimal;
 pub use time::{Clock, Timeframe, Timestamp};

@@ -50,6 +50,36 @@ pub enum OrderAction {
     Target(Quantity),
 }
 
+/// How far a trailing stop follows the best price.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrailDistance {
+    /// A multiple of the host's ATR (Wilder's, 14 bars of the symbol as they arrive).
+    Atr(f64),
+    /// A fraction of the best price.
+    Percent(f64),
+    /// A fixed price distance.
+    Absolute(Price),
+}
+
+/// A trailing stop, optionally armed only once the trade is `activate_at_r` R in profit.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+pub struct TrailingStop {
+    /// Distance behind the best price.
+    pub distance: TrailDistance,
+    /// Profit in R at which the trail starts; `None` = from entry.
+    pub activate_at_r: Option<f64>,
+}
+
+/// Take `fraction` of the initial quantity off when price reaches `at_r` R of profit.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+pub struct ScaleOut {
+    /// Profit level in R (R = |entry − stop|).
+    pub at_r: f64,
+    /// Fraction of the initial quantity to sell.
+    pub fraction: f64,
+}
+
 /// A bot's validated wish to trade, before risk and sizing.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Intent {
@@ -65,6 +95,12 @@ pub struct Intent {
     pub stop_loss: Option<Price>,
     /// Optional profit target price.
     pub take_profit: Option<Price>,
+    /// Optional trailing stop (absent in records written before contract 0.4.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<TrailingStop>,
+    /// Partial exits at R multiples (they need `stop_loss`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale_outs: Vec<ScaleOut>,
     /// A free tag the bot attaches, echoed on fills.
     pub tag: String,
 }
@@ -203,6 +239,8 @@ mod tests {
             confidence: 1.0,
             stop_loss: None,
             take_profit: None,
+            trailing: None,
+            scale_outs: Vec::new(),
             tag: String::new(),
         };
         assert_eq!(i.delta(dec!(2)), dec!(-5));

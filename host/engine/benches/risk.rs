@@ -62,6 +62,8 @@ fn bench(c: &mut Criterion) {
         confidence: 0.7,
         stop_loss: None,
         take_profit: None,
+        trailing: None,
+        scale_outs: Vec::new(),
         tag: String::new(),
     };
     let open = Intent {

@@ -8,40 +8,11 @@ use flotilla_domain::{
     Bar, BotId, Fill, Intent, OrderAction, Position, Price, Quantity, Side, Symbol, Timestamp,
     to_price,
 };
+pub use flotilla_domain::{ScaleOut, TrailDistance, TrailingStop};
 use rust_decimal::{Decimal, RoundingStrategy};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// How far a trailing stop follows the best price.
-#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrailDistance {
-    /// A multiple of the ATR passed with each bar.
-    Atr(f64),
-    /// A fraction of the best price.
-    Percent(f64),
-    /// A fixed price distance.
-    Absolute(Price),
-}
-
-/// A trailing stop, optionally armed only once the trade is `activate_at_r` R in profit.
-#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
-pub struct TrailingStop {
-    /// Distance behind the best price.
-    pub distance: TrailDistance,
-    /// Profit in R at which the trail starts; `None` = from entry.
-    pub activate_at_r: Option<f64>,
-}
-
-/// Take `fraction` of the initial quantity off when price reaches `at_r` R of profit.
-#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
-pub struct ScaleOut {
-    /// Profit level in R (R = |entry − stop|).
-    pub at_r: f64,
-    /// Fraction of the initial quantity to sell.
-    pub fraction: f64,
-}
 
 /// The exits the host manages for one position.
 #[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
@@ -57,12 +28,18 @@ pub struct ExitPlan {
 }
 
 impl ExitPlan {
-    /// The intent's own stop-loss and take-profit, if it set either.
+    /// The intent's own exits (stop-loss, take-profit, trailing stop, scale-outs), if it
+    /// set any.
     pub fn from_intent(intent: &Intent) -> Option<Self> {
-        (intent.stop_loss.is_some() || intent.take_profit.is_some()).then(|| Self {
+        let any = intent.stop_loss.is_some()
+            || intent.take_profit.is_some()
+            || intent.trailing.is_some()
+            || !intent.scale_outs.is_empty();
+        any.then(|| Self {
             stop_loss: intent.stop_loss,
             take_profit: intent.take_profit,
-            ..Self::default()
+            trailing: intent.trailing,
+            scale_outs: intent.scale_outs.clone(),
         })
     }
     /// 33% at 1R, 33% at 2R, the rest trailing at `atr_mult` ATR once 1R is reached.
@@ -152,6 +129,8 @@ impl ExitOrder {
             confidence: 1.0,
             stop_loss: None,
             take_profit: None,
+            trailing: None,
+            scale_outs: Vec::new(),
             tag: format!("exit:{}", self.reason.code()),
         }
     }

@@ -131,6 +131,8 @@ fn intent(s: &IntentSpec) -> Intent {
         confidence: s.confidence,
         stop_loss: None,
         take_profit: None,
+        trailing: None,
+        scale_outs: Vec::new(),
         tag: String::new(),
     }
 }

@@ -164,6 +164,8 @@ mod tests {
                 confidence: 1.0,
                 stop_loss: None,
                 take_profit: None,
+                trailing: None,
+                scale_outs: Vec::new(),
                 tag: "t".into(),
             },
             verdict: VerdictRecord {

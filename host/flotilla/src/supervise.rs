@@ -10,8 +10,8 @@ use flotilla_domain::{Bar, BotId, Symbol, Timeframe, Timestamp};
 use flotilla_engine::{ExitOrder, StateChange, TradingState};
 use flotilla_ledger::{AllocationRow, TickOutcome, TickRecord};
 
-/// Bars in the ATR that trailing exits use.
-const ATR_PERIOD: usize = 14;
+/// The ATR that ATR trailing stops use: Wilder's over 14 bars, as a bot's `atr(14)`.
+const ATR: flotilla_indicators::Spec = flotilla_indicators::Spec::Atr(14);
 
 impl Fleet {
     /// Advances the market to `now` and runs the host's duties; `snapshot` also records an
@@ -66,7 +66,7 @@ impl Fleet {
             // Only ATR trails read it; computing it costs a copy of recent bars.
             let atr = core.exits.needs_atr(symbol).then(|| {
                 let history =
-                    flotilla_domain::MarketData::bars(&self.market, symbol, tf, ATR_PERIOD + 1)
+                    flotilla_domain::MarketData::bars(&self.market, symbol, tf, ATR.history(1))
                         .unwrap_or_default();
                 atr(&history)
             });
@@ -268,20 +268,48 @@ fn record_state_changes(core: &mut Core, changes: &[StateChange]) -> Result<()> 
     Ok(())
 }
 
-/// Average true range over the bars (Wilder's true range, simple mean), `None` if too few.
+/// [`ATR`]'s latest value over `bars`, exactly what the `indicator` import answers for
+/// `atr(14)` with count 1 (the same input length); `None` while it warms up.
 fn atr(bars: &[Bar]) -> Option<f64> {
-    if bars.len() < 2 {
-        return None;
+    let high: Vec<f64> = bars.iter().map(|b| b.high).collect();
+    let low: Vec<f64> = bars.iter().map(|b| b.low).collect();
+    let close: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    match flotilla_indicators::compute(&ATR, &high, &low, &close, 1) {
+        Ok(flotilla_indicators::Values::Line(v)) => v.last().copied(),
+        _ => None,
     }
-    let trs: Vec<f64> = bars
-        .windows(2)
-        .map(|w| {
-            let prev = w[0].close;
-            let b = w[1];
-            (b.high - b.low)
-                .max((b.high - prev).abs())
-                .max((b.low - prev).abs())
-        })
-        .collect();
-    Some(trs.iter().sum::<f64>() / trs.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(i: i64, low: f64, high: f64, close: f64) -> Bar {
+        Bar {
+            time: Timestamp(i * 60_000),
+            open: close,
+            high,
+            low,
+            close,
+            volume: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_trailing_atr_is_wilders_and_waits_for_its_warm_up() {
+        // True ranges of 2, then one of 16: Wilder's smoothing moves 1/14 of the way,
+        // (13 x 2 + 16) / 14 = 3.
+        let mut bars: Vec<Bar> = (0..15).map(|i| bar(i, 99.0, 101.0, 100.0)).collect();
+        assert_eq!(atr(&bars[..14]), None, "14 bars give no ATR(14)");
+        assert_eq!(atr(&bars), Some(2.0));
+        bars.push(bar(15, 92.0, 108.0, 100.0));
+        assert!((atr(&bars).unwrap() - 3.0).abs() < 1e-12);
+        // 14 quiet bars later Wilder's ATR still remembers the wide bar; a mean would not.
+        for i in 16..30 {
+            bars.push(bar(i, 99.0, 101.0, 100.0));
+        }
+        let expected = (0..14).fold(3.0, |a: f64, _| (a * 13.0 + 2.0) / 14.0);
+        assert!((atr(&bars).unwrap() - expected).abs() < 1e-9);
+        assert!(expected > 2.3);
+    }
 }

@@ -42,6 +42,8 @@ pub(crate) fn intent(bot: &str, symbol: &str, action: OrderAction) -> Intent {
         confidence: 0.75,
         stop_loss: None,
         take_profit: None,
+        trailing: None,
+        scale_outs: Vec::new(),
         tag: "t".into(),
     }
 }

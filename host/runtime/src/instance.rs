@@ -3,7 +3,7 @@
 use crate::bindings::{Bot, types};
 use crate::error::{CallError, RuntimeError};
 use crate::host::{BotState, HostIo, TickSource};
-use crate::intents::{RawAction, RawIntent};
+use crate::intents::{RawAction, RawIntent, RawTrail, RawTrailing};
 use crate::runtime::{LoadedComponent, Runtime};
 use flotilla_domain::{Timeframe, Timestamp};
 use std::time::Duration;
@@ -329,6 +329,22 @@ fn raw_intent(i: types::OrderIntent) -> RawIntent {
         confidence: i.confidence,
         stop_loss: i.stop_loss,
         take_profit: i.take_profit,
+        trailing: i.trailing.map(|t| RawTrailing {
+            distance: match t.distance {
+                types::TrailDistance::Atr(k) => RawTrail::Atr(k),
+                types::TrailDistance::Percent(p) => RawTrail::Percent(p),
+                types::TrailDistance::Absolute(d) => RawTrail::Absolute(d),
+            },
+            activate_at_r: t.activate_at_r,
+        }),
+        scale_outs: i
+            .scale_outs
+            .into_iter()
+            .map(|s| flotilla_domain::ScaleOut {
+                at_r: s.at_r,
+                fraction: s.fraction,
+            })
+            .collect(),
         tag: i.tag,
     }
 }

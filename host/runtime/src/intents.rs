@@ -1,7 +1,12 @@
 //! Validation of what a bot returns, at the trust boundary: nothing malformed passes on.
 
 use crate::host::truncate;
-use flotilla_domain::{BotId, Decimal, Intent, OrderAction, Symbol};
+use flotilla_domain::{
+    BotId, Decimal, Intent, OrderAction, ScaleOut, Symbol, TrailDistance, TrailingStop,
+};
+
+/// Most scale-outs one intent may carry.
+pub const MAX_SCALE_OUTS: usize = 8;
 
 /// An order intent exactly as the bot returned it.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,8 +21,32 @@ pub struct RawIntent {
     pub stop_loss: Option<f64>,
     /// Take-profit price, if any.
     pub take_profit: Option<f64>,
+    /// Trailing stop, if any.
+    pub trailing: Option<RawTrailing>,
+    /// Partial exits, as given.
+    pub scale_outs: Vec<ScaleOut>,
     /// Free tag.
     pub tag: String,
+}
+
+/// A trailing stop exactly as the bot returned it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RawTrailing {
+    /// How far behind the best price.
+    pub distance: RawTrail,
+    /// Profit in R at which it starts.
+    pub activate_at_r: Option<f64>,
+}
+
+/// The distance of a [`RawTrailing`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RawTrail {
+    /// ATR multiple.
+    Atr(f64),
+    /// Fraction of the best price.
+    Percent(f64),
+    /// Price distance.
+    Absolute(f64),
 }
 
 /// The action of a [`RawIntent`].
@@ -153,6 +182,11 @@ fn validate_one(
     };
     let stop_loss = price(r.stop_loss, "stop-loss")?;
     let take_profit = price(r.take_profit, "take-profit")?;
+    let trailing = r
+        .trailing
+        .map(|t| trailing(t, stop_loss.is_some()))
+        .transpose()?;
+    let scale_outs = scale_outs(&r.scale_outs, stop_loss.is_some())?;
     let qd = to_decimal(q);
     let action = match r.action {
         RawAction::Buy(_) => OrderAction::Buy(qd),
@@ -166,8 +200,89 @@ fn validate_one(
         confidence: r.confidence,
         stop_loss,
         take_profit,
+        trailing,
+        scale_outs,
         tag: r.tag.clone(),
     })
+}
+
+/// A refusal of an intent's exit plan.
+fn bad_exit(message: String) -> (&'static str, String) {
+    ("invalid_exit_plan", message)
+}
+
+/// Checks a trailing stop: a positive finite distance (a percentage below 1), and a
+/// start in R only with a stop-loss to define R.
+fn trailing(t: RawTrailing, has_stop: bool) -> Result<TrailingStop, (&'static str, String)> {
+    let distance = match t.distance {
+        RawTrail::Atr(k) if k.is_finite() && k > 0.0 => TrailDistance::Atr(k),
+        RawTrail::Percent(p) if p.is_finite() && p > 0.0 && p < 1.0 => TrailDistance::Percent(p),
+        RawTrail::Absolute(d) if d.is_finite() && d > 0.0 => TrailDistance::Absolute(to_decimal(d)),
+        RawTrail::Atr(v) | RawTrail::Absolute(v) => {
+            return Err(bad_exit(format!(
+                "trailing distance {v} must be positive and finite"
+            )));
+        }
+        RawTrail::Percent(p) => {
+            return Err(bad_exit(format!("trailing percent {p} must be in (0, 1)")));
+        }
+    };
+    match t.activate_at_r {
+        Some(r) if !(r.is_finite() && r >= 0.0) => Err(bad_exit(format!(
+            "trailing activate-at-r {r} must be finite and not negative"
+        ))),
+        Some(_) if !has_stop => Err(bad_exit(
+            "trailing activate-at-r needs a stop-loss (R is the distance to it)".into(),
+        )),
+        activate_at_r => Ok(TrailingStop {
+            distance,
+            activate_at_r,
+        }),
+    }
+}
+
+/// Checks scale-outs: at most [`MAX_SCALE_OUTS`], at increasing positive R, fractions in
+/// (0, 1] adding up to at most 1, and a stop-loss to define R.
+fn scale_outs(given: &[ScaleOut], has_stop: bool) -> Result<Vec<ScaleOut>, (&'static str, String)> {
+    if given.is_empty() {
+        return Ok(Vec::new());
+    }
+    if given.len() > MAX_SCALE_OUTS {
+        return Err(bad_exit(format!(
+            "{} scale-outs (cap {MAX_SCALE_OUTS})",
+            given.len()
+        )));
+    }
+    if !has_stop {
+        return Err(bad_exit(
+            "scale-outs need a stop-loss (R is the distance to it)".into(),
+        ));
+    }
+    let mut last_r = 0.0;
+    let mut total = 0.0;
+    for s in given {
+        if !(s.at_r.is_finite() && s.at_r > last_r) {
+            return Err(bad_exit(format!(
+                "scale-out at {} R: levels must be finite, positive and increasing",
+                s.at_r
+            )));
+        }
+        if !(s.fraction.is_finite() && s.fraction > 0.0 && s.fraction <= 1.0) {
+            return Err(bad_exit(format!(
+                "scale-out fraction {} must be in (0, 1]",
+                s.fraction
+            )));
+        }
+        last_r = s.at_r;
+        total += s.fraction;
+    }
+    // Slack for fractions like 1/3 written out in decimals.
+    if total > 1.0 + 1e-9 {
+        return Err(bad_exit(format!(
+            "scale-out fractions add up to {total} (at most 1)"
+        )));
+    }
+    Ok(given.to_vec())
 }
 
 /// Converts a finite guest `f64` to a decimal, keeping 8 decimal places.
@@ -189,8 +304,83 @@ mod tests {
             confidence: 0.5,
             stop_loss: None,
             take_profit: None,
+            trailing: None,
+            scale_outs: Vec::new(),
             tag: String::new(),
         }
+    }
+
+    fn so(at_r: f64, fraction: f64) -> ScaleOut {
+        ScaleOut { at_r, fraction }
+    }
+
+    #[test]
+    fn exit_plans_pass_whole_or_are_refused_with_the_reason() {
+        let bot = BotId::new("b");
+        let grant = vec![Symbol::new("AAPL")];
+        let with = |stop: Option<f64>, trail: Option<RawTrailing>, outs: Vec<ScaleOut>| {
+            let mut r = raw("AAPL", RawAction::Buy(1.0));
+            (r.stop_loss, r.trailing, r.scale_outs) = (stop, trail, outs);
+            r
+        };
+        let atr = |k: f64, at: Option<f64>| {
+            Some(RawTrailing {
+                distance: RawTrail::Atr(k),
+                activate_at_r: at,
+            })
+        };
+        let pct = |p: f64| {
+            Some(RawTrailing {
+                distance: RawTrail::Percent(p),
+                activate_at_r: None,
+            })
+        };
+        let input = vec![
+            // The example: 33% at 1R, 33% at 2R, the rest trailing at 1.5 ATR.
+            with(
+                Some(95.0),
+                atr(1.5, Some(1.0)),
+                vec![so(1.0, 0.33), so(2.0, 0.33)],
+            ),
+            with(None, pct(0.02), vec![]),
+            with(None, atr(1.5, Some(1.0)), vec![]),
+            with(None, None, vec![so(1.0, 0.5)]),
+            with(Some(95.0), atr(f64::NAN, None), vec![]),
+            with(Some(95.0), pct(1.5), vec![]),
+            with(Some(95.0), None, vec![so(2.0, 0.5), so(1.0, 0.5)]),
+            with(Some(95.0), None, vec![so(1.0, 0.7), so(2.0, 0.7)]),
+            with(Some(95.0), None, vec![so(1.0, 0.0)]),
+            with(Some(95.0), None, vec![so(1.0, 0.1); MAX_SCALE_OUTS + 1]),
+        ];
+        let (ok, rejected) = validate_intents(&bot, &grant, input, &BoundaryLimits::default());
+        assert_eq!(ok.len(), 2);
+        assert_eq!(
+            ok[0].trailing,
+            Some(TrailingStop {
+                distance: TrailDistance::Atr(1.5),
+                activate_at_r: Some(1.0)
+            })
+        );
+        assert_eq!(ok[0].scale_outs, vec![so(1.0, 0.33), so(2.0, 0.33)]);
+        assert_eq!(
+            ok[1].trailing.map(|t| t.distance),
+            Some(TrailDistance::Percent(0.02))
+        );
+        let messages: Vec<&str> = rejected.iter().map(|r| r.message.as_str()).collect();
+        assert!(rejected.iter().all(|r| r.code == "invalid_exit_plan"));
+        assert_eq!(
+            messages,
+            [
+                "trailing activate-at-r needs a stop-loss (R is the distance to it)",
+                "scale-outs need a stop-loss (R is the distance to it)",
+                "trailing distance NaN must be positive and finite",
+                "trailing percent 1.5 must be in (0, 1)",
+                "scale-out at 1 R: levels must be finite, positive and increasing",
+                "scale-out fractions add up to 1.4 (at most 1)",
+                "scale-out fraction 0 must be in (0, 1]",
+                "9 scale-outs (cap 8)",
+            ]
+        );
     }
 
     #[test]

@@ -17,5 +17,8 @@ mod runtime;
 pub use error::{CallError, RuntimeError};
 pub use host::{HostIo, NextTick, PositionView, TickSource};
 pub use instance::{BotInstance, Description, FillView, RunOutput, SandboxLimits, TickOutput};
-pub use intents::{BoundaryLimits, IntentRejection, RawAction, RawIntent, validate_intents};
+pub use intents::{
+    BoundaryLimits, IntentRejection, MAX_SCALE_OUTS, RawAction, RawIntent, RawTrail, RawTrailing,
+    validate_intents,
+};
 pub use runtime::{CONTRACT, LoadedComponent, Runtime, RuntimeConfig};

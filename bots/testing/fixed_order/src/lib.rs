@@ -2,15 +2,17 @@
 //! host tests can check routing, kv persistence and snapshot carry-over.
 //!
 //! Params: `symbol` (first granted), `side` = buy | sell | target (buy), `qty` (1),
-//! `every` (1), `tag` ("fixed_order"), `confidence` (1.0), `stop_loss`, `take_profit`
-//! (absent = none).
+//! `every` (1), `limit` (most intents sent; none = no limit), `tag` ("fixed_order"),
+//! `confidence` (1.0), `stop_loss`, `take_profit`, `trail_pct` / `trail_atr` (a trailing
+//! stop), `trail_from_r`, `scale_outs` (`R:fraction` pairs, e.g. `1:0.5`) (absent = none).
 //!
 //! Counters, all ASCII decimal so tests can read them directly:
 //! - kv `ticks`: incremented every tick from its stored value (survives via the host kv);
 //! - kv `fills`: incremented on every fill;
 //! - snapshot: the in-memory tick count (survives only through snapshot/restore).
 
-use flotilla_sdk::{Bot, Config, Fill, Tick};
+use flotilla_sdk::directional::parse_scale_outs;
+use flotilla_sdk::{Bot, Config, Fill, ScaleOut, Tick, Trail};
 
 enum Kind {
     Buy,
@@ -27,6 +29,11 @@ struct FixedOrder {
     confidence: f64,
     stop_loss: Option<f64>,
     take_profit: Option<f64>,
+    trail: Option<Trail>,
+    trail_from_r: Option<f64>,
+    scale_outs: Vec<ScaleOut>,
+    limit: Option<u64>,
+    sent: u64,
     ticks: u64,
 }
 
@@ -77,6 +84,15 @@ impl Bot for FixedOrder {
             confidence: cfg.get("confidence", 1.0)?,
             stop_loss: cfg.get_opt("stop_loss")?,
             take_profit: cfg.get_opt("take_profit")?,
+            trail: match (cfg.get_opt("trail_pct")?, cfg.get_opt("trail_atr")?) {
+                (Some(p), _) => Some(Trail::Percent(p)),
+                (None, Some(k)) => Some(Trail::Atr(k)),
+                (None, None) => None,
+            },
+            trail_from_r: cfg.get_opt("trail_from_r")?,
+            scale_outs: parse_scale_outs(cfg.raw("scale_outs").unwrap_or(""))?,
+            limit: cfg.get_opt("limit")?,
+            sent: 0,
             ticks: 0,
         })
     }
@@ -84,20 +100,27 @@ impl Bot for FixedOrder {
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.ticks += 1;
         bump("ticks");
-        if !self.ticks.is_multiple_of(self.every) {
+        if !self.ticks.is_multiple_of(self.every) || self.limit.is_some_and(|l| self.sent >= l) {
             return Ok(());
         }
+        self.sent += 1;
         let sym = self.symbol.as_str();
         let order = match self.kind {
             Kind::Buy => ctx.buy(sym, self.qty),
             Kind::Sell => ctx.sell(sym, self.qty),
             Kind::Target => ctx.target(sym, self.qty),
         };
-        order
+        let mut order = order
             .confidence(self.confidence)
             .stop_loss_opt(self.stop_loss)
             .take_profit_opt(self.take_profit)
             .tag(self.tag.as_str());
+        if let Some(t) = self.trail {
+            order = order.trailing(t, self.trail_from_r);
+        }
+        for s in &self.scale_outs {
+            order = order.scale_out(s.at_r, s.fraction);
+        }
         Ok(())
     }
 

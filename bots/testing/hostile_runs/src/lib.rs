@@ -53,6 +53,8 @@ impl Guest for HostileRuns {
             confidence: 1.0,
             stop_loss: None,
             take_profit: None,
+            trailing: None,
+            scale_outs: Vec::new(),
             tag: "after-the-end".into(),
         }])
     }

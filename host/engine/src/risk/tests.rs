@@ -12,6 +12,8 @@ pub(crate) fn intent(bot: &str, sym: &str, action: OrderAction) -> Intent {
         confidence: 0.6,
         stop_loss: None,
         take_profit: None,
+        trailing: None,
+        scale_outs: Vec::new(),
         tag: String::new(),
     }
 }

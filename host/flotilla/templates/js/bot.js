@@ -3,7 +3,7 @@
 // Params (text in the registry, all optional): `period` (20) bars of the EMA, computed by
 // the host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.3.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.4.0';
 
 const bot = { symbols: [] };
 
@@ -47,6 +47,8 @@ export const strategy = {
         confidence: 1,
         stopLoss: long && bot.stopPct > 0 ? price * (1 - bot.stopPct) : undefined,
         takeProfit: undefined,
+        trailing: undefined, // e.g. { distance: { tag: 'percent', val: 0.02 }, activateAtR: undefined }
+        scaleOuts: [], // e.g. [{ atR: 1, fraction: 0.5 }] (needs a stop-loss)
         tag: '{{name}}',
       });
     }

@@ -61,7 +61,7 @@ class Strategy(StrategyProtocol):
                 continue  # already where it wants to be
             units = ctx.capital * STATE["fraction"] / price if long else 0.0
             stop = price * (1.0 - STATE["stop_pct"]) if long and STATE["stop_pct"] > 0 else None
-            intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, "{{name}}"))
+            intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, None, [], "{{name}}"))
         return intents
 
     def on_ticks(self, ctx: TickContext):
