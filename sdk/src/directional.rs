@@ -7,9 +7,67 @@ use crate::signal::{Signal, Signals};
 use crate::state::{Reader, Writer};
 use crate::{Config, LogLevel, Order, ScaleOut, Tick, Timeframe, Trail, Trailing};
 
-/// Parses `R:fraction` pairs separated by commas, e.g. `1:0.33,2:0.33` (the host checks
-/// the levels and fractions).
-pub fn parse_scale_outs(text: &str) -> Result<Vec<ScaleOut>, String> {
+/// Host-managed exits every entry carries, from the params `trail_atr` (ATR multiple) or
+/// `trail_pct` (fraction of the best price) for a trailing stop, `trail_from_r` (start it
+/// once this many R in profit; default at once) and `scale_outs` (`R:fraction` pairs, e.g.
+/// `1:0.33,2:0.33`). The host checks the levels; levels in R need a stop-loss.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExitParams {
+    /// Trailing stop, if any.
+    pub trailing: Option<Trailing>,
+    /// Partial exits, in increasing R.
+    pub scale_outs: Vec<ScaleOut>,
+}
+
+impl ExitParams {
+    /// The param keys this type reads.
+    pub const PARAMS: [&'static str; 4] = ["trail_atr", "trail_pct", "trail_from_r", "scale_outs"];
+
+    /// Reads the params; setting both trails is an error.
+    pub fn from_config(cfg: &Config) -> Result<Self, String> {
+        let trail_pct: f64 = cfg.get("trail_pct", 0.0)?;
+        if !(0.0..1.0).contains(&trail_pct) {
+            return Err(format!(
+                "param `trail_pct`: must be in [0, 1), got {trail_pct}"
+            ));
+        }
+        let distance = match (cfg.get("trail_atr", 0.0)?, trail_pct) {
+            (a, p) if a > 0.0 && p > 0.0 => {
+                return Err("params `trail_atr` and `trail_pct`: set one, not both".into());
+            }
+            (a, _) if a > 0.0 => Some(Trail::Atr(a)),
+            (_, p) if p > 0.0 => Some(Trail::Percent(p)),
+            _ => None,
+        };
+        let activate_at_r = cfg.get_opt("trail_from_r")?;
+        Ok(ExitParams {
+            trailing: distance.map(|distance| Trailing {
+                distance,
+                activate_at_r,
+            }),
+            scale_outs: parse_scale_outs(cfg.raw("scale_outs").unwrap_or(""))?,
+        })
+    }
+
+    /// Whether a level is measured in R, so the entry needs a stop-loss.
+    pub fn in_r(&self) -> bool {
+        !self.scale_outs.is_empty() || self.trailing.is_some_and(|t| t.activate_at_r.is_some())
+    }
+
+    /// `order` with these exits.
+    pub fn apply<'t>(&self, mut order: Order<'t>) -> Order<'t> {
+        if let Some(t) = self.trailing {
+            order = order.trailing(t.distance, t.activate_at_r);
+        }
+        for s in &self.scale_outs {
+            order = order.scale_out(s.at_r, s.fraction);
+        }
+        order
+    }
+}
+
+/// Parses `R:fraction` pairs separated by commas, e.g. `1:0.33,2:0.33`.
+fn parse_scale_outs(text: &str) -> Result<Vec<ScaleOut>, String> {
     let bad = || {
         format!("param `scale_outs`: expected R:fraction pairs like 1:0.33,2:0.33, got {text:?}")
     };
@@ -30,10 +88,8 @@ pub fn parse_scale_outs(text: &str) -> Result<Vec<ScaleOut>, String> {
 ///
 /// Params read (all optional): `timeframe` (default `1m`), `allow_short` (false),
 /// `fraction` of capital per symbol (an equal share), `stop_pct` and `take_pct`
-/// (strategy defaults; 0 disables), and host-managed exits on every entry: `trail_atr`
-/// (ATR multiple) or `trail_pct` (fraction of price) for a trailing stop, `trail_from_r`
-/// (start it once this many R in profit; default at once), `scale_outs` (`R:fraction`
-/// pairs, e.g. `1:0.33,2:0.33`). Exits in R need `stop_pct`.
+/// (strategy defaults; 0 disables), and the [`ExitParams`] of every entry (those in R
+/// need `stop_pct`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Directional {
     /// Bars the strategy reads.
@@ -46,10 +102,8 @@ pub struct Directional {
     pub stop_pct: f64,
     /// Take-profit distance from entry, as a fraction of price (0 = none).
     pub take_pct: f64,
-    /// Trailing stop of every entry, if any.
-    pub trailing: Option<Trailing>,
-    /// Partial exits of every entry, in increasing R.
-    pub scale_outs: Vec<ScaleOut>,
+    /// Host-managed exits of every entry.
+    pub exits: ExitParams,
     /// Ticks seen by this bot, carried over snapshots.
     pub ticks: u64,
     /// Fills received, carried over snapshots.
@@ -60,16 +114,12 @@ pub struct Directional {
 
 impl Directional {
     /// The param keys this type reads.
-    pub const PARAMS: [&'static str; 9] = [
+    pub const PARAMS: [&'static str; 5] = [
         "timeframe",
         "allow_short",
         "fraction",
         "stop_pct",
         "take_pct",
-        "trail_atr",
-        "trail_pct",
-        "trail_from_r",
-        "scale_outs",
     ];
 
     /// Reads the common params; `stop_pct`/`take_pct` default to the strategy's choice.
@@ -83,25 +133,8 @@ impl Directional {
             }
         };
         let stop_pct = pct("stop_pct", stop_pct)?;
-        let from_r: Option<f64> = cfg.get_opt("trail_from_r")?;
-        let trailing = match (cfg.get("trail_atr", 0.0)?, pct("trail_pct", 0.0)?) {
-            (a, p) if a > 0.0 && p > 0.0 => {
-                return Err("params `trail_atr` and `trail_pct`: set one, not both".into());
-            }
-            (a, _) if a > 0.0 => Some(Trail::Atr(a)),
-            (_, p) if p > 0.0 => Some(Trail::Percent(p)),
-            _ => None,
-        }
-        .map(|distance| Trailing {
-            distance,
-            activate_at_r: from_r,
-        });
-        let scale_outs = match cfg.raw("scale_outs") {
-            Some(text) => parse_scale_outs(text)?,
-            None => Vec::new(),
-        };
-        let in_r = !scale_outs.is_empty() || trailing.is_some_and(|t| t.activate_at_r.is_some());
-        if in_r && stop_pct == 0.0 {
+        let exits = ExitParams::from_config(cfg)?;
+        if exits.in_r() && stop_pct == 0.0 {
             return Err(
                 "params `scale_outs` and `trail_from_r` are in R: they need `stop_pct`".into(),
             );
@@ -112,8 +145,7 @@ impl Directional {
             fraction: cfg.fraction()?,
             stop_pct,
             take_pct: pct("take_pct", take_pct)?,
-            trailing,
-            scale_outs,
+            exits,
             ticks: 0,
             fills: 0,
             signals: Signals::default(),
@@ -122,7 +154,12 @@ impl Directional {
 
     /// Logs a warning for params that neither this type nor `own` reads (likely typos).
     pub fn warn_unknown(cfg: &Config, own: &[&str]) {
-        let known: Vec<&str> = Self::PARAMS.iter().chain(own).copied().collect();
+        let known: Vec<&str> = Self::PARAMS
+            .iter()
+            .chain(&ExitParams::PARAMS)
+            .chain(own)
+            .copied()
+            .collect();
         for key in cfg.unknown_params(&known) {
             host::log(LogLevel::Warn, &format!("ignoring unknown param `{key}`"));
         }
@@ -186,19 +223,13 @@ impl Directional {
             return None;
         }
         let qty = signal.sign() * ctx.units(self.fraction, price);
-        let mut order = ctx
+        let order = ctx
             .target(symbol, qty)
             .confidence(confidence(strength))
             .stop_loss_opt(signal.stop_at(price, self.stop_pct))
             .take_profit_opt(signal.take_at(price, self.take_pct))
             .tag(tag);
-        if let Some(t) = self.trailing {
-            order = order.trailing(t.distance, t.activate_at_r);
-        }
-        for s in &self.scale_outs {
-            order = order.scale_out(s.at_r, s.fraction);
-        }
-        Some(order)
+        Some(self.exits.apply(order))
     }
 
     /// Snapshot format version: bump when the layout changes.

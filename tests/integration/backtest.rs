@@ -69,6 +69,32 @@ fn a_fixed_dataset_registry_and_seed_give_the_golden_report_byte_for_byte() {
     );
 }
 
+/// A registry in `dir` with one `fixed_order` bot ticking daily on `symbol` with `params`
+/// (TOML lines), and data checks loose enough for daily bars that jump.
+fn daily_fixed_order(dir: &Path, symbol: &str, params: &str) -> Registry {
+    let text = format!(
+        r#"
+[fleet]
+name = "daily"
+components_dir = "{}"
+[fleet.market]
+symbols = ["{symbol}"]
+[fleet.risk.data]
+max_price_age_ms = 172800000
+price_band_pct = 2.0
+[[bot]]
+id = "fixed"
+component = "fixed_order.wasm"
+every = "1d"
+symbols = ["{symbol}"]
+[bot.params]
+{params}"#,
+        crate::support::bots_dir().display()
+    );
+    std::fs::write(dir.join("fleet.toml"), text).unwrap();
+    Registry::load(dir.join("fleet.toml")).unwrap()
+}
+
 /// Flat at 100, one bar that opens at 100 and closes at 200, flat at 200 afterwards.
 fn jump_data(dir: &Path) -> PathBuf {
     let mut csv = String::from("Date,Open,High,Low,Close,Volume\n");
@@ -94,30 +120,7 @@ fn a_bot_cannot_profit_from_the_bar_it_has_not_seen() {
     let dir = tempfile::tempdir().unwrap();
     let data = jump_data(dir.path());
     // The bot buys once, on the tick right after the jump bar closed (its 20th tick).
-    let reg_text = format!(
-        r#"
-[fleet]
-name = "jump"
-components_dir = "{}"
-[fleet.market]
-symbols = ["JMP"]
-[fleet.risk.data]
-max_price_age_ms = 172800000
-price_band_pct = 2.0
-[[bot]]
-id = "chaser"
-component = "fixed_order.wasm"
-every = "1d"
-symbols = ["JMP"]
-[bot.params]
-side = "buy"
-qty = 10
-every = 20
-"#,
-        crate::support::bots_dir().display()
-    );
-    std::fs::write(dir.path().join("fleet.toml"), reg_text).unwrap();
-    let registry = Registry::load(dir.path().join("fleet.toml")).unwrap();
+    let registry = daily_fixed_order(dir.path(), "JMP", "side = \"buy\"\nqty = 10\nevery = 20\n");
     for fill in [FillMode::NextOpen, FillMode::Close] {
         let (_, events) =
             backtest::load_data(std::slice::from_ref(&data), &TimeRange::default(), false).unwrap();
@@ -249,23 +252,10 @@ fn an_intent_s_scale_outs_and_trailing_stop_are_taken_by_the_host() {
     let data = trend_data(dir.path());
     // One entry on the third tick: stop at 90 (R = 10), half off at 1R, the rest trailing
     // 5% behind the best price once 1R is reached. The bot itself never sells.
-    let reg_text = format!(
-        r#"
-[fleet]
-name = "scaled"
-components_dir = "{}"
-[fleet.market]
-symbols = ["SCL"]
-[fleet.risk.data]
-max_price_age_ms = 172800000
-price_band_pct = 2.0
-[[bot]]
-id = "scaler"
-component = "fixed_order.wasm"
-every = "1d"
-symbols = ["SCL"]
-[bot.params]
-side = "buy"
+    let registry = daily_fixed_order(
+        dir.path(),
+        "SCL",
+        r#"side = "buy"
 qty = 10
 every = 3
 limit = 1
@@ -274,10 +264,7 @@ scale_outs = "1:0.5"
 trail_pct = 0.05
 trail_from_r = 1
 "#,
-        crate::support::bots_dir().display()
     );
-    std::fs::write(dir.path().join("fleet.toml"), reg_text).unwrap();
-    let registry = Registry::load(dir.path().join("fleet.toml")).unwrap();
     let (_, events) =
         backtest::load_data(std::slice::from_ref(&data), &TimeRange::default(), false).unwrap();
     let params = RunParams {

@@ -149,8 +149,7 @@ impl Fleet {
     /// apply even to a bot whose new code failed to load and kept its old version.
     pub fn apply_with(&self, fleet_risk: Option<&RiskConfig>, specs: Vec<BotSpec>) -> ReloadReport {
         let mut report = ReloadReport::default();
-        let all = specs.clone();
-        let wanted: Vec<BotSpec> = specs.into_iter().filter(|s| s.enabled).collect();
+        let wanted: Vec<&BotSpec> = specs.iter().filter(|s| s.enabled).collect();
         for h in self.handles() {
             if !wanted.iter().any(|s| s.id == h.id) {
                 match self.remove_bot(&h.id) {
@@ -162,14 +161,14 @@ impl Fleet {
         for spec in wanted {
             let Some(h) = self.handle(spec.id.as_str()) else {
                 let id = spec.id.clone();
-                match self.add_bot(spec) {
+                match self.add_bot(spec.clone()) {
                     Ok(_) => report.added.push(id),
                     Err(e) => report.errors.push(format!("bot \"{id}\": {e:#}")),
                 }
                 continue;
             };
             let old = h.spec();
-            if old == spec {
+            if old == *spec {
                 continue;
             }
             // The schedule and the risk limits change without touching the instance (the
@@ -195,7 +194,7 @@ impl Fleet {
                     .load_file(&spec.component)
                     .map_err(anyhow::Error::from)
             };
-            match component.and_then(|c| self.swap(&h, &spec, c)) {
+            match component.and_then(|c| self.swap(&h, spec, c)) {
                 Ok(()) => {
                     h.schedule.send_if_modified(|s| {
                         let changed = s.to_string() != spec.schedule.to_string();
@@ -207,7 +206,7 @@ impl Fleet {
                 Err(e) => report.errors.push(format!("bot \"{}\": {e:#}", spec.id)),
             }
         }
-        self.update_risk(fleet_risk, &all, &mut report);
+        self.update_risk(fleet_risk, &specs, &mut report);
         if !report.added.is_empty() || !report.removed.is_empty() {
             self.rebalance();
         }

@@ -11,8 +11,8 @@
 //! - kv `fills`: incremented on every fill;
 //! - snapshot: the in-memory tick count (survives only through snapshot/restore).
 
-use flotilla_sdk::directional::parse_scale_outs;
-use flotilla_sdk::{Bot, Config, Fill, ScaleOut, Tick, Trail};
+use flotilla_sdk::directional::ExitParams;
+use flotilla_sdk::{Bot, Config, Fill, Tick};
 
 enum Kind {
     Buy,
@@ -29,9 +29,7 @@ struct FixedOrder {
     confidence: f64,
     stop_loss: Option<f64>,
     take_profit: Option<f64>,
-    trail: Option<Trail>,
-    trail_from_r: Option<f64>,
-    scale_outs: Vec<ScaleOut>,
+    exits: ExitParams,
     limit: Option<u64>,
     sent: u64,
     ticks: u64,
@@ -84,13 +82,7 @@ impl Bot for FixedOrder {
             confidence: cfg.get("confidence", 1.0)?,
             stop_loss: cfg.get_opt("stop_loss")?,
             take_profit: cfg.get_opt("take_profit")?,
-            trail: match (cfg.get_opt("trail_pct")?, cfg.get_opt("trail_atr")?) {
-                (Some(p), _) => Some(Trail::Percent(p)),
-                (None, Some(k)) => Some(Trail::Atr(k)),
-                (None, None) => None,
-            },
-            trail_from_r: cfg.get_opt("trail_from_r")?,
-            scale_outs: parse_scale_outs(cfg.raw("scale_outs").unwrap_or(""))?,
+            exits: ExitParams::from_config(cfg)?,
             limit: cfg.get_opt("limit")?,
             sent: 0,
             ticks: 0,
@@ -110,17 +102,12 @@ impl Bot for FixedOrder {
             Kind::Sell => ctx.sell(sym, self.qty),
             Kind::Target => ctx.target(sym, self.qty),
         };
-        let mut order = order
+        let order = order
             .confidence(self.confidence)
             .stop_loss_opt(self.stop_loss)
             .take_profit_opt(self.take_profit)
             .tag(self.tag.as_str());
-        if let Some(t) = self.trail {
-            order = order.trailing(t, self.trail_from_r);
-        }
-        for s in &self.scale_outs {
-            order = order.scale_out(s.at_r, s.fraction);
-        }
+        self.exits.apply(order);
         Ok(())
     }
 

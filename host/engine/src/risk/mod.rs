@@ -284,7 +284,7 @@ impl RiskEngine {
             self.correlation = CorrelationTracker::new(new.window, new.min_samples);
         }
         self.pcts = Pcts::new(&config);
-        // Both depend on limits that may have changed.
+        // Cluster costs depend on limits that may have changed.
         self.cluster_cache.clear();
         self.config = config;
         Ok(())
