@@ -187,6 +187,9 @@ pub struct Core {
     pub fill_notices: BTreeMap<BotId, Vec<flotilla_domain::Fill>>,
     /// Decisions kept in memory instead of the ledger (backtests without a ledger file).
     pub replay_log: Option<crate::journal::ReplayLog>,
+    /// Each bot's capital and positions as its ticks show them, kept until a fill or a
+    /// budget change (a replay would otherwise convert them from decimals every tick).
+    pub tick_views: rustc_hash::FxHashMap<BotId, crate::tick::TickView>,
 }
 
 /// What one tick did, for logs and tests.
@@ -302,6 +305,7 @@ impl Fleet {
                 marks: Default::default(),
                 next_rebalance: fleet.market.start,
                 pending: Vec::new(),
+                tick_views: Default::default(),
                 replay_log: options
                     .journal_in_memory
                     .then(crate::journal::ReplayLog::default),

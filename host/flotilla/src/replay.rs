@@ -164,7 +164,7 @@ impl Replay {
                     return None;
                 }
             };
-            let (capital, positions) = tick_inputs(&r.fleet.core(), &r.ids[bot]);
+            let (capital, positions) = tick_inputs(&mut r.fleet.core(), &r.ids[bot]);
             Some(NextTick {
                 scheduled: due.scheduled,
                 time: due.now,

@@ -247,7 +247,7 @@ impl BotSlot {
         runtime: &Runtime,
         now: Timestamp,
         capital: f64,
-        positions: Vec<PositionView>,
+        positions: Arc<[PositionView]>,
     ) -> Result<TickOutput, CallError> {
         self.run(runtime, now, capital, positions, None).result
     }
@@ -259,7 +259,7 @@ impl BotSlot {
         runtime: &Runtime,
         now: Timestamp,
         capital: f64,
-        positions: Vec<PositionView>,
+        positions: Arc<[PositionView]>,
         source: Option<TickSource>,
     ) -> RunOutput {
         self.stats.ticks += 1;

@@ -7,6 +7,7 @@ use flotilla_domain::{Decimal, Fill, MarketData, OrderId, OrderRequest, Timestam
 use flotilla_engine::{ExitPlan, RiskInput, Verdict};
 use flotilla_ledger::{IntentRecord, TickOutcome, TickRecord, VerdictKind, VerdictRecord};
 use flotilla_runtime::{CallError, FillView, PositionView, TickSource, validate_intents};
+use std::sync::Arc;
 use std::time::Instant;
 
 impl Fleet {
@@ -43,7 +44,7 @@ impl Fleet {
         let (capital, positions, notices) = {
             let mut core = self.core();
             let notices = core.fill_notices.remove(&handle.id).unwrap_or_default();
-            let (capital, positions) = tick_inputs(&core, &handle.id);
+            let (capital, positions) = tick_inputs(&mut core, &handle.id);
             (capital, positions, notices)
         };
         // Fills that happened outside the bot's tick (next-open fills) reach it now.
@@ -281,10 +282,30 @@ impl Fleet {
     }
 }
 
-/// A bot's capital and open positions as its tick shows them.
-pub(crate) fn tick_inputs(core: &Core, bot: &flotilla_domain::BotId) -> (f64, Vec<PositionView>) {
-    let capital = core.budgets.get(bot).copied().unwrap_or_default();
-    let positions = core
+/// A bot's capital and open positions as its ticks show them, with what they were read
+/// from: the portfolio's version and the bot's budget.
+pub struct TickView {
+    version: (u64, u64),
+    budget: Decimal,
+    capital: f64,
+    positions: Arc<[PositionView]>,
+}
+
+/// A bot's capital and open positions as its tick shows them: converted once, then
+/// shared until the portfolio (a fill) or the bot's budget changes.
+pub(crate) fn tick_inputs(
+    core: &mut Core,
+    bot: &flotilla_domain::BotId,
+) -> (f64, Arc<[PositionView]>) {
+    let budget = core.budgets.get(bot).copied().unwrap_or_default();
+    let version = core.portfolio.version();
+    if let Some(v) = core.tick_views.get(bot)
+        && v.version == version
+        && v.budget == budget
+    {
+        return (v.capital, v.positions.clone());
+    }
+    let positions: Arc<[PositionView]> = core
         .portfolio
         .bot_positions(bot)
         .filter(|(_, p)| !p.quantity.is_zero())
@@ -294,7 +315,15 @@ pub(crate) fn tick_inputs(core: &Core, bot: &flotilla_domain::BotId) -> (f64, Ve
             avg_price: to_f64(p.avg_price),
         })
         .collect();
-    (to_f64(capital), positions)
+    let view = TickView {
+        version,
+        budget,
+        capital: to_f64(budget),
+        positions: positions.clone(),
+    };
+    let capital = view.capital;
+    core.tick_views.insert(bot.clone(), view);
+    (capital, positions)
 }
 
 /// The bot's position row after `fill`, with realised PnL and fees since the ledger began.

@@ -167,7 +167,7 @@ fn tick(bot: &mut BotInstance, market: &Fixture) -> usize {
     let out = bot.on_tick(now, 100_000.0).expect("tick succeeds");
     for intent in &out.intents {
         if let RawAction::Target(qty) = intent.action {
-            let positions = &mut bot.io().positions;
+            let mut positions = bot.io().positions.to_vec();
             positions.retain(|p| p.symbol.as_str() != intent.symbol);
             if qty != 0.0 {
                 positions.push(PositionView {
@@ -176,6 +176,7 @@ fn tick(bot: &mut BotInstance, market: &Fixture) -> usize {
                     avg_price: 100.0,
                 });
             }
+            bot.io().positions = positions.into();
         }
     }
     out.intents.len()

@@ -42,8 +42,8 @@ pub struct NextTick {
     pub time: Timestamp,
     /// The bot's capital at that tick.
     pub capital: f64,
-    /// The bot's open positions at that tick.
-    pub positions: Vec<PositionView>,
+    /// The bot's open positions at that tick (shared: they change only with its fills).
+    pub positions: Arc<[PositionView]>,
 }
 
 /// Hands out the ticks of a run, having moved the market to each; `None` ends the run.
@@ -59,7 +59,7 @@ pub struct HostIo {
     /// Closed bars, shared by the fleet.
     pub market: Arc<dyn MarketData>,
     /// The bot's open positions.
-    pub positions: Vec<PositionView>,
+    pub positions: Arc<[PositionView]>,
     /// The bot's allocated capital.
     pub capital: f64,
     /// The bot's persisted key-value store (the host loads and saves it).
@@ -102,7 +102,7 @@ impl HostIo {
             bot,
             grant,
             market,
-            positions: Vec::new(),
+            positions: Arc::from([]),
             capital: 0.0,
             kv: BTreeMap::new(),
             kv_writes: Vec::new(),

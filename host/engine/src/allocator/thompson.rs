@@ -13,7 +13,7 @@ use crate::portfolio::ClosedTrade;
 use flotilla_domain::{BotId, Money};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Gamma, Normal};
+use rand_distr::{Distribution, Gamma, StandardNormal};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -421,15 +421,17 @@ impl ThompsonAllocator {
             return cached.clone();
         }
         let prior = &self.config.prior;
-        let nigs: Vec<Nig> = eligible
+        let arms: Vec<Arm> = eligible
             .iter()
             .map(|&i| {
-                self.state
-                    .evidence
-                    .get(&bots[i])
-                    .cloned()
-                    .unwrap_or_default()
-                    .nig(prior)
+                Arm::new(
+                    self.state
+                        .evidence
+                        .get(&bots[i])
+                        .cloned()
+                        .unwrap_or_default()
+                        .nig(prior),
+                )
             })
             .collect();
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
@@ -437,8 +439,8 @@ impl ThompsonAllocator {
         let mut wins = vec![0u32; eligible.len()];
         for _ in 0..self.config.samples {
             let mut best = (f64::NEG_INFINITY, 0);
-            for (k, nig) in nigs.iter().enumerate() {
-                let draw = sample_mean(nig, &mut rng);
+            for (k, arm) in arms.iter().enumerate() {
+                let draw = arm.sample_mean(&mut rng);
                 if draw > best.0 {
                     best = (draw, k);
                 }
@@ -478,13 +480,33 @@ impl ThompsonAllocator {
     }
 }
 
-/// One draw of the mean return: σ² ~ InvGamma(α, β), μ ~ N(μₙ, σ²/κ).
-fn sample_mean(nig: &Nig, rng: &mut ChaCha8Rng) -> f64 {
-    let precision = Gamma::new(nig.alpha, 1.0 / nig.beta).map_or(f64::NAN, |g| g.sample(rng));
-    let sd = (1.0 / (precision * nig.kappa)).sqrt();
-    match Normal::new(nig.mu, sd) {
-        Ok(n) => n.sample(rng),
-        Err(_) => nig.mu,
+/// One bot's posterior, ready to draw from: the precision's Gamma is built once per
+/// estimate, not once per draw (the draws are the allocator's hot loop).
+struct Arm {
+    nig: Nig,
+    precision: Option<Gamma<f64>>,
+}
+
+impl Arm {
+    fn new(nig: Nig) -> Self {
+        Self {
+            precision: Gamma::new(nig.alpha, 1.0 / nig.beta).ok(),
+            nig,
+        }
+    }
+
+    /// One draw of the mean return: σ² ~ InvGamma(α, β), μ ~ N(μₙ, σ²/κ).
+    fn sample_mean(&self, rng: &mut ChaCha8Rng) -> f64 {
+        let precision = self.precision.as_ref().map_or(f64::NAN, |g| g.sample(rng));
+        let sd = (1.0 / (precision * self.nig.kappa)).sqrt();
+        // `Normal::new(μ, sd)` and its sample, without rebuilding it each draw: a
+        // non-finite deviation draws nothing and gives μ, as `Normal::new` refusing it did.
+        if sd.is_finite() {
+            let z: f64 = StandardNormal.sample(rng);
+            self.nig.mu + sd * z
+        } else {
+            self.nig.mu
+        }
     }
 }
 
@@ -552,6 +574,65 @@ pub fn fit_weights(
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn an_arm_draws_what_a_normal_inverse_gamma_built_per_draw_draws() {
+        // The two-stage draw with both distributions built for each draw, as the
+        // definition reads; an `Arm` builds the Gamma once and must draw the same bits.
+        fn reference(nig: &Nig, rng: &mut ChaCha8Rng) -> f64 {
+            let precision =
+                Gamma::new(nig.alpha, 1.0 / nig.beta).map_or(f64::NAN, |g| g.sample(rng));
+            let sd = (1.0 / (precision * nig.kappa)).sqrt();
+            match rand_distr::Normal::new(nig.mu, sd) {
+                Ok(n) => n.sample(rng),
+                Err(_) => nig.mu,
+            }
+        }
+        let nigs = [
+            Nig {
+                mu: 0.001,
+                kappa: 1.0,
+                alpha: 2.0,
+                beta: 1e-4,
+            },
+            Nig {
+                mu: -0.02,
+                kappa: 37.5,
+                alpha: 19.0,
+                beta: 0.3,
+            },
+            Nig {
+                mu: 0.5,
+                kappa: 0.01,
+                alpha: 0.4,
+                beta: 2.0,
+            },
+            // No valid Gamma: NaN precision, μ without a draw.
+            Nig {
+                mu: 0.25,
+                kappa: 1.0,
+                alpha: -1.0,
+                beta: 1.0,
+            },
+            // Infinite deviation: refused by `Normal::new`, μ again.
+            Nig {
+                mu: 0.75,
+                kappa: 0.0,
+                alpha: 3.0,
+                beta: 1.0,
+            },
+        ];
+        let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(9), ChaCha8Rng::seed_from_u64(9));
+        let arms: Vec<Arm> = nigs.iter().cloned().map(Arm::new).collect();
+        for _ in 0..500 {
+            for (arm, nig) in arms.iter().zip(&nigs) {
+                assert_eq!(
+                    arm.sample_mean(&mut a).to_bits(),
+                    reference(nig, &mut b).to_bits()
+                );
+            }
+        }
+    }
 
     #[test]
     fn fit_respects_floor_cap_and_total() {
