@@ -8,8 +8,8 @@ use flotilla_domain::{Bar, BotId, MarketData, Symbol, Timeframe, Timestamp};
 use flotilla_indicators::{Spec, Values};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -80,8 +80,11 @@ pub struct HostIo {
     pub(crate) last: Option<(Timestamp, Timestamp)>,
     /// Inside an `on-ticks` call: `next-tick` said none (the host may have moved on).
     pub(crate) ended: bool,
-    /// When the current tick started: the deadline is per tick, also inside a run.
-    pub(crate) tick_started: Instant,
+    /// The epoch beat at which the current tick started: the deadline is per tick, also
+    /// inside a run.
+    pub(crate) tick_started: u64,
+    /// The runtime's epoch beats (a private counter until an instance takes this view).
+    pub(crate) beats: Arc<AtomicU64>,
     /// The bot's clock, moved to each tick's time.
     pub(crate) clock: Arc<AtomicI64>,
 }
@@ -113,7 +116,8 @@ impl HostIo {
             ticks: 0,
             last: None,
             ended: false,
-            tick_started: Instant::now(),
+            tick_started: 0,
+            beats: Arc::new(AtomicU64::new(0)),
             clock: Arc::new(AtomicI64::new(0)),
         }
     }
@@ -122,7 +126,7 @@ impl HostIo {
     pub(crate) fn start_tick(&mut self, time: Timestamp) -> u64 {
         self.ticks += 1;
         self.clock.store(time.0, Ordering::Relaxed);
-        self.tick_started = Instant::now();
+        self.tick_started = self.beats.load(Ordering::Relaxed);
         self.ticks
     }
 

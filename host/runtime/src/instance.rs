@@ -6,6 +6,7 @@ use crate::host::{BotState, HostIo, TickSource};
 use crate::intents::{RawAction, RawIntent, RawTrail, RawTrailing};
 use crate::runtime::{LoadedComponent, Runtime};
 use flotilla_domain::{Timeframe, Timestamp};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
@@ -113,20 +114,23 @@ impl BotInstance {
             .table_elements(100_000)
             .trap_on_grow_failure(true)
             .build();
+        let mut io = io;
+        io.beats = runtime.beats();
         let mut store = Store::new(runtime.engine(), BotState::new(io, store_limits, seed));
         store.limiter(|s| &mut s.limits);
         let deadline_ticks = runtime.deadline_ticks(limits.deadline);
         store.set_epoch_deadline(deadline_ticks);
         // The deadline is per tick: an `on-ticks` run gets a fresh budget at each tick it
         // takes, so only a tick that overruns traps, not a long run of quick ones.
-        let (budget, epoch) = (limits.deadline, runtime.epoch_tick());
+        // Counted in epoch beats, like the deadline itself.
         store.epoch_deadline_callback(move |ctx| {
-            let spent = ctx.data().io.tick_started.elapsed();
-            match budget.checked_sub(spent) {
-                Some(left) if !left.is_zero() => {
-                    let ticks = (left.as_micros() / epoch.as_micros().max(1)).max(1) as u64;
-                    Ok(UpdateDeadline::Continue(ticks))
-                }
+            let io = &ctx.data().io;
+            let spent = io
+                .beats
+                .load(Ordering::Relaxed)
+                .saturating_sub(io.tick_started);
+            match deadline_ticks.checked_sub(spent) {
+                Some(left) if left > 0 => Ok(UpdateDeadline::Continue(left)),
                 _ => Err(Trap::Interrupt.into()),
             }
         });
@@ -287,7 +291,8 @@ impl BotInstance {
         if self.poisoned {
             return Err(CallError::Poisoned);
         }
-        self.store.data_mut().io.tick_started = std::time::Instant::now();
+        let io = &mut self.store.data_mut().io;
+        io.tick_started = io.beats.load(Ordering::Relaxed);
         self.store.set_epoch_deadline(self.deadline_ticks);
         match f(&self.bot, &mut self.store) {
             Ok(r) => Ok(r),

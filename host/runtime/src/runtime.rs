@@ -6,7 +6,7 @@ use crate::error::RuntimeError;
 use crate::host::BotState;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
@@ -39,6 +39,8 @@ pub struct Runtime {
     linker: Linker<BotState>,
     cache: Option<ComponentCache>,
     epoch_tick: Duration,
+    /// Epoch beats since the engine started, readable without a clock call.
+    beats: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -83,12 +85,19 @@ impl Runtime {
             .cache_dir
             .map(|dir| ComponentCache::new(dir, &engine));
         let stop = Arc::new(AtomicBool::new(false));
-        spawn_epoch_ticker(engine.clone(), config.epoch_tick, stop.clone());
+        let beats = Arc::new(AtomicU64::new(0));
+        spawn_epoch_ticker(
+            engine.clone(),
+            config.epoch_tick,
+            beats.clone(),
+            stop.clone(),
+        );
         Ok(Self {
             engine,
             linker,
             cache,
             epoch_tick: config.epoch_tick,
+            beats,
             stop,
         })
     }
@@ -98,9 +107,9 @@ impl Runtime {
         &self.engine
     }
 
-    /// How often the epoch advances.
-    pub(crate) fn epoch_tick(&self) -> Duration {
-        self.epoch_tick
+    /// The count of epoch beats, for deadlines measured from a point inside a call.
+    pub(crate) fn beats(&self) -> Arc<AtomicU64> {
+        self.beats.clone()
     }
 
     /// Deadline in epoch ticks for a call budget.
@@ -210,13 +219,21 @@ fn first_line(e: &wasmtime::Error) -> String {
 }
 
 /// Advances the engine's epoch on a fixed beat; every store's deadline counts these beats.
-fn spawn_epoch_ticker(engine: Engine, tick: Duration, stop: Arc<AtomicBool>) {
+/// `beats` counts them too: a tick notes where it started in beats, not with a clock call
+/// (reading the clock at each tick of a replay run is a visible share of its cost).
+fn spawn_epoch_ticker(
+    engine: Engine,
+    tick: Duration,
+    beats: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) {
     std::thread::Builder::new()
         .name("flotilla-epoch".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(tick);
                 engine.increment_epoch();
+                beats.fetch_add(1, Ordering::Relaxed);
             }
         })
         .expect("spawning the epoch thread");
