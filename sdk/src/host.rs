@@ -18,10 +18,31 @@ pub fn bar_at(symbol: &str, timeframe: Timeframe, back: u32) -> Result<Option<Ba
     imp::bar_at(symbol, timeframe, back)
 }
 
-/// Inside `on-ticks`: the next tick's (time, tick number, capital), or `None` when the run
-/// goes back to the host. Only the runner calls it: a bot that did would skip ticks.
-pub(crate) fn next_tick() -> Option<(Timestamp, u64, f64)> {
-    imp::next_tick()
+/// A series for `next_tick` to hand in the newest bar of: the symbol by its index in the
+/// granted list (its name is for the native mock).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Watch<'a> {
+    pub index: u32,
+    // Only the native mock looks symbols up by name.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub symbol: &'a str,
+    pub timeframe: Timeframe,
+}
+
+/// The next tick of a run, as `next_tick` hands it out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct NextTick {
+    pub time: Timestamp,
+    pub tick: u64,
+    pub capital: f64,
+    /// The watched series' newest closed bar, when the host had one to hand.
+    pub newest: Option<Bar>,
+}
+
+/// Inside `on-ticks`: the next tick, or `None` when the run goes back to the host. Only the
+/// runner calls it: a bot that did would skip ticks.
+pub(crate) fn next_tick(watch: Option<Watch<'_>>) -> Option<NextTick> {
+    imp::next_tick(watch)
 }
 
 /// The last `count` values of `spec` over a granted symbol's closed bars, computed by the
@@ -94,8 +115,17 @@ mod imp {
         }
     }
 
-    pub(super) fn next_tick() -> Option<(crate::types::Timestamp, u64, f64)> {
-        wit::next_tick().map(|c| (c.time, c.tick, c.capital))
+    pub(super) fn next_tick(watch: Option<super::Watch<'_>>) -> Option<super::NextTick> {
+        let watch = watch.map(|w| wt::Series {
+            symbol: w.index,
+            timeframe: crate::runner::wit_timeframe(w.timeframe),
+        });
+        wit::next_tick(watch).map(|t| super::NextTick {
+            time: t.ctx.time,
+            tick: t.ctx.tick,
+            capital: t.ctx.capital,
+            newest: t.newest.map(bar),
+        })
     }
 
     pub(super) fn indicator(
@@ -195,6 +225,8 @@ pub(crate) mod imp {
         pub logs: Vec<(LogLevel, String)>,
         /// Ticks `next_tick` hands out, in order: (time, tick, capital).
         pub next_ticks: std::collections::VecDeque<(i64, u64, f64)>,
+        /// `bar_at` calls answered (the host calls a bot made for single bars).
+        pub bar_at_calls: u64,
     }
 
     thread_local! {
@@ -214,14 +246,28 @@ pub(crate) mod imp {
     }
 
     pub(super) fn bar_at(symbol: &str, tf: Timeframe, back: u32) -> Result<Option<Bar>, String> {
+        with(|m| m.bar_at_calls += 1);
+        newest(symbol, tf, back)
+    }
+
+    fn newest(symbol: &str, tf: Timeframe, back: u32) -> Result<Option<Bar>, String> {
         with(|m| match m.bars.get(&(symbol.to_owned(), tf)) {
             Some(all) => Ok(all.len().checked_sub(back as usize + 1).map(|i| all[i])),
             None => Err(format!("symbol {symbol:?} not granted or no {tf} bars")),
         })
     }
 
-    pub(super) fn next_tick() -> Option<(i64, u64, f64)> {
-        with(|m| m.next_ticks.pop_front())
+    /// Hands in the watched series' newest bar as the host does: what `bar_at(.., 0)`
+    /// would answer, `None` when that is not a bar.
+    pub(super) fn next_tick(watch: Option<super::Watch<'_>>) -> Option<super::NextTick> {
+        let (time, tick, capital) = with(|m| m.next_ticks.pop_front())?;
+        let newest = watch.and_then(|w| newest(w.symbol, w.timeframe, 0).ok().flatten());
+        Some(super::NextTick {
+            time,
+            tick,
+            capital,
+            newest,
+        })
     }
 
     /// Answers like the host: the same checks and bar window, computed with the SDK's own

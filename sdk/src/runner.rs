@@ -4,8 +4,9 @@ use crate::Bot;
 use crate::bindings::exports::flotilla::bot::strategy as wit;
 use crate::bindings::flotilla::bot::types as wt;
 use crate::config::Config;
+use crate::host;
 use crate::tick::Tick;
-use crate::types::{Action, Fill, Intent, Side, Timeframe, Timestamp, Trail};
+use crate::types::{Action, Bar, Fill, Intent, Side, Timeframe, Timestamp, Trail};
 use core::any::Any;
 use core::marker::PhantomData;
 use std::cell::RefCell;
@@ -33,9 +34,46 @@ impl<B: Bot> Slot<B> {
         tick: u64,
         capital: f64,
     ) -> Result<Vec<Intent>, String> {
-        let mut ctx = Tick::new(time, tick, capital, &self.symbols);
+        Ok(self.tick_with(time, tick, capital, None)?.0)
+    }
+
+    /// Runs one tick with a series' newest bar in hand; returns the intents and the series
+    /// to watch next.
+    fn tick_with(
+        &mut self,
+        time: Timestamp,
+        tick: u64,
+        capital: f64,
+        newest: Option<(u32, Timeframe, Bar)>,
+    ) -> Result<(Vec<Intent>, Option<(u32, Timeframe)>), String> {
+        let mut ctx = Tick::new(time, tick, capital, &self.symbols).with_newest(newest);
         self.bot.on_tick(&mut ctx)?;
-        Ok(ctx.into_intents())
+        Ok(ctx.into_parts())
+    }
+
+    /// Runs ticks from `first` on while they have no intents, each next one from the host
+    /// with the newest bar of the series the last one read.
+    fn run(&mut self, first: (Timestamp, u64, f64)) -> Result<Vec<Intent>, String> {
+        let ((mut time, mut tick, mut capital), mut newest) = (first, None);
+        loop {
+            let (intents, watch) = self.tick_with(time, tick, capital, newest)?;
+            // Intents go back to the host at once: they belong to this tick.
+            if !intents.is_empty() {
+                return Ok(intents);
+            }
+            let watch = watch.map(|(index, timeframe)| host::Watch {
+                index,
+                symbol: &self.symbols[index as usize],
+                timeframe,
+            });
+            let Some(next) = host::next_tick(watch) else {
+                return Ok(intents);
+            };
+            (time, tick, capital) = (next.time, next.tick, next.capital);
+            newest = watch
+                .zip(next.newest)
+                .map(|(w, b)| (w.index, w.timeframe, b));
+        }
     }
 }
 
@@ -97,20 +135,7 @@ impl<B: Bot> wit::Guest for Runner<B> {
     }
 
     fn on_ticks(ctx: wit::TickContext) -> Result<Vec<wit::OrderIntent>, String> {
-        let intents = with_slot::<B, _>("on-ticks", |s| {
-            let (mut time, mut tick, mut capital) = (ctx.time, ctx.tick, ctx.capital);
-            loop {
-                let intents = s.tick(time, tick, capital)?;
-                // Intents go back to the host at once: they belong to this tick.
-                if !intents.is_empty() {
-                    return Ok::<_, String>(intents);
-                }
-                match crate::host::next_tick() {
-                    Some(next) => (time, tick, capital) = next,
-                    None => return Ok(intents),
-                }
-            }
-        })??;
+        let intents = with_slot::<B, _>("on-ticks", |s| s.run((ctx.time, ctx.tick, ctx.capital)))??;
         Ok(intents.into_iter().map(wit_intent).collect())
     }
 
@@ -315,6 +340,46 @@ mod tests {
         assert!(crate::host::imp::with(|m| m.next_ticks.is_empty()));
         // The first tick alone can have intents.
         assert_eq!(E::on_ticks(ctx(6)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_run_hands_in_the_newest_bar_of_the_series_the_last_tick_read() {
+        use crate::testing::{reset, set_closes};
+        thread_local! {
+            static SEEN: RefCell<Vec<(Option<f64>, Option<f64>)>> = const { RefCell::new(Vec::new()) };
+        }
+        struct Reader;
+        impl Bot for Reader {
+            const NAME: &'static str = "reader";
+            const VERSION: &'static str = "1.0.0";
+            fn init(_: &Config) -> Result<Self, String> {
+                Ok(Reader)
+            }
+            fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+                let close = |tf, back| ctx.bar_at("AAA", tf, back).map(|b| b.map(|b| b.close));
+                // The newest M1 bar (watched), one back (always a call), a second series.
+                let seen = (close(Timeframe::M1, 0)?, close(Timeframe::M1, 1)?);
+                assert_eq!(close(Timeframe::M5, 0)?, None);
+                SEEN.with(|s| s.borrow_mut().push(seen));
+                Ok(())
+            }
+        }
+        type Rd = Runner<Reader>;
+        reset();
+        set_closes("AAA", Timeframe::M1, &[1.0, 2.0, 3.0]);
+        set_closes("AAA", Timeframe::M5, &[]);
+        Rd::init(config(false)).unwrap();
+        crate::host::imp::with(|m| m.next_ticks = [(1, 2, 1.0), (2, 3, 1.0)].into());
+        assert!(Rd::on_ticks(ctx(1)).unwrap().is_empty());
+        let seen = SEEN.with(|s| s.take());
+        assert_eq!(
+            seen,
+            vec![(Some(3.0), Some(2.0)); 3],
+            "what the calls would answer"
+        );
+        // Tick 1: M1 newest, M1 one back, M5 newest. Ticks 2 and 3: the M1 newest came
+        // with the tick; M5 (no bar) is never watched, so it is still asked.
+        assert_eq!(crate::host::imp::with(|m| m.bar_at_calls), 3 + 2 + 2);
     }
 
     #[test]

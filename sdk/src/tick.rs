@@ -5,7 +5,7 @@ use crate::spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
 use crate::types::{
     Action, Bar, Intent, LogLevel, Position, ScaleOut, Timeframe, Timestamp, Trail, Trailing,
 };
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 /// What a bot sees and does during one tick.
 ///
@@ -18,6 +18,12 @@ pub struct Tick<'a> {
     symbols: &'a [String],
     positions: OnceCell<Vec<Position>>,
     intents: Vec<Intent>,
+    /// The newest bar of one series, handed in with the tick by `next-tick`: (symbol
+    /// index, timeframe, bar).
+    newest: Option<(u32, Timeframe, Bar)>,
+    /// The first series this tick read with `bar_at(.., 0)` successfully: the one the
+    /// runner asks `next-tick` to hand in with the next tick.
+    watch: Cell<Option<(u32, Timeframe)>>,
 }
 
 impl<'a> Tick<'a> {
@@ -30,7 +36,16 @@ impl<'a> Tick<'a> {
             symbols,
             positions: OnceCell::new(),
             intents: Vec::new(),
+            newest: None,
+            watch: Cell::new(None),
         }
+    }
+
+    /// [`Tick::new`] with the newest bar of one series (symbol index, timeframe) already
+    /// in hand, as `next-tick` gives it.
+    pub(crate) fn with_newest(mut self, newest: Option<(u32, Timeframe, Bar)>) -> Self {
+        self.newest = newest;
+        self
     }
 
     /// The tick time, milliseconds since the Unix epoch (UTC).
@@ -66,7 +81,22 @@ impl<'a> Tick<'a> {
         timeframe: Timeframe,
         back: u32,
     ) -> Result<Option<Bar>, String> {
-        host::bar_at(symbol, timeframe, back)
+        if back != 0 {
+            return host::bar_at(symbol, timeframe, back);
+        }
+        // A short list of short names: a scan, cheaper than a call.
+        let Some(index) = self.symbols.iter().position(|s| s == symbol) else {
+            return host::bar_at(symbol, timeframe, back);
+        };
+        let index = index as u32;
+        let bar = match self.newest {
+            Some((i, tf, bar)) if i == index && tf == timeframe => Some(bar),
+            _ => host::bar_at(symbol, timeframe, 0)?,
+        };
+        if bar.is_some() && self.watch.get().is_none() {
+            self.watch.set(Some((index, timeframe)));
+        }
+        Ok(bar)
     }
 
     /// The closes of the last `count` bars, oldest first.
@@ -214,6 +244,11 @@ impl<'a> Tick<'a> {
     /// Hands the intents over (the runner does this after `on_tick`).
     pub fn into_intents(self) -> Vec<Intent> {
         self.intents
+    }
+
+    /// The intents, and the series to watch on the next tick of a run.
+    pub(crate) fn into_parts(self) -> (Vec<Intent>, Option<(u32, Timeframe)>) {
+        (self.intents, self.watch.get())
     }
 
     /// Logs at `level` to the host.

@@ -9,7 +9,7 @@
 // `atr_period` (14), `atr_mult` (2, 0 = no stop), `timeframe` (1m), `allow_short`
 // (false), `fraction` of capital per symbol (an equal share of the granted symbols).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.4.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.5.0';
 
 const NAME = 'macd_js';
 const VERSION = '0.1.0';
@@ -169,9 +169,10 @@ export const strategy = {
   onTicks(ctx) {
     for (;;) {
       const intents = strategy.onTick(ctx);
-      const next = intents.length > 0 ? undefined : nextTick();
+      // No series to watch: this bot reads indicators, not single bars.
+      const next = intents.length > 0 ? undefined : nextTick(undefined);
       if (next === undefined) return intents;
-      ctx = next;
+      ctx = next.ctx;
     }
   },
 

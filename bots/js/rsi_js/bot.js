@@ -9,7 +9,7 @@
 // Params (all optional): `period` (14), `oversold` (30), `overbought` (70), `exit` (50),
 // `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03).
 
-import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.4.0';
+import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.5.0';
 
 const NAME = 'rsi_js';
 const VERSION = '0.1.0';
@@ -145,9 +145,10 @@ export const strategy = {
   onTicks(ctx) {
     for (;;) {
       const intents = strategy.onTick(ctx);
-      const next = intents.length > 0 ? undefined : nextTick();
+      // No series to watch: this bot reads indicators, not single bars.
+      const next = intents.length > 0 ? undefined : nextTick(undefined);
       if (next === undefined) return intents;
-      ctx = next;
+      ctx = next.ctx;
     }
   },
 

@@ -237,6 +237,17 @@ impl BotState {
             .map_err(|e| e.to_string())?;
         Ok(&io.scratch.bars)
     }
+
+    /// The newest closed bar of a watched series, as `bar-at(.., 0)` answers it; `None`
+    /// (the guest then asks `bar-at`) for an index past the grant or no bar held.
+    fn newest_bar(&mut self, watch: types::Series) -> Option<types::Bar> {
+        let io = &mut self.io;
+        let symbol = io.grant.get(watch.symbol as usize)?;
+        io.market
+            .bars_into(symbol, watch.timeframe.into(), 1, &mut io.scratch.bars)
+            .ok()?;
+        io.scratch.bars.first().map(wit_bar)
+    }
 }
 
 impl types::Host for BotState {}
@@ -264,7 +275,7 @@ impl host::Host for BotState {
         Ok((bars.len() == count as usize).then(|| wit_bar(&bars[0])))
     }
 
-    fn next_tick(&mut self) -> Option<types::TickContext> {
+    fn next_tick(&mut self, watch: Option<types::Series>) -> Option<types::RunTick> {
         self.io.host_calls += 1;
         // A key written or an import refused is recorded with its own tick: hand back first.
         if !self.io.kv_writes.is_empty() || !self.io.violations.is_empty() {
@@ -278,10 +289,15 @@ impl host::Host for BotState {
         self.io.positions = next.positions;
         self.io.capital = next.capital;
         self.io.last = Some((next.scheduled, next.time));
-        Some(types::TickContext {
-            time: next.time.0,
-            tick,
-            capital: next.capital,
+        // Read after the source moved the market: the bar `bar-at(.., 0)` would give now.
+        let newest = watch.and_then(|w| self.newest_bar(w));
+        Some(types::RunTick {
+            ctx: types::TickContext {
+                time: next.time.0,
+                tick,
+                capital: next.capital,
+            },
+            newest,
         })
     }
 

@@ -36,17 +36,17 @@ impl Guest for HostileRuns {
     }
 
     fn on_tick(_ctx: TickContext) -> Result<Vec<OrderIntent>, String> {
-        match host::next_tick() {
+        match host::next_tick(None) {
             Some(t) => Err(format!(
                 "next-tick outside a run handed out tick {}",
-                t.tick
+                t.ctx.tick
             )),
             None => Ok(Vec::new()),
         }
     }
 
     fn on_ticks(_ctx: TickContext) -> Result<Vec<OrderIntent>, String> {
-        while host::next_tick().is_some() {}
+        while host::next_tick(None).is_some() {}
         Ok(vec![OrderIntent {
             symbol: SYMBOL.with(|s| s.borrow().clone()),
             action: OrderAction::Buy(1.0),

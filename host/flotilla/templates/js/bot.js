@@ -3,7 +3,7 @@
 // Params (text in the registry, all optional): `period` (20) bars of the EMA, computed by
 // the host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.4.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.5.0';
 
 const bot = { symbols: [] };
 
@@ -59,9 +59,10 @@ export const strategy = {
   onTicks(ctx) {
     for (;;) {
       const intents = strategy.onTick(ctx);
-      const next = intents.length > 0 ? undefined : nextTick();
+      // No series to watch: this bot reads indicators, not single bars.
+      const next = intents.length > 0 ? undefined : nextTick(undefined);
       if (next === undefined) return intents;
-      ctx = next;
+      ctx = next.ctx;
     }
   },
 

@@ -68,10 +68,11 @@ class Strategy(StrategyProtocol):
         # A run of ticks (backtests): stop at the first that has intents, as the contract asks.
         while True:
             intents = self.on_tick(ctx)
-            nxt = None if intents else host.next_tick()
+            # No series to watch: this bot reads indicators, not single bars.
+            nxt = None if intents else host.next_tick(None)
             if nxt is None:
                 return intents
-            ctx = nxt
+            ctx = nxt.ctx
 
     def on_fill(self, fill):
         host.log(LogLevel.INFO, f"filled {fill.quantity} {fill.symbol} at {fill.price}")
