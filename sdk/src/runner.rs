@@ -5,7 +5,7 @@ use crate::bindings::exports::flotilla::bot::strategy as wit;
 use crate::bindings::flotilla::bot::types as wt;
 use crate::config::Config;
 use crate::host;
-use crate::tick::Tick;
+use crate::tick::{SeriesKey, Tick};
 use crate::types::{Action, Bar, Fill, Intent, Side, Timeframe, Timestamp, Trail};
 use core::any::Any;
 use core::marker::PhantomData;
@@ -45,7 +45,7 @@ impl<B: Bot> Slot<B> {
         tick: u64,
         capital: f64,
         newest: Option<(u32, Timeframe, Bar)>,
-    ) -> Result<(Vec<Intent>, Option<(u32, Timeframe)>), String> {
+    ) -> Result<(Vec<Intent>, Option<SeriesKey>), String> {
         let mut ctx = Tick::new(time, tick, capital, &self.symbols).with_newest(newest);
         self.bot.on_tick(&mut ctx)?;
         Ok(ctx.into_parts())

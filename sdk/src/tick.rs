@@ -7,6 +7,9 @@ use crate::types::{
 };
 use std::cell::{Cell, OnceCell};
 
+/// A series as `next-tick` names it: the symbol's index in the granted list, a timeframe.
+pub(crate) type SeriesKey = (u32, Timeframe);
+
 /// What a bot sees and does during one tick.
 ///
 /// Reads go to the host on demand (bars are not pushed every tick, to keep ticks cheap);
@@ -23,7 +26,7 @@ pub struct Tick<'a> {
     newest: Option<(u32, Timeframe, Bar)>,
     /// The first series this tick read with `bar_at(.., 0)` successfully: the one the
     /// runner asks `next-tick` to hand in with the next tick.
-    watch: Cell<Option<(u32, Timeframe)>>,
+    watch: Cell<Option<SeriesKey>>,
 }
 
 impl<'a> Tick<'a> {
@@ -75,6 +78,9 @@ impl<'a> Tick<'a> {
 
     /// One closed bar of a granted symbol, `back` bars before the newest (0 is the
     /// newest); `None` if the host holds fewer. Cheaper than [`Tick::bars`] per call.
+    ///
+    /// In a run of ticks, the first series a tick reads newest-first is watched: the next
+    /// tick arrives with its newest bar, and reading it costs no host call.
     pub fn bar_at(
         &self,
         symbol: &str,
@@ -247,7 +253,7 @@ impl<'a> Tick<'a> {
     }
 
     /// The intents, and the series to watch on the next tick of a run.
-    pub(crate) fn into_parts(self) -> (Vec<Intent>, Option<(u32, Timeframe)>) {
+    pub(crate) fn into_parts(self) -> (Vec<Intent>, Option<SeriesKey>) {
         (self.intents, self.watch.get())
     }
 

@@ -6,6 +6,8 @@
 //! period later, or else the host's bar before it is that one): then it appends one close;
 //! otherwise (first tick, a restart, several bars since the last tick) it fetches the whole
 //! window again. The result is always the last `len` closes, as a full fetch would give.
+//! Inside a run of ticks the newest bar comes with the tick (see [`Tick::bar_at`]), so a
+//! quiet tick makes no call of its own.
 
 use crate::tick::Tick;
 use crate::types::{Timeframe, Timestamp};

@@ -108,3 +108,67 @@ fn a_warm_cache_loads_fifty_bots_much_faster_than_a_cold_start() {
     );
     assert!(warm * 3 < cold, "warm {warm:?} vs cold {cold:?}");
 }
+
+/// A quiet tick of a run costs one host call: `next-tick` hands in the newest bar of the
+/// series the bot read last tick (contract 0.5.0), so the SDK's window needs no `bar-at`.
+#[test]
+fn a_quiet_tick_of_a_run_is_one_host_call() {
+    use flotilla_domain::{Bar, BotId, Symbol, Timestamp};
+    use flotilla_market::{BarStore, SharedBars};
+    use flotilla_runtime::{BotInstance, HostIo, NextTick, SandboxLimits};
+    use std::sync::Arc;
+
+    const MINUTE: i64 = 60_000;
+    let sym = Symbol::new("AAA");
+    // A flat price: the SMA bot never crosses, so no tick has intents and the run goes on.
+    let bar = |i: i64| Bar {
+        time: Timestamp(i * MINUTE),
+        open: 100.0,
+        high: 100.0,
+        low: 100.0,
+        close: 100.0,
+        volume: 1.0,
+    };
+    let mut store = BarStore::new();
+    for i in 0..40 {
+        store.push_m1(&sym, bar(i)).unwrap();
+    }
+    let market = SharedBars::new(store);
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let component = rt.load_file(&bot("sma_crossover")).unwrap();
+    let io = HostIo::new(
+        BotId::new("sma"),
+        vec![sym.clone()],
+        Arc::new(market.clone()),
+    );
+    let mut inst = BotInstance::new(&rt, &component, io, SandboxLimits::default(), 7).unwrap();
+    let params = [("fast", "5"), ("slow", "10")].map(|(k, v)| (k.to_string(), v.to_string()));
+    inst.init(&params).unwrap();
+
+    // Each tick the source hands out, the market first gains that minute's bar.
+    const MORE: i64 = 50;
+    let (feed, mut next) = (market.clone(), 40);
+    let source = Box::new(move || {
+        if next >= 40 + MORE {
+            return None;
+        }
+        feed.write()
+            .push_m1(&Symbol::new("AAA"), bar(next))
+            .unwrap();
+        next += 1;
+        let time = Timestamp(next * MINUTE);
+        Some(NextTick {
+            scheduled: time,
+            time,
+            capital: 1_000.0,
+            positions: Arc::from([]),
+        })
+    });
+    let out = inst.run(Timestamp(40 * MINUTE), 1_000.0, Some(source));
+    let result = out.result.unwrap();
+    assert_eq!(out.ticks, 1 + MORE as u64, "one run handled every tick");
+    assert!(result.intents.is_empty() && result.violations.is_empty());
+    // The first tick reads its newest bar and fetches the window (2 calls); each later
+    // tick is its `next-tick` alone; the last `next-tick` says none.
+    assert_eq!(result.host_calls, 2 + MORE as u64 + 1);
+}
