@@ -44,7 +44,7 @@ impl<B: Bot> Slot<B> {
         time: Timestamp,
         tick: u64,
         capital: f64,
-        newest: Option<(u32, Timeframe, Bar)>,
+        newest: Option<(SeriesKey, Bar)>,
     ) -> Result<(Vec<Intent>, Option<SeriesKey>), String> {
         let mut ctx = Tick::new(time, tick, capital, &self.symbols).with_newest(newest);
         self.bot.on_tick(&mut ctx)?;
@@ -72,7 +72,7 @@ impl<B: Bot> Slot<B> {
             (time, tick, capital) = (next.time, next.tick, next.capital);
             newest = watch
                 .zip(next.newest)
-                .map(|(w, b)| (w.index, w.timeframe, b));
+                .map(|(w, b)| ((w.index, w.timeframe), b));
         }
     }
 }

@@ -21,9 +21,8 @@ pub struct Tick<'a> {
     symbols: &'a [String],
     positions: OnceCell<Vec<Position>>,
     intents: Vec<Intent>,
-    /// The newest bar of one series, handed in with the tick by `next-tick`: (symbol
-    /// index, timeframe, bar).
-    newest: Option<(u32, Timeframe, Bar)>,
+    /// The newest bar of one series, handed in with the tick by `next-tick`.
+    newest: Option<(SeriesKey, Bar)>,
     /// The first series this tick read with `bar_at(.., 0)` successfully: the one the
     /// runner asks `next-tick` to hand in with the next tick.
     watch: Cell<Option<SeriesKey>>,
@@ -44,9 +43,9 @@ impl<'a> Tick<'a> {
         }
     }
 
-    /// [`Tick::new`] with the newest bar of one series (symbol index, timeframe) already
-    /// in hand, as `next-tick` gives it.
-    pub(crate) fn with_newest(mut self, newest: Option<(u32, Timeframe, Bar)>) -> Self {
+    /// [`Tick::new`] with the newest bar of one series already in hand, as `next-tick`
+    /// gives it.
+    pub(crate) fn with_newest(mut self, newest: Option<(SeriesKey, Bar)>) -> Self {
         self.newest = newest;
         self
     }
@@ -96,7 +95,7 @@ impl<'a> Tick<'a> {
         };
         let index = index as u32;
         let bar = match self.newest {
-            Some((i, tf, bar)) if i == index && tf == timeframe => Some(bar),
+            Some((key, bar)) if key == (index, timeframe) => Some(bar),
             _ => host::bar_at(symbol, timeframe, 0)?,
         };
         if bar.is_some() && self.watch.get().is_none() {

@@ -404,9 +404,11 @@ impl Fleet {
             .remove(id);
         if let Some(h) = handle {
             h.stop.send_replace(true);
-            let mut slot = h.slot();
-            if let Some(state) = slot.take_snapshot().map(<[u8]>::to_vec) {
-                self.core().ledger.save_state(self.start(), id, &state)?;
+            let state = h.slot().take_snapshot().map(<[u8]>::to_vec);
+            let mut core = self.core();
+            core.tick_views.remove(id);
+            if let Some(state) = state {
+                core.ledger.save_state(self.start(), id, &state)?;
             }
         }
         Ok(())

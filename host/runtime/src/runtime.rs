@@ -179,7 +179,7 @@ impl Runtime {
             .map(|(n, _)| n.to_string())
             .collect();
         let expected = format!("{STRATEGY_EXPORT}@{}", contract_version());
-        if exports.iter().any(|n| *n == expected) {
+        if exports.contains(&expected) {
             return Ok(());
         }
         match exports.iter().find(|n| n.starts_with(STRATEGY_EXPORT)) {
