@@ -12,7 +12,7 @@ pub use flotilla_domain::{ScaleOut, TrailDistance, TrailingStop};
 use rust_decimal::{Decimal, RoundingStrategy};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// The exits the host manages for one position.
 #[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
@@ -149,6 +149,10 @@ struct Managed {
     trail: Option<Price>,
     scales_done: usize,
     closing: bool,
+    /// Prices strictly inside which a bar changes nothing (see [`Managed::quiet_band`]),
+    /// worked out after each full check; `None` (the next bar takes the full check) when
+    /// the position is new or its plan or entry changed since.
+    quiet: Option<(f64, f64)>,
 }
 
 impl Managed {
@@ -161,7 +165,61 @@ impl Managed {
     fn level(&self, at_r: f64) -> Option<Price> {
         Some(self.entry + self.dir * self.r()? * dec(at_r))
     }
+
+    /// The band `(lo, hi)` such that a bar with `low > lo` and `high < hi` (both after
+    /// [`QUIET_MARGIN`]) touches no level and moves neither the best price nor the trail.
+    /// Most bars are such bars: checking two f64s spares them the decimal conversions and
+    /// comparisons of the full check, whose outcome for them is known. An ATR trail moves
+    /// with every bar's ATR, so it has no band.
+    fn quiet_band(&self) -> (f64, f64) {
+        use rust_decimal::prelude::ToPrimitive;
+        if trails_by_atr(&self.plan) {
+            return (f64::INFINITY, f64::NEG_INFINITY);
+        }
+        let f = |p: Price| p.to_f64().unwrap_or(f64::NAN);
+        // Levels a move against the position touches: the stop and the trail.
+        let against = [self.plan.stop_loss, self.trail].into_iter().flatten();
+        // Levels a move in its favour touches: the target, the next scale-out, and the
+        // best price so far (beyond it the trail moves).
+        let next_scale = self
+            .plan
+            .scale_outs
+            .get(self.scales_done)
+            .and_then(|s| self.level(s.at_r));
+        let favour = [self.plan.take_profit, next_scale, Some(self.best)]
+            .into_iter()
+            .flatten();
+        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        if self.dir.is_sign_positive() {
+            against.for_each(|p| lo = lo.max(f(p)));
+            favour.for_each(|p| hi = hi.min(f(p)));
+        } else {
+            favour.for_each(|p| lo = lo.max(f(p)));
+            against.for_each(|p| hi = hi.min(f(p)));
+        }
+        // A NaN level (unconvertible) leaves an empty band: every bar takes the full check.
+        if lo.is_nan() || hi.is_nan() {
+            return (f64::INFINITY, f64::NEG_INFINITY);
+        }
+        (lo, hi)
+    }
+
+    /// Whether `bar` is inside the quiet band.
+    fn is_quiet(&self, bar: &Bar) -> bool {
+        let Some((lo, hi)) = self.quiet else {
+            return false;
+        };
+        let margin = |p: f64| QUIET_MARGIN_ABS + p.abs() * QUIET_MARGIN_REL;
+        bar.low - margin(bar.low) > lo && bar.high + margin(bar.high) < hi
+    }
 }
+
+/// How far a bar's f64 price may sit from the decimal the full check compares (rounding to
+/// [`flotilla_domain::price::PRICE_DECIMALS`] places, plus f64 error): the quiet band keeps this
+/// far from its edges, so a bar it lets through is one the full check would pass too.
+const QUIET_MARGIN_ABS: f64 = 1e-6;
+/// The relative part of the margin (f64 conversion error, with room to spare).
+const QUIET_MARGIN_REL: f64 = 1e-12;
 
 fn trails_by_atr(plan: &ExitPlan) -> bool {
     plan.trailing
@@ -174,10 +232,14 @@ fn trails_by_atr(plan: &ExitPlan) -> bool {
 pub struct ExitBook {
     quantity_decimals: u32,
     armed: HashMap<(BotId, Symbol), ExitPlan>,
-    managed: HashMap<(BotId, Symbol), Managed>,
-    by_symbol: HashMap<Symbol, BTreeSet<BotId>>,
+    /// Managed positions by symbol, then bot (in id order, so exits come out in a stable
+    /// order): a bar reaches its symbol's positions without building a key per bot.
+    managed: HashMap<Symbol, BTreeMap<BotId, Managed>>,
     /// Managed plans that trail by ATR: when none does, no bar needs an ATR.
     atr_trails: usize,
+    /// Turns the quiet band off, so tests can compare the book with and without it.
+    #[cfg(test)]
+    no_quiet_band: bool,
 }
 
 impl ExitBook {
@@ -191,34 +253,33 @@ impl ExitBook {
 
     /// Arms `plan` for the bot's next entry into `symbol` (or replaces the current plan).
     pub fn set_plan(&mut self, bot: &BotId, symbol: &Symbol, plan: ExitPlan) {
-        let key = (bot.clone(), symbol.clone());
-        match self.managed.get_mut(&key) {
+        match self.managed.get_mut(symbol).and_then(|m| m.get_mut(bot)) {
             Some(m) => {
                 self.atr_trails = self.atr_trails + usize::from(trails_by_atr(&plan))
                     - usize::from(trails_by_atr(&m.plan));
                 m.plan = plan;
+                m.quiet = None;
             }
             None => {
-                self.armed.insert(key, plan);
+                self.armed.insert((bot.clone(), symbol.clone()), plan);
             }
         }
     }
 
     /// Number of positions under management.
     pub fn managed(&self) -> usize {
-        self.managed.len()
+        self.managed.values().map(BTreeMap::len).sum()
     }
 
     /// The current trailing-stop level of a managed position.
     pub fn trail(&self, bot: &BotId, symbol: &Symbol) -> Option<Price> {
-        self.managed.get(&(bot.clone(), symbol.clone()))?.trail
+        self.managed.get(symbol)?.get(bot)?.trail
     }
 
     /// Updates the book after `fill`; `position` is the bot's position after it (None if flat).
     pub fn on_fill(&mut self, fill: &Fill, position: Option<&Position>) {
-        let key = (fill.bot.clone(), fill.symbol.clone());
         let Some(pos) = position.filter(|p| !p.quantity.is_zero()) else {
-            self.remove(&key);
+            self.remove(&fill.bot, &fill.symbol);
             return;
         };
         let dir = if pos.quantity.is_sign_positive() {
@@ -227,24 +288,26 @@ impl ExitBook {
             Decimal::NEGATIVE_ONE
         };
         let qty = pos.quantity.abs();
-        if let Some(m) = self.managed.get_mut(&key) {
+        let current = self
+            .managed
+            .get_mut(&fill.symbol)
+            .and_then(|m| m.get_mut(&fill.bot));
+        if let Some(m) = current {
             if m.dir == dir {
                 m.closing = false;
                 if qty > m.qty {
                     // Added to: the plan now covers the larger position.
                     m.initial = m.initial.max(qty);
                     m.entry = pos.avg_price;
+                    m.quiet = None;
                 }
                 m.qty = qty;
                 return;
             }
-            self.remove(&key); // flipped: the old plan does not apply to the new side
+            self.remove(&fill.bot, &fill.symbol); // flipped: the old plan does not apply
         }
+        let key = (fill.bot.clone(), fill.symbol.clone());
         if let Some(plan) = self.armed.remove(&key) {
-            self.by_symbol
-                .entry(fill.symbol.clone())
-                .or_default()
-                .insert(fill.bot.clone());
             self.atr_trails += usize::from(trails_by_atr(&plan));
             let m = Managed {
                 plan,
@@ -256,24 +319,23 @@ impl ExitBook {
                 trail: None,
                 scales_done: 0,
                 closing: false,
+                quiet: None,
             };
-            self.managed.insert(key, m);
+            let (bot, symbol) = key;
+            self.managed.entry(symbol).or_default().insert(bot, m);
         }
     }
 
     /// The host could not send an exit (refused or rejected): issue it again on the next bar.
     pub fn exit_failed(&mut self, bot: &BotId, symbol: &Symbol) {
-        if let Some(m) = self.managed.get_mut(&(bot.clone(), symbol.clone())) {
+        if let Some(m) = self.managed.get_mut(symbol).and_then(|m| m.get_mut(bot)) {
             m.closing = false;
         }
     }
 
-    fn remove(&mut self, key: &(BotId, Symbol)) {
-        if let Some(m) = self.managed.remove(key) {
+    fn remove(&mut self, bot: &BotId, symbol: &Symbol) {
+        if let Some(m) = self.managed.get_mut(symbol).and_then(|m| m.remove(bot)) {
             self.atr_trails -= usize::from(trails_by_atr(&m.plan));
-        }
-        if let Some(set) = self.by_symbol.get_mut(&key.1) {
-            set.remove(&key.0);
         }
     }
 
@@ -281,13 +343,10 @@ impl ExitBook {
     /// only when it is read: it costs a walk over recent bars on every bar).
     pub fn needs_atr(&self, symbol: &Symbol) -> bool {
         self.atr_trails > 0
-            && self.by_symbol.get(symbol).is_some_and(|bots| {
-                bots.iter().any(|b| {
-                    self.managed
-                        .get(&(b.clone(), symbol.clone()))
-                        .is_some_and(|m| trails_by_atr(&m.plan))
-                })
-            })
+            && self
+                .managed
+                .get(symbol)
+                .is_some_and(|bots| bots.values().any(|m| trails_by_atr(&m.plan)))
     }
 
     /// Checks every managed position in `symbol` against a closed bar and returns the exits,
@@ -295,109 +354,139 @@ impl ExitBook {
     /// trail moves only after the checks. `atr` feeds ATR-based trails.
     pub fn on_bar(&mut self, symbol: &Symbol, bar: &Bar, atr: Option<f64>) -> Vec<ExitOrder> {
         let mut out = Vec::new();
-        let Some(bots) = self.by_symbol.get(symbol).filter(|b| !b.is_empty()) else {
+        let Some(bots) = self.managed.get_mut(symbol).filter(|b| !b.is_empty()) else {
             return out;
         };
         if bar.validate().is_err() {
             return out;
         }
-        // As ledger prices, like every market price that meets a decimal level.
-        let (Some(high), Some(low)) = (to_price(bar.high), to_price(bar.low)) else {
-            return out;
-        };
-        for bot in bots {
-            let key = (bot.clone(), symbol.clone());
-            let Some(m) = self.managed.get_mut(&key) else {
+        #[cfg(test)]
+        let use_band = !self.no_quiet_band;
+        #[cfg(not(test))]
+        let use_band = true;
+        // Converted only when some position is not quiet.
+        let mut prices = None;
+        for (bot, m) in bots.iter_mut() {
+            if use_band && m.is_quiet(bar) {
                 continue;
+            }
+            // As ledger prices, like every market price that meets a decimal level.
+            let (high, low) = match prices {
+                Some(p) => p,
+                None => match (to_price(bar.high), to_price(bar.low)) {
+                    (Some(h), Some(l)) => *prices.insert((h, l)),
+                    _ => return out,
+                },
             };
-            let long = m.dir.is_sign_positive();
-            let (fav, adv) = if long { (high, low) } else { (low, high) };
-            let side = if long { Side::Sell } else { Side::Buy };
-            let order = |quantity, reason, trigger| ExitOrder {
-                bot: bot.clone(),
-                symbol: symbol.clone(),
-                side,
-                quantity,
-                reason,
-                trigger,
-                time: bar.time,
-            };
-            if !m.closing {
-                // The binding stop is the one nearer the price.
-                let stop = match (m.plan.stop_loss, m.trail) {
-                    (Some(s), Some(t)) if m.dir * (t - s) > Decimal::ZERO => {
-                        Some((t, ExitReason::TrailingStop))
-                    }
-                    (Some(s), _) => Some((s, ExitReason::StopLoss)),
-                    (None, Some(t)) => Some((t, ExitReason::TrailingStop)),
-                    (None, None) => None,
-                };
-                let mut remaining = m.qty;
-                if let Some((level, reason)) =
-                    stop.filter(|(s, _)| m.dir * (adv - *s) <= Decimal::ZERO)
-                {
-                    out.push(order(remaining, reason, level));
-                    m.closing = true;
-                } else if let Some(tp) = m
-                    .plan
-                    .take_profit
-                    .filter(|tp| m.dir * (fav - *tp) >= Decimal::ZERO)
-                {
-                    out.push(order(remaining, ExitReason::TakeProfit, tp));
-                    m.closing = true;
-                } else {
-                    while let Some(s) = m.plan.scale_outs.get(m.scales_done).copied() {
-                        let Some(level) = m.level(s.at_r) else { break };
-                        if m.dir * (fav - level) < Decimal::ZERO {
-                            break;
-                        }
-                        m.scales_done += 1;
-                        let q = (m.initial * dec(s.fraction))
-                            .round_dp_with_strategy(
-                                self.quantity_decimals,
-                                RoundingStrategy::ToZero,
-                            )
-                            .min(remaining);
-                        if q > Decimal::ZERO {
-                            let reason = ExitReason::ScaleOut {
-                                level: m.scales_done - 1,
-                                at_r: s.at_r,
-                            };
-                            out.push(order(q, reason, level));
-                            remaining -= q;
-                        }
-                    }
+            check(
+                m,
+                bot,
+                symbol,
+                bar,
+                (high, low),
+                atr,
+                self.quantity_decimals,
+                &mut out,
+            );
+            m.quiet = Some(m.quiet_band());
+        }
+        out
+    }
+}
+
+/// The full check of one managed position against a bar (`high`, `low` as ledger prices):
+/// stops, then targets and scale-outs, then the trail.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    m: &mut Managed,
+    bot: &BotId,
+    symbol: &Symbol,
+    bar: &Bar,
+    (high, low): (Price, Price),
+    atr: Option<f64>,
+    quantity_decimals: u32,
+    out: &mut Vec<ExitOrder>,
+) {
+    let long = m.dir.is_sign_positive();
+    let (fav, adv) = if long { (high, low) } else { (low, high) };
+    let side = if long { Side::Sell } else { Side::Buy };
+    let order = |quantity, reason, trigger| ExitOrder {
+        bot: bot.clone(),
+        symbol: symbol.clone(),
+        side,
+        quantity,
+        reason,
+        trigger,
+        time: bar.time,
+    };
+    if !m.closing {
+        // The binding stop is the one nearer the price.
+        let stop = match (m.plan.stop_loss, m.trail) {
+            (Some(s), Some(t)) if m.dir * (t - s) > Decimal::ZERO => {
+                Some((t, ExitReason::TrailingStop))
+            }
+            (Some(s), _) => Some((s, ExitReason::StopLoss)),
+            (None, Some(t)) => Some((t, ExitReason::TrailingStop)),
+            (None, None) => None,
+        };
+        let mut remaining = m.qty;
+        if let Some((level, reason)) = stop.filter(|(s, _)| m.dir * (adv - *s) <= Decimal::ZERO) {
+            out.push(order(remaining, reason, level));
+            m.closing = true;
+        } else if let Some(tp) = m
+            .plan
+            .take_profit
+            .filter(|tp| m.dir * (fav - *tp) >= Decimal::ZERO)
+        {
+            out.push(order(remaining, ExitReason::TakeProfit, tp));
+            m.closing = true;
+        } else {
+            while let Some(s) = m.plan.scale_outs.get(m.scales_done).copied() {
+                let Some(level) = m.level(s.at_r) else { break };
+                if m.dir * (fav - level) < Decimal::ZERO {
+                    break;
                 }
-            }
-            // Move the trail with this bar's best price.
-            if m.dir * (fav - m.best) > Decimal::ZERO {
-                m.best = fav;
-            }
-            if let Some(t) = m.plan.trailing {
-                let armed = match t.activate_at_r {
-                    None => true,
-                    Some(r) => m
-                        .level(r)
-                        .is_some_and(|l| m.dir * (m.best - l) >= Decimal::ZERO),
-                };
-                let dist = match t.distance {
-                    TrailDistance::Atr(k) => atr
-                        .filter(|a| a.is_finite() && *a > 0.0)
-                        .map(|a| dec(k * a)),
-                    TrailDistance::Percent(p) => Some(m.best * dec(p)),
-                    TrailDistance::Absolute(d) => Some(d),
-                };
-                if let (true, Some(d)) = (armed, dist) {
-                    let level = m.best - m.dir * d;
-                    if m.trail
-                        .is_none_or(|old| m.dir * (level - old) > Decimal::ZERO)
-                    {
-                        m.trail = Some(level);
-                    }
+                m.scales_done += 1;
+                let q = (m.initial * dec(s.fraction))
+                    .round_dp_with_strategy(quantity_decimals, RoundingStrategy::ToZero)
+                    .min(remaining);
+                if q > Decimal::ZERO {
+                    let reason = ExitReason::ScaleOut {
+                        level: m.scales_done - 1,
+                        at_r: s.at_r,
+                    };
+                    out.push(order(q, reason, level));
+                    remaining -= q;
                 }
             }
         }
-        out
+    }
+    // Move the trail with this bar's best price.
+    if m.dir * (fav - m.best) > Decimal::ZERO {
+        m.best = fav;
+    }
+    if let Some(t) = m.plan.trailing {
+        let armed = match t.activate_at_r {
+            None => true,
+            Some(r) => m
+                .level(r)
+                .is_some_and(|l| m.dir * (m.best - l) >= Decimal::ZERO),
+        };
+        let dist = match t.distance {
+            TrailDistance::Atr(k) => atr
+                .filter(|a| a.is_finite() && *a > 0.0)
+                .map(|a| dec(k * a)),
+            TrailDistance::Percent(p) => Some(m.best * dec(p)),
+            TrailDistance::Absolute(d) => Some(d),
+        };
+        if let (true, Some(d)) = (armed, dist) {
+            let level = m.best - m.dir * d;
+            if m.trail
+                .is_none_or(|old| m.dir * (level - old) > Decimal::ZERO)
+            {
+                m.trail = Some(level);
+            }
+        }
     }
 }
 
@@ -598,3 +687,7 @@ mod tests {
         assert_eq!(book.managed(), 0);
     }
 }
+
+#[cfg(test)]
+#[path = "exits_band_tests.rs"]
+mod band_tests;

@@ -199,6 +199,12 @@ pub struct RiskEngine {
     daily_loss_at: watch::ScaledLimit,
     /// Drawdown threshold (peak × fraction), cached between marks.
     drawdown_at: watch::ScaledLimit,
+    /// The equity at or below which a daily-loss or drawdown limit trips, as of the last
+    /// full mark; `None` when it must be worked out again (see [`RiskEngine::mark_equity`]).
+    trips_at: Option<Decimal>,
+    /// Turns the quiet-mark shortcut off, so tests can compare marks with and without it.
+    #[cfg(test)]
+    full_marks: bool,
 }
 
 /// The config's fractions as decimals, converted once (f64 → Decimal is not free).
@@ -262,6 +268,9 @@ impl RiskEngine {
             cluster_cache: HashMap::new(),
             daily_loss_at: Default::default(),
             drawdown_at: Default::default(),
+            trips_at: None,
+            #[cfg(test)]
+            full_marks: false,
         })
     }
 
@@ -286,6 +295,7 @@ impl RiskEngine {
         self.pcts = Pcts::new(&config);
         // Cluster costs depend on limits that may have changed.
         self.cluster_cache.clear();
+        self.trips_at = None;
         self.config = config;
         Ok(())
     }
@@ -453,5 +463,7 @@ impl RiskConfig {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_marks;
 #[cfg(test)]
 mod tests_stage2;

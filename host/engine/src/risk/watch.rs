@@ -12,6 +12,61 @@ impl RiskEngine {
     /// Marks fleet equity at `now`: rolls the session, lifts a daily-loss state at the reset,
     /// and trips the daily-loss or drawdown state. Returns the automatic state changes.
     pub fn mark_equity(&mut self, now: Timestamp, equity: Money) -> Vec<StateChange> {
+        // Most marks land inside the session, below the peak and above every limit: then
+        // the mark changes nothing but the last equity, known from two comparisons.
+        if self.is_quiet_mark(now, equity) {
+            self.equity.last = equity;
+            return Vec::new();
+        }
+        let changes = self.mark_equity_fully(now, equity);
+        self.trips_at = Some(self.trip_level());
+        changes
+    }
+
+    /// Whether a mark of `equity` at `now` can only update the last equity: same session,
+    /// no new peak, above [`Self::trip_level`] as of the last full mark.
+    fn is_quiet_mark(&self, now: Timestamp, equity: Money) -> bool {
+        #[cfg(test)]
+        if self.full_marks {
+            return false;
+        }
+        let w = &self.equity;
+        match (w.session, w.session_end, self.trips_at) {
+            (Some(start), Some(end), Some(trips_at)) => {
+                start <= now
+                    && now < end
+                    && trips_at < equity
+                    && equity <= w.peak
+                    && !w.peak.is_zero()
+            }
+            _ => false,
+        }
+    }
+
+    /// The highest equity at which [`Self::mark_equity_fully`] trips a limit, given the
+    /// current start-of-session equity and peak (`Decimal::MIN` when no limit is set,
+    /// `Decimal::MAX`, which no mark exceeds, when a level does not fit a decimal). Each
+    /// test `base − equity ≥ amount` there is `equity ≤ base − amount` here.
+    fn trip_level(&mut self) -> Decimal {
+        let (sod, peak) = (self.equity.session_start_equity, self.equity.peak);
+        let mut at = Decimal::MIN;
+        let mut trips = |base: Decimal, amount: Decimal| {
+            at = at.max(base.checked_sub(amount).unwrap_or(Decimal::MAX));
+        };
+        if let Some(l) = self.config.daily_loss_limit {
+            trips(sod, l);
+        }
+        if let Some(p) = self.pcts.daily_loss.filter(|_| sod > Decimal::ZERO) {
+            trips(sod, self.daily_loss_at.of(sod, p).max(Decimal::ZERO));
+        }
+        if let Some(dd) = self.pcts.drawdown.filter(|_| peak > Decimal::ZERO) {
+            trips(peak, self.drawdown_at.of(peak, dd).max(Decimal::ZERO));
+        }
+        at
+    }
+
+    /// [`Self::mark_equity`] without the shortcut.
+    fn mark_equity_fully(&mut self, now: Timestamp, equity: Money) -> Vec<StateChange> {
         let mut changes = Vec::new();
         let start = match (self.equity.session, self.equity.session_end) {
             (Some(s), Some(end)) if s <= now && now < end => s,
@@ -99,6 +154,8 @@ impl RiskEngine {
     /// equity, so the operator's decision sticks.
     pub fn set_state(&mut self, state: TradingState, reason: &str, now: Timestamp) -> StateChange {
         let prev = self.states.fleet().cause;
+        // A resume re-bases a limit: the trip level must be worked out again.
+        self.trips_at = None;
         if state == TradingState::Active {
             match prev {
                 StateCause::Drawdown => self.equity.peak = self.equity.last,
@@ -168,6 +225,7 @@ impl RiskEngine {
     pub fn restore(&mut self, memory: RiskMemory) {
         self.states.restore(memory.fleet, memory.bots);
         self.equity = memory.equity;
+        self.trips_at = None;
         self.stats = memory.stats.into_iter().collect();
         self.exits.clear();
         for (b, s, t) in memory.exits {
