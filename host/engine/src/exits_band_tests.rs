@@ -5,8 +5,12 @@ use super::*;
 use flotilla_domain::OrderId;
 use proptest::prelude::*;
 
-/// What a managed position holds besides its cached band.
-fn state(book: &ExitBook) -> Vec<(Symbol, BotId, Price, Option<Price>, usize, bool, Quantity)> {
+/// A managed position's state besides its cached band: symbol, bot, best price, trail,
+/// scale-outs done, closing, quantity.
+type Row = (Symbol, BotId, Price, Option<Price>, usize, bool, Quantity);
+
+/// What every managed position holds besides its cached band.
+fn state(book: &ExitBook) -> Vec<Row> {
     let mut out = Vec::new();
     for (s, bots) in &book.managed {
         for (b, m) in bots {
