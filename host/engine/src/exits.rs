@@ -166,15 +166,15 @@ impl Managed {
         Some(self.entry + self.dir * self.r()? * dec(at_r))
     }
 
-    /// The band `(lo, hi)` such that a bar with `low > lo` and `high < hi` (both after
-    /// [`QUIET_MARGIN`]) touches no level and moves neither the best price nor the trail.
+    /// The band `(lo, hi)` such that a bar with `low > lo` and `high < hi` (both with
+    /// [`QUIET_MARGIN_ABS`] and [`QUIET_MARGIN_REL`] to spare) touches no level and moves neither the best price nor the trail.
     /// Most bars are such bars: checking two f64s spares them the decimal conversions and
     /// comparisons of the full check, whose outcome for them is known. An ATR trail moves
     /// with every bar's ATR, so it has no band.
     fn quiet_band(&self) -> (f64, f64) {
         use rust_decimal::prelude::ToPrimitive;
         if trails_by_atr(&self.plan) {
-            return (f64::INFINITY, f64::NEG_INFINITY);
+            return NEVER_QUIET;
         }
         let f = |p: Price| p.to_f64().unwrap_or(f64::NAN);
         // Levels a move against the position touches: the stop and the trail.
@@ -199,7 +199,7 @@ impl Managed {
         }
         // A NaN level (unconvertible) leaves an empty band: every bar takes the full check.
         if lo.is_nan() || hi.is_nan() {
-            return (f64::INFINITY, f64::NEG_INFINITY);
+            return NEVER_QUIET;
         }
         (lo, hi)
     }
@@ -214,12 +214,14 @@ impl Managed {
     }
 }
 
-/// How far a bar's f64 price may sit from the decimal the full check compares (rounding to
-/// [`flotilla_domain::price::PRICE_DECIMALS`] places, plus f64 error): the quiet band keeps this
-/// far from its edges, so a bar it lets through is one the full check would pass too.
+/// How far a bar's f64 price may sit from the decimal the full check compares (rounding
+/// to [`flotilla_domain::price::PRICE_DECIMALS`] places, plus f64 error): the quiet band
+/// keeps this far from its edges, so a bar it lets through is one the full check passes.
 const QUIET_MARGIN_ABS: f64 = 1e-6;
 /// The relative part of the margin (f64 conversion error, with room to spare).
 const QUIET_MARGIN_REL: f64 = 1e-12;
+/// An empty band: every bar takes the full check.
+const NEVER_QUIET: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
 
 fn trails_by_atr(plan: &ExitPlan) -> bool {
     plan.trailing
@@ -378,15 +380,28 @@ impl ExitBook {
                     _ => return out,
                 },
             };
+            let side = if m.dir.is_sign_positive() {
+                Side::Sell
+            } else {
+                Side::Buy
+            };
+            let decimals = self.quantity_decimals;
             check(
                 m,
-                bot,
-                symbol,
-                bar,
                 (high, low),
                 atr,
-                self.quantity_decimals,
-                &mut out,
+                decimals,
+                |quantity, reason, trigger| {
+                    out.push(ExitOrder {
+                        bot: bot.clone(),
+                        symbol: symbol.clone(),
+                        side,
+                        quantity,
+                        reason,
+                        trigger,
+                        time: bar.time,
+                    });
+                },
             );
             m.quiet = Some(m.quiet_band());
         }
@@ -395,29 +410,19 @@ impl ExitBook {
 }
 
 /// The full check of one managed position against a bar (`high`, `low` as ledger prices):
-/// stops, then targets and scale-outs, then the trail.
-#[allow(clippy::too_many_arguments)]
+/// stops, then targets and scale-outs, then the trail. Each exit goes to `exit` as
+/// (quantity, reason, trigger level).
 fn check(
     m: &mut Managed,
-    bot: &BotId,
-    symbol: &Symbol,
-    bar: &Bar,
     (high, low): (Price, Price),
     atr: Option<f64>,
     quantity_decimals: u32,
-    out: &mut Vec<ExitOrder>,
+    mut exit: impl FnMut(Quantity, ExitReason, Price),
 ) {
-    let long = m.dir.is_sign_positive();
-    let (fav, adv) = if long { (high, low) } else { (low, high) };
-    let side = if long { Side::Sell } else { Side::Buy };
-    let order = |quantity, reason, trigger| ExitOrder {
-        bot: bot.clone(),
-        symbol: symbol.clone(),
-        side,
-        quantity,
-        reason,
-        trigger,
-        time: bar.time,
+    let (fav, adv) = if m.dir.is_sign_positive() {
+        (high, low)
+    } else {
+        (low, high)
     };
     if !m.closing {
         // The binding stop is the one nearer the price.
@@ -431,14 +436,14 @@ fn check(
         };
         let mut remaining = m.qty;
         if let Some((level, reason)) = stop.filter(|(s, _)| m.dir * (adv - *s) <= Decimal::ZERO) {
-            out.push(order(remaining, reason, level));
+            exit(remaining, reason, level);
             m.closing = true;
         } else if let Some(tp) = m
             .plan
             .take_profit
             .filter(|tp| m.dir * (fav - *tp) >= Decimal::ZERO)
         {
-            out.push(order(remaining, ExitReason::TakeProfit, tp));
+            exit(remaining, ExitReason::TakeProfit, tp);
             m.closing = true;
         } else {
             while let Some(s) = m.plan.scale_outs.get(m.scales_done).copied() {
@@ -455,7 +460,7 @@ fn check(
                         level: m.scales_done - 1,
                         at_r: s.at_r,
                     };
-                    out.push(order(q, reason, level));
+                    exit(q, reason, level);
                     remaining -= q;
                 }
             }
