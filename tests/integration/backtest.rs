@@ -324,4 +324,23 @@ trail_from_r = 1
         (10.into(), 100.into(), "113.5".parse().unwrap(), 135.into())
     );
     assert_eq!(t.exit_reason, "exit:trailing_stop");
+    // The report keeps each exit of the round trip, not only the last one's reason.
+    let legs: Vec<(String, String, &str)> = t
+        .exits
+        .iter()
+        .map(|l| {
+            (
+                l.quantity.to_string(),
+                l.price.to_string(),
+                l.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            ("5".into(), "111".into(), "exit:scale_out"),
+            ("5".into(), "116".into(), "exit:trailing_stop"),
+        ]
+    );
 }

@@ -47,6 +47,25 @@ pub struct TradeRecord {
     pub fees: Decimal,
     /// Why it closed: the closing fill's tag (a bot's tag, `stop_loss`, `end_of_data`...).
     pub exit_reason: String,
+    /// Every fill that reduced the position, in order: one for a plain round trip, more
+    /// when it was scaled out (a `scale_out` at 1R, then a `stop_loss`, say).
+    pub exits: Vec<ExitLeg>,
+}
+
+/// One fill, or the closing part of one, that reduced a round trip.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExitLeg {
+    /// Execution time.
+    #[serde(serialize_with = "ser_time")]
+    pub time: Timestamp,
+    /// Execution price.
+    pub price: Decimal,
+    /// Units closed by this leg, positive.
+    pub quantity: Decimal,
+    /// This leg's part of the fill's fee.
+    pub fee: Decimal,
+    /// The fill's tag.
+    pub reason: String,
 }
 
 /// An order intent the risk engine refused.

@@ -22,7 +22,8 @@ pub use csv::{
     symbol_from_path,
 };
 pub use input::{
-    DataFile, EquityPoint, FillMode, RefusalRecord, RunParams, TradeRecord, UnknownFillMode,
+    DataFile, EquityPoint, ExitLeg, FillMode, RefusalRecord, RunParams, TradeRecord,
+    UnknownFillMode,
 };
 pub use merge::{BarEvent, Merged, merge};
 pub use metrics::{Metrics, MetricsOptions};

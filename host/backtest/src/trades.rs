@@ -6,12 +6,13 @@
 //! needs and opens a new one, on its own side, with the rest; its fee is split between the
 //! two in proportion to quantity.
 //!
-//! Entry and exit prices are volume-weighted averages of the opening and closing fills.
+//! Entry and exit prices are volume-weighted averages of the opening and closing fills;
+//! each closing fill is also kept as an exit leg with its own price, quantity and reason.
 //! From flat to flat, the realised PnL does not depend on how lots are matched (FIFO and
 //! average cost agree), so it is computed exactly as closing notional minus opening notional
 //! (for a long; the opposite for a short), less every fee of the round trip.
 
-use crate::input::TradeRecord;
+use crate::input::{ExitLeg, TradeRecord};
 use flotilla_domain::{BotId, Decimal, Fill, Side, Symbol, Timestamp};
 use std::collections::BTreeMap;
 
@@ -66,6 +67,7 @@ struct Open {
     exit_notional: Decimal,
     fees: Decimal,
     entry_time: Timestamp,
+    exits: Vec<ExitLeg>,
 }
 
 impl Open {
@@ -79,6 +81,7 @@ impl Open {
             exit_notional: Decimal::ZERO,
             fees: fee,
             entry_time: time,
+            exits: Vec::new(),
         }
     }
 
@@ -99,6 +102,7 @@ impl Open {
             pnl: (gross - self.fees).normalize(),
             fees: self.fees.normalize(),
             exit_reason: reason,
+            exits: self.exits,
         }
     }
 }
@@ -157,6 +161,15 @@ impl TradeTracker {
         open.exit_qty += closing;
         open.exit_notional += closing * price;
         open.fees += close_fee;
+        if !closing.is_zero() {
+            open.exits.push(ExitLeg {
+                time,
+                price,
+                quantity: closing.normalize(),
+                fee: close_fee.normalize(),
+                reason: reason.clone(),
+            });
+        }
         if !open.open.is_zero() {
             return None;
         }
@@ -281,6 +294,20 @@ mod tests {
             (Timestamp(1), Timestamp(4))
         );
         assert_eq!((done.side, done.exit_reason.as_str()), (Side::Buy, "r4"));
+        // Both reducing fills are legs, with their own price, quantity, fee and reason;
+        // the scale-in between them is not.
+        let legs: Vec<_> = done
+            .exits
+            .iter()
+            .map(|l| (l.time, l.price, l.quantity, l.fee, l.reason.as_str()))
+            .collect();
+        assert_eq!(
+            legs,
+            vec![
+                (Timestamp(2), dec!(110), dec!(5), dec!(1), "r2"),
+                (Timestamp(4), dec!(115), dec!(10), dec!(1), "r4"),
+            ]
+        );
         assert_eq!(t.open_positions().count(), 0);
         assert_eq!(t.trades(), &[done]);
     }
@@ -296,6 +323,10 @@ mod tests {
             .unwrap();
         assert_eq!((long.pnl, long.fees), (dec!(-104), dec!(4)));
         assert_eq!(long.exit_price, dec!(90));
+        // The leg is the closing part of the fill only, with its share of the fee.
+        let leg = &long.exits[..];
+        assert_eq!(leg.len(), 1);
+        assert_eq!((leg[0].quantity, leg[0].fee), (dec!(10), dec!(2)));
         let open: Vec<_> = t.open_positions().map(|(_, _, q)| q).collect();
         assert_eq!(open, vec![dec!(-5)]);
         // Buy back 5 at 80: the short made 5 x 10 = 50 less fees 1 + 0.5.

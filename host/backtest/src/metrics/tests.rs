@@ -32,6 +32,7 @@ fn trade(pnl: Decimal, entry: i64, exit: i64) -> TradeRecord {
         pnl,
         fees: dec!(1),
         exit_reason: String::new(),
+        exits: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::format::{NONE, metric_rows, money_exact, pct, ratio};
 use super::{BacktestReport, CurvePoint};
+use crate::input::TradeRecord;
 use crate::time::{fmt_short, fmt_time};
 use rust_decimal::prelude::ToPrimitive;
 use std::fmt::Write;
@@ -384,7 +385,7 @@ pub fn to_html(report: &BacktestReport) -> String {
                 t.bot.to_string(),
                 t.symbol.to_string(),
                 t.side.as_str().to_string(),
-                t.exit_reason.clone(),
+                exit_reasons(t),
                 fmt_short(t.entry_time),
                 fmt_short(t.exit_time),
                 t.entry_price.to_string(),
@@ -455,4 +456,18 @@ fn truncation_note(total: usize) -> String {
     } else {
         String::new()
     }
+}
+
+/// A trade's exit reason; for a trade closed in several legs, each leg's reason and size
+/// in order (`scale_out ×5, stop_loss ×10`).
+fn exit_reasons(t: &TradeRecord) -> String {
+    if t.exits.len() <= 1 {
+        return t.exit_reason.clone();
+    }
+    let legs: Vec<String> = t
+        .exits
+        .iter()
+        .map(|l| format!("{} ×{}", l.reason, l.quantity))
+        .collect();
+    legs.join(", ")
 }

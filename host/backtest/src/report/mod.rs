@@ -36,8 +36,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The version of the report's JSON layout.
-pub const REPORT_VERSION: u32 = 1;
+/// The version of the report's JSON layout (2: trades carry their exit legs).
+pub const REPORT_VERSION: u32 = 2;
 
 /// Everything a backtest reports.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1,7 +1,7 @@
 //! Report assembly and rendering tests; the golden file test is in `tests/golden.rs`.
 
 use super::*;
-use crate::input::{EquityPoint, RefusalRecord, RunParams, TradeRecord};
+use crate::input::{EquityPoint, ExitLeg, RefusalRecord, RunParams, TradeRecord};
 use flotilla_domain::Side;
 use rust_decimal_macros::dec;
 
@@ -32,6 +32,7 @@ fn trade(bot: &str, pnl: Decimal, entry_day: i64, exit_day: i64) -> TradeRecord 
         pnl,
         fees: dec!(0.1),
         exit_reason: "signal".into(),
+        exits: Vec::new(),
     }
 }
 
@@ -214,8 +215,33 @@ fn html_is_self_contained_and_escaped() {
     assert!(h.contains("<polyline"));
     assert!(h.contains("&lt;img src=x&gt;") && !h.contains("<img"));
     assert!(h.contains(">Trades (4)</h2>"));
+    assert!(
+        h.contains("<td>signal</td>"),
+        "one leg: the exit reason alone"
+    );
     assert!(h.contains("{&quot;limit&quot;:&quot;100&quot;}"));
     // An empty report still renders.
     let empty = to_html(&ReportInput::default().build());
     assert!(empty.contains("No data."));
+}
+
+#[test]
+fn html_lists_each_exit_leg_of_a_scaled_out_trade() {
+    let leg = |day: i64, qty: Decimal, reason: &str| ExitLeg {
+        time: Timestamp(day * DAY),
+        price: dec!(11),
+        quantity: qty,
+        fee: dec!(0),
+        reason: reason.into(),
+    };
+    let mut i = input();
+    let mut t = trade("a", dec!(3), 5, 7);
+    t.quantity = dec!(15);
+    t.exit_reason = "stop_loss".into();
+    t.exits = vec![leg(6, dec!(5), "scale_out"), leg(7, dec!(10), "stop_loss")];
+    i.trades.push(t);
+    let h = to_html(&i.build());
+    assert!(h.contains("<td>scale_out ×5, stop_loss ×10</td>"), "{h}");
+    let json = to_json(&i.build());
+    assert!(json.contains("\"reason\": \"scale_out\""), "{json}");
 }
