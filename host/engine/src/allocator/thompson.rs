@@ -98,7 +98,7 @@ pub struct Priors {
     pub kappa: f64,
     /// Inverse-gamma shape (> 1). Default 2.
     pub alpha: f64,
-    /// Inverse-gamma scale; prior E[σ²] = beta / (alpha − 1). Default 1e-4 (σ ≈ 1%).
+    /// Inverse-gamma scale; prior `E[σ²] = beta / (alpha − 1)`. Default 1e-4 (σ ≈ 1%).
     pub beta: f64,
 }
 
