@@ -7,9 +7,27 @@ use std::sync::Arc;
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Arc<str>);
+
+        // By the text, as `str` orders (so `Borrow<str>` lookups agree), but a clone of
+        // the same id compares equal without reading it: map lookups on the per-bar path
+        // mostly meet their own key.
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                if Arc::ptr_eq(&self.0, &other.0) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    self.0.cmp(&other.0)
+                }
+            }
+        }
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
 
         impl $name {
             /// Wraps a string as this id.
@@ -83,5 +101,19 @@ mod tests {
             serde_json::to_string(&Symbol::new("AAPL")).unwrap(),
             "\"AAPL\""
         );
+    }
+
+    #[test]
+    fn ids_order_by_text_whether_or_not_they_share_storage() {
+        use std::cmp::Ordering::*;
+        let (a, b) = (Symbol::new("AAPL"), Symbol::new("MSFT"));
+        assert_eq!((a.cmp(&b), b.cmp(&a)), (Less, Greater));
+        assert_eq!(a.cmp(&a.clone()), Equal);
+        assert_eq!(a.cmp(&Symbol::new("AAPL")), Equal, "a separate copy");
+        assert_eq!(a.partial_cmp(&b), Some(Less));
+        let mut v = vec![b.clone(), Symbol::new("AAA"), a.clone()];
+        v.sort();
+        let sorted: Vec<&str> = v.iter().map(Symbol::as_str).collect();
+        assert_eq!(sorted, ["AAA", "AAPL", "MSFT"]);
     }
 }

@@ -370,12 +370,14 @@ impl Portfolio {
         let Some(b) = self.bots.get(bot) else {
             return base;
         };
-        let unrealized: Money = b
-            .positions
-            .iter()
-            .filter_map(|(s, p)| mark(s).map(|m| p.unrealized(m)))
-            .sum();
-        base + b.realized_pnl - b.fees + unrealized
+        // Added one by one onto the booked part: a sum from zero costs one more add.
+        let mut equity = base + b.realized_pnl - b.fees;
+        for (s, p) in &b.positions {
+            if let Some(m) = mark(s) {
+                equity += p.unrealized(m);
+            }
+        }
+        equity
     }
 
     /// Fees the bot paid.
