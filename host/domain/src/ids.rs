@@ -12,8 +12,8 @@ macro_rules! string_id {
         pub struct $name(Arc<str>);
 
         // By the text, as `str` orders (so `Borrow<str>` lookups agree), but a clone of
-        // the same id compares equal without reading it: map lookups on the per-bar path
-        // mostly meet their own key.
+        // the same id compares equal without reading it: many map lookups on the per-bar
+        // path meet a clone of their own key.
         impl Ord for $name {
             fn cmp(&self, other: &Self) -> std::cmp::Ordering {
                 if Arc::ptr_eq(&self.0, &other.0) {
