@@ -68,8 +68,9 @@ pub enum MarketSource {
 }
 
 impl MarketSource {
-    /// Pushes every bar that has closed by `now` into `store`, appending the replayed ones
-    /// to `pushed` (the simulator's are read back from the store by the host duties).
+    /// Brings `store` up to `now` (simulated bars pushed, replayed ones revealed), appending
+    /// the replayed bars to `pushed` (the simulator's are read back from the store by the
+    /// host duties).
     fn advance_to(
         &mut self,
         now: Timestamp,
@@ -82,10 +83,8 @@ impl MarketSource {
                     .context("advancing the market simulator")?;
             }
             MarketSource::Replay { events, next } => {
+                // The store holds their schedule (see `Fleet::build`): sealing reveals them.
                 while let Some(e) = events.get(*next).filter(|e| e.close_time <= now) {
-                    store
-                        .push_bar(&e.symbol, e.timeframe, e.bar)
-                        .context("replaying bars")?;
                     pushed.push(NewBar {
                         symbol: e.symbol.clone(),
                         bar: e.bar,
@@ -250,13 +249,22 @@ impl Fleet {
                 let (sim, market) = start_market(&fleet)?;
                 (MarketSource::Sim(sim), market)
             }
-            Some(events) => (
-                MarketSource::Replay {
+            Some(events) => {
+                // The whole history is known: resample it once, reveal it as time passes.
+                let mut store = BarStore::new();
+                store
+                    .schedule(
+                        events
+                            .iter()
+                            .map(|e| (e.close_time, &e.symbol, e.timeframe, e.bar)),
+                    )
+                    .context("replaying bars")?;
+                let source = MarketSource::Replay {
                     events: events.clone(),
                     next: 0,
-                },
-                SharedBars::default(),
-            ),
+                };
+                (source, SharedBars::new(store))
+            }
         };
         let mut risk =
             RiskEngine::try_new(risk_config(&fleet.risk, &specs)).context("risk limits")?;

@@ -78,6 +78,34 @@ pub enum StoreError {
         /// What is wrong with it.
         source: BarError,
     },
+    /// The symbol's bars are replayed from a schedule: it takes no pushes.
+    #[error("{symbol}: bars are replayed from a schedule; a {timeframe} bar cannot be pushed")]
+    Scheduled {
+        /// The symbol pushed.
+        symbol: Symbol,
+        /// The timeframe pushed at.
+        timeframe: Timeframe,
+    },
+    /// A scheduled bar's close time is not its start plus its timeframe.
+    #[error(
+        "{symbol}: {timeframe} bar at {time} is scheduled to close at {close}, not at its period's end"
+    )]
+    CloseTime {
+        /// The symbol scheduled.
+        symbol: Symbol,
+        /// The bar's timeframe.
+        timeframe: Timeframe,
+        /// The bar's start.
+        time: Timestamp,
+        /// The close time given with it.
+        close: Timestamp,
+    },
+    /// A symbol with bars already stored cannot be given a schedule as well.
+    #[error("{symbol}: has bars already; a schedule must come before any")]
+    AlreadyFed {
+        /// The symbol scheduled.
+        symbol: Symbol,
+    },
     /// The symbol already receives bars at another native timeframe.
     #[error("{symbol}: bars arrive at {native}; a {pushed} bar cannot be pushed")]
     TimeframeMismatch {
@@ -137,6 +165,45 @@ struct SymbolBars {
     next_start: Option<Timestamp>,
     /// The timeframe bars are pushed at, fixed by the first push.
     native: Option<Timeframe>,
+    /// A replayed symbol's whole history, revealed as time passes instead of pushed.
+    scheduled: Option<Box<Schedule>>,
+}
+
+/// Every closed bar of one replayed symbol at every timeframe, each with the time from
+/// which the closed-bar rules serve it. Revealing a bar appends it to its ring exactly as
+/// the push or seal that would have closed it does, so reads cannot tell the difference;
+/// what changes is the cost: no aggregation per bar during the replay, only cursors.
+#[derive(Clone, Default)]
+struct Schedule {
+    /// Per timeframe: (served from, bar), in time order.
+    bars: [Vec<(Timestamp, Bar)>; 5],
+    /// Per timeframe: how many are revealed.
+    next: [usize; 5],
+    /// The earliest time a bar not yet revealed is served (`None`: all revealed).
+    due: Option<Timestamp>,
+}
+
+impl Schedule {
+    /// Appends to `closed` every bar served by `now`.
+    fn reveal(&mut self, now: Timestamp, closed: &mut [Ring; 5], cap: usize) {
+        if self.due.is_none_or(|d| d > now) {
+            return;
+        }
+        let mut due: Option<Timestamp> = None;
+        for (i, ring) in closed.iter_mut().enumerate() {
+            let bars = &self.bars[i];
+            let mut n = self.next[i];
+            while let Some((_, bar)) = bars.get(n).filter(|(at, _)| *at <= now) {
+                ring.push(*bar, cap);
+                n += 1;
+            }
+            self.next[i] = n;
+            if let Some((at, _)) = bars.get(n) {
+                due = Some(due.map_or(*at, |d| d.min(*at)));
+            }
+        }
+        self.due = due;
+    }
 }
 
 impl SymbolBars {
@@ -294,6 +361,12 @@ impl BarStore {
             self.symbols.insert(symbol.clone(), SymbolBars::default());
         }
         let series = self.symbols.get_mut(symbol).expect("inserted above");
+        if series.scheduled.is_some() {
+            return Err(StoreError::Scheduled {
+                symbol: symbol.clone(),
+                timeframe: tf,
+            });
+        }
         match series.native {
             Some(native) if native != tf => {
                 return Err(StoreError::TimeframeMismatch {
@@ -325,10 +398,84 @@ impl BarStore {
     /// Declares that every 1-minute bar closing at or before `now` has been pushed, for
     /// all symbols: forming bars whose period ended by `now` are closed, and later pushes
     /// of minutes closing by `now` are refused as out of order.
+    ///
+    /// A scheduled symbol (see [`BarStore::schedule`]) instead gets every bar that the
+    /// same pushes and seals would have closed by `now`.
     pub fn seal_until(&mut self, now: Timestamp) {
         for series in self.symbols.values_mut() {
-            series.seal_until(now, self.capacity);
+            match &mut series.scheduled {
+                Some(schedule) => schedule.reveal(now, &mut series.closed, self.capacity),
+                None => series.seal_until(now, self.capacity),
+            }
         }
+    }
+
+    /// Takes the whole history of replayed symbols up front: `(close time, symbol, native
+    /// timeframe, bar)` in the order a replay would push them. From then on
+    /// [`BarStore::seal_until`]`(now)` makes the store read exactly as if every bar closing
+    /// by `now` had been pushed and the store sealed at each step, but without aggregating
+    /// per bar: the closed-bar rules run once here. The scheduled symbols refuse pushes.
+    ///
+    /// Each bar is checked as [`BarStore::push_bar`] checks it, and its close time must be
+    /// its start plus its timeframe. Symbols that already hold bars are refused. The
+    /// scheduled symbols are known from then on: before their first bar, reads answer
+    /// "no data yet" rather than "unknown symbol".
+    pub fn schedule<'a>(
+        &mut self,
+        events: impl IntoIterator<Item = (Timestamp, &'a Symbol, Timeframe, Bar)>,
+    ) -> Result<(), StoreError> {
+        // The live rules over the whole history, in a scratch store whose rings are
+        // emptied after each push: what a push closed is then exactly what its rings hold.
+        let mut scratch = BarStore::with_capacity(usize::MAX);
+        let mut plans: BTreeMap<Symbol, Schedule> = BTreeMap::new();
+        for (close, symbol, tf, bar) in events {
+            if close != bar.time.plus_millis(tf.millis()) {
+                return Err(StoreError::CloseTime {
+                    symbol: symbol.clone(),
+                    timeframe: tf,
+                    time: bar.time,
+                    close,
+                });
+            }
+            if self.symbols.get(symbol).is_some_and(|s| s.native.is_some()) {
+                return Err(StoreError::AlreadyFed {
+                    symbol: symbol.clone(),
+                });
+            }
+            scratch.push_bar(symbol, tf, bar)?;
+            if !plans.contains_key(symbol) {
+                plans.insert(symbol.clone(), Schedule::default());
+            }
+            let plan = plans.get_mut(symbol).expect("inserted above");
+            let series = scratch.symbols.get_mut(symbol).expect("pushed above");
+            for (i, ring) in series.closed.iter_mut().enumerate() {
+                for b in ring.bars.drain(..) {
+                    // A push serves what it closes at once; a period's end seals it.
+                    let end = b.time.plus_millis(Timeframe::ALL[i].millis());
+                    plan.bars[i].push((close.min(end), b));
+                }
+            }
+        }
+        for (symbol, mut plan) in plans {
+            let series = scratch.symbols.get_mut(&symbol).expect("pushed");
+            // Periods still forming after the last bar are closed by a seal at their end.
+            for (i, forming) in series.forming.iter_mut().enumerate() {
+                if let Some(b) = forming.take() {
+                    let end = b.time.plus_millis(Timeframe::ALL[i].millis());
+                    plan.bars[i].push((end, b));
+                }
+            }
+            plan.due = plan
+                .bars
+                .iter()
+                .filter_map(|b| b.first())
+                .map(|(at, _)| *at)
+                .min();
+            let target = self.symbols.entry(symbol).or_default();
+            target.native = series.native;
+            target.scheduled = Some(Box::new(plan));
+        }
+        Ok(())
     }
 
     /// The timeframe `symbol`'s bars are pushed at: `None` before its first push.
@@ -457,3 +604,7 @@ impl MarketData for SharedBars {
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "store_schedule_tests.rs"]
+mod schedule_tests;
