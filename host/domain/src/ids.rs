@@ -7,9 +7,17 @@ use std::sync::Arc;
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Eq, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Arc<str>);
+
+        // By the text, but a clone of the same id is equal without reading it (`Arc`'s
+        // own shortcut needs a sized `T`, so `Arc<str>` compares the bytes every time).
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
 
         // By the text, as `str` orders (so `Borrow<str>` lookups agree), but a clone of
         // the same id compares equal without reading it: many map lookups on the per-bar
@@ -115,5 +123,8 @@ mod tests {
         v.sort();
         let sorted: Vec<&str> = v.iter().map(Symbol::as_str).collect();
         assert_eq!(sorted, ["AAA", "AAPL", "MSFT"]);
+        // Equality agrees with the order, shared storage or not.
+        assert!(a == a.clone() && a == Symbol::new("AAPL") && a != b);
+        assert_ne!(BotId::new("x"), BotId::new("y"));
     }
 }

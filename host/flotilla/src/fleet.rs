@@ -229,8 +229,33 @@ impl Fleet {
     /// ledger and left out; the rest of the fleet runs.
     pub fn build(registry: &Registry, options: &FleetOptions) -> Result<Self> {
         registry.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let fleet = registry.fleet_spec().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let specs = registry.bots().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut fleet = registry.fleet_spec().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut specs = registry.bots().map_err(|e| anyhow::anyhow!("{e}"))?;
+        // One allocation per symbol name across the fleet (market, grants, replayed bars):
+        // symbols compare by pointer first, so lookups on the per-bar path that meet their
+        // own symbol do not read its text.
+        let mut canon: BTreeMap<String, Symbol> = BTreeMap::new();
+        let mut canonical = |s: &Symbol| {
+            canon
+                .entry(s.to_string())
+                .or_insert_with(|| s.clone())
+                .clone()
+        };
+        for s in &mut fleet.market.symbols {
+            *s = canonical(s);
+        }
+        for s in specs.iter_mut().flat_map(|spec| spec.symbols.iter_mut()) {
+            *s = canonical(s);
+        }
+        let replay: Option<Vec<BarEvent>> = options.replay.as_ref().map(|events| {
+            events
+                .iter()
+                .map(|e| BarEvent {
+                    symbol: canonical(&e.symbol),
+                    ..e.clone()
+                })
+                .collect()
+        });
         let runtime = Arc::new(
             Runtime::new(RuntimeConfig {
                 cache_dir: options.cache_dir.clone(),
@@ -244,7 +269,7 @@ impl Fleet {
             Ledger::open(&options.db)
                 .with_context(|| format!("opening ledger {}", options.db.display()))?
         };
-        let (source, market) = match &options.replay {
+        let (source, market) = match replay {
             None => {
                 let (sim, market) = start_market(&fleet)?;
                 (MarketSource::Sim(sim), market)
@@ -259,10 +284,7 @@ impl Fleet {
                             .map(|e| (e.close_time, &e.symbol, e.timeframe, e.bar)),
                     )
                     .context("replaying bars")?;
-                let source = MarketSource::Replay {
-                    events: events.clone(),
-                    next: 0,
-                };
+                let source = MarketSource::Replay { events, next: 0 };
                 (source, SharedBars::new(store))
             }
         };

@@ -169,40 +169,27 @@ struct SymbolBars {
     scheduled: Option<Box<Schedule>>,
 }
 
-/// Every closed bar of one replayed symbol at every timeframe, each with the time from
-/// which the closed-bar rules serve it. Revealing a bar appends it to its ring exactly as
-/// the push or seal that would have closed it does, so reads cannot tell the difference;
-/// what changes is the cost: no aggregation per bar during the replay, only cursors.
+/// Every closed bar of one replayed symbol at every timeframe, in the order the closed-bar
+/// rules serve them, each with the time it is served from. Revealing a bar appends it to
+/// its ring exactly as the push or seal that would have closed it does, so reads cannot
+/// tell the difference; what changes is the cost: no aggregation per bar during the
+/// replay, a cursor instead.
 #[derive(Clone, Default)]
 struct Schedule {
-    /// Per timeframe: (served from, bar), in time order.
-    bars: [Vec<(Timestamp, Bar)>; 5],
-    /// Per timeframe: how many are revealed.
-    next: [usize; 5],
-    /// The earliest time a bar not yet revealed is served (`None`: all revealed).
-    due: Option<Timestamp>,
+    /// (served from, timeframe index, bar), by serving time; each timeframe's bars keep
+    /// their order.
+    bars: Vec<(Timestamp, usize, Bar)>,
+    /// How many are revealed.
+    next: usize,
 }
 
 impl Schedule {
     /// Appends to `closed` every bar served by `now`.
     fn reveal(&mut self, now: Timestamp, closed: &mut [Ring; 5], cap: usize) {
-        if self.due.is_none_or(|d| d > now) {
-            return;
+        while let Some((_, tf, bar)) = self.bars.get(self.next).filter(|b| b.0 <= now) {
+            closed[*tf].push(*bar, cap);
+            self.next += 1;
         }
-        let mut due: Option<Timestamp> = None;
-        for (i, ring) in closed.iter_mut().enumerate() {
-            let bars = &self.bars[i];
-            let mut n = self.next[i];
-            while let Some((_, bar)) = bars.get(n).filter(|(at, _)| *at <= now) {
-                ring.push(*bar, cap);
-                n += 1;
-            }
-            self.next[i] = n;
-            if let Some((at, _)) = bars.get(n) {
-                due = Some(due.map_or(*at, |d| d.min(*at)));
-            }
-        }
-        self.due = due;
     }
 }
 
@@ -452,7 +439,7 @@ impl BarStore {
                 for b in ring.bars.drain(..) {
                     // A push serves what it closes at once; a period's end seals it.
                     let end = b.time.plus_millis(Timeframe::ALL[i].millis());
-                    plan.bars[i].push((close.min(end), b));
+                    plan.bars.push((close.min(end), i, b));
                 }
             }
         }
@@ -462,15 +449,11 @@ impl BarStore {
             for (i, forming) in series.forming.iter_mut().enumerate() {
                 if let Some(b) = forming.take() {
                     let end = b.time.plus_millis(Timeframe::ALL[i].millis());
-                    plan.bars[i].push((end, b));
+                    plan.bars.push((end, i, b));
                 }
             }
-            plan.due = plan
-                .bars
-                .iter()
-                .filter_map(|b| b.first())
-                .map(|(at, _)| *at)
-                .min();
+            // Stable: within a timeframe, serving times never decrease, so order holds.
+            plan.bars.sort_by_key(|b| b.0);
             let target = self.symbols.entry(symbol).or_default();
             target.native = series.native;
             target.scheduled = Some(Box::new(plan));
