@@ -29,6 +29,12 @@
 //! native bar of a later period, or on [`BarStore::seal_until`]). Finer timeframes have no
 //! data: reading them answers [`MarketError::NoData`], since the store cannot invent
 //! intraday bars. A symbol keeps the native timeframe of its first push.
+//!
+//! # Replays
+//!
+//! A replay knows every bar in advance: [`BarStore::schedule`] takes them all at once,
+//! applies the rules above once, and [`BarStore::seal_until`] then reveals what they would
+//! have closed by each step, so no bar is aggregated on the replay's per-bar path.
 
 use flotilla_domain::{Bar, BarError, MarketData, MarketError, Symbol, Timeframe, Timestamp};
 use std::collections::{BTreeMap, VecDeque};
