@@ -235,11 +235,13 @@ impl Fleet {
         // symbols compare by pointer first, so lookups on the per-bar path that meet their
         // own symbol do not read its text.
         let mut canon: BTreeMap<String, Symbol> = BTreeMap::new();
-        let mut canonical = |s: &Symbol| {
-            canon
-                .entry(s.to_string())
-                .or_insert_with(|| s.clone())
-                .clone()
+        let mut canonical = |s: &Symbol| match canon.get(s.as_str()) {
+            Some(c) => c.clone(),
+            // Only a new name allocates its key: a replay passes every bar through here.
+            None => {
+                canon.insert(s.to_string(), s.clone());
+                s.clone()
+            }
         };
         for s in &mut fleet.market.symbols {
             *s = canonical(s);
