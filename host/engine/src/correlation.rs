@@ -30,11 +30,11 @@ impl CorrelationTracker {
         if !r.is_finite() {
             return;
         }
-        // Look up before inserting: `entry` would clone the symbol on every bar.
-        if !self.series.contains_key(symbol) {
-            self.series.insert(symbol.clone(), VecDeque::new());
-        }
-        let s = self.series.get_mut(symbol).expect("inserted above");
+        // One lookup per bar; the symbol is cloned into the map only the first time.
+        let s = match self.series.get_mut(symbol) {
+            Some(s) => s,
+            None => self.series.entry(symbol.clone()).or_default(),
+        };
         if let Some(last) = s.back_mut() {
             if last.0 == t.0 {
                 last.1 = r; // a re-sent bar replaces its return

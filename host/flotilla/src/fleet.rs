@@ -538,10 +538,18 @@ impl Fleet {
 
     /// Brings market data up to `now`, appending the replayed bars pushed to `pushed`
     /// (none when simulating). The caller keeps the buffer, so a replay allocates none.
-    pub fn advance_market(&self, now: Timestamp, pushed: &mut Vec<NewBar>) -> Result<()> {
+    ///
+    /// Returns when the next replayed bar closes, read under the same lock (a replay asks
+    /// after every step).
+    pub fn advance_market(
+        &self,
+        now: Timestamp,
+        pushed: &mut Vec<NewBar>,
+    ) -> Result<Option<Timestamp>> {
         let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
         let mut store = self.market.write();
-        source.advance_to(now, &mut store, pushed)
+        source.advance_to(now, &mut store, pushed)?;
+        Ok(source.next_event())
     }
 
     /// When the next replayed bar closes, if replaying.

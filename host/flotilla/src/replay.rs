@@ -34,6 +34,8 @@ pub(crate) struct Replay {
     end: Timestamp,
     /// The step in progress: its time and the first bot not yet considered at it.
     step: Option<(Timestamp, usize)>,
+    /// When the next replayed bar closes (`None`: the data ended).
+    next_bar: Option<Timestamp>,
     start_budgets: BTreeMap<BotId, Decimal>,
     /// Fleet equity after each step with bars.
     pub fleet_equity: Vec<EquityPoint>,
@@ -64,6 +66,7 @@ impl Replay {
         // Nothing reloads during a replay: read each schedule once, not a spec per tick.
         let schedules: Vec<Schedule> = handles.iter().map(|h| h.spec().schedule).collect();
         let next = schedules.iter().map(|s| s.next_after(start)).collect();
+        let fleet_next_bar = fleet.next_market_event();
         let bot_equity = start_budgets
             .keys()
             .map(|b| (b.clone(), Vec::with_capacity(events)))
@@ -75,6 +78,7 @@ impl Replay {
             next,
             end,
             step: None,
+            next_bar: fleet_next_bar,
             start_budgets,
             fleet_equity: Vec::with_capacity(events),
             bot_equity,
@@ -110,18 +114,14 @@ impl Replay {
                 self.step = None;
             }
             let t_bot = self.next.iter().flatten().min().copied();
-            let Some(t) = [self.fleet.next_market_event(), t_bot]
-                .into_iter()
-                .flatten()
-                .min()
-            else {
+            let Some(t) = [self.next_bar, t_bot].into_iter().flatten().min() else {
                 return Ok(None);
             };
             if t > self.end {
                 return Ok(None);
             }
             self.pushed.clear();
-            self.fleet.advance_market(t, &mut self.pushed)?;
+            self.next_bar = self.fleet.advance_market(t, &mut self.pushed)?;
             if !self.pushed.is_empty() {
                 self.bars += self.pushed.len() as u64;
                 self.fleet.host_duties(t, &self.pushed, false)?;

@@ -1,7 +1,7 @@
 //! What the engine learns between intents: equity marks, prices, fills and manual states.
 
 use super::session::EquityWatch;
-use super::{PriceTrack, RiskEngine, StateCause, StateChange, StateEntry, TradingState};
+use super::{RiskEngine, StateCause, StateChange, StateEntry, TradingState};
 use crate::portfolio::FillOutcome;
 use crate::sizing::TradeStats;
 use flotilla_domain::{Bar, BotId, Fill, Money, Price, Symbol, Timeframe, Timestamp};
@@ -244,11 +244,10 @@ impl RiskEngine {
     /// [`observe_price`](Self::observe_price) with the price also as the f64 it came from,
     /// for the return (a statistic: f64 division is exact enough and far cheaper).
     fn observe_price_with(&mut self, symbol: &Symbol, t: Timestamp, price: Price, f: f64) {
-        if !self.prices.contains_key(symbol) {
-            self.prices.insert(symbol.clone(), PriceTrack::default());
-        }
-        let Some(track) = self.prices.get_mut(symbol) else {
-            return;
+        // One lookup per bar; the symbol is cloned into the map only the first time.
+        let track = match self.prices.get_mut(symbol) {
+            Some(track) => track,
+            None => self.prices.entry(symbol.clone()).or_default(),
         };
         if price <= Decimal::ZERO {
             track.bad = Some(format!("non-positive price {price}"));
