@@ -7,7 +7,7 @@ use std::sync::Arc;
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Eq, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Arc<str>);
 
@@ -16,6 +16,13 @@ macro_rules! string_id {
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
                 Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
+        // The text's hash, as `str` hashes it: equal ids hash alike, and `Borrow<str>`
+        // lookups find them.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
             }
         }
 
@@ -119,7 +126,7 @@ mod tests {
         assert_eq!(a.cmp(&a.clone()), Equal);
         assert_eq!(a.cmp(&Symbol::new("AAPL")), Equal, "a separate copy");
         assert_eq!(a.partial_cmp(&b), Some(Less));
-        let mut v = vec![b.clone(), Symbol::new("AAA"), a.clone()];
+        let mut v = [b.clone(), Symbol::new("AAA"), a.clone()];
         v.sort();
         let sorted: Vec<&str> = v.iter().map(Symbol::as_str).collect();
         assert_eq!(sorted, ["AAA", "AAPL", "MSFT"]);
