@@ -11,24 +11,20 @@ macro_rules! string_id {
         #[serde(transparent)]
         pub struct $name(Arc<str>);
 
-        // By the text, but a clone of the same id is equal without reading it (`Arc`'s
-        // own shortcut needs a sized `T`, so `Arc<str>` compares the bytes every time).
+        // Equal, hashed and ordered by the text, as `str` is (so `Borrow<str>` lookups
+        // agree), but a clone of the same id compares without reading it: many map lookups
+        // on the per-bar path meet a clone of their own key, and `Arc`'s own pointer
+        // shortcut needs a sized `T`.
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
                 Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
             }
         }
-        // The text's hash, as `str` hashes it: equal ids hash alike, and `Borrow<str>`
-        // lookups find them.
         impl std::hash::Hash for $name {
             fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
                 self.0.hash(state);
             }
         }
-
-        // By the text, as `str` orders (so `Borrow<str>` lookups agree), but a clone of
-        // the same id compares equal without reading it: many map lookups on the per-bar
-        // path meet a clone of their own key.
         impl Ord for $name {
             fn cmp(&self, other: &Self) -> std::cmp::Ordering {
                 if Arc::ptr_eq(&self.0, &other.0) {

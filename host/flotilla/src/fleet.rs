@@ -14,7 +14,7 @@ use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
 use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::{mpsc, watch};
@@ -234,12 +234,11 @@ impl Fleet {
         // One allocation per symbol name across the fleet (market, grants, replayed bars):
         // symbols compare by pointer first, so lookups on the per-bar path that meet their
         // own symbol do not read its text.
-        let mut canon: BTreeMap<String, Symbol> = BTreeMap::new();
-        let mut canonical = |s: &Symbol| match canon.get(s.as_str()) {
+        let mut canon: BTreeSet<Symbol> = BTreeSet::new();
+        let mut canonical = |s: &Symbol| match canon.get(s) {
             Some(c) => c.clone(),
-            // Only a new name allocates its key: a replay passes every bar through here.
             None => {
-                canon.insert(s.to_string(), s.clone());
+                canon.insert(s.clone());
                 s.clone()
             }
         };
