@@ -9,12 +9,14 @@ use crate::types::{Bar, LogLevel, Position, Timeframe, Timestamp};
 
 /// The last `count` closed bars of a granted symbol, oldest first.
 pub fn bars(symbol: &str, timeframe: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
+    sync();
     imp::bars(symbol, timeframe, count)
 }
 
 /// One closed bar of a granted symbol, `back` bars before the newest (0 is the newest);
 /// `None` if the host holds fewer. Cheaper than [`bars`]: no list crosses the boundary.
 pub fn bar_at(symbol: &str, timeframe: Timeframe, back: u32) -> Result<Option<Bar>, String> {
+    sync();
     imp::bar_at(symbol, timeframe, back)
 }
 
@@ -42,7 +44,84 @@ pub(crate) struct NextTick {
 /// Inside `on-ticks`: the next tick, or `None` when the run goes back to the host. Only the
 /// runner calls it: a bot that did would skip ticks.
 pub(crate) fn next_tick(watch: Option<Watch<'_>>) -> Option<NextTick> {
+    sync();
+    leave_batch();
     imp::next_tick(watch)
+}
+
+/// Ticks `next_ticks` handed out.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Batch {
+    /// The host already moved to them (a single tick, as `next_tick` gives it); otherwise
+    /// it moves to each when the bot catches up.
+    pub moved: bool,
+    /// The capital at every one of them.
+    pub capital: f64,
+    /// Each tick's time and the watched series' newest bar at it.
+    pub ticks: Vec<(Timestamp, Option<Bar>)>,
+}
+
+/// Numbers per tick in a `next-ticks` list.
+const STRIDE: usize = 7;
+
+/// Inside `on-ticks`: up to `max` next ticks, each with `watch`'s newest bar, after the
+/// host moved through the first `done` of the last batch; `None` when the run goes back
+/// to the host. Only the runner calls it.
+pub(crate) fn next_ticks(watch: Watch<'_>, max: u32, done: u32) -> Option<Batch> {
+    leave_batch();
+    let raw = imp::next_ticks(watch, max, done);
+    let (&[moved, capital], rest) = raw.split_first_chunk::<2>()?;
+    let ticks: Vec<_> = rest
+        .chunks_exact(STRIDE)
+        .map(|t| {
+            let bar = (!t[1].is_nan()).then(|| Bar {
+                time: t[1] as Timestamp,
+                open: t[2],
+                high: t[3],
+                low: t[4],
+                close: t[5],
+                volume: t[6],
+            });
+            (t[0] as Timestamp, bar)
+        })
+        .collect();
+    (!ticks.is_empty()).then_some(Batch {
+        moved: moved != 0.0,
+        capital,
+        ticks,
+    })
+}
+
+// Inside a batch: the tick the bot runs (1-based) and the one the host caught up with.
+thread_local! {
+    static AT: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The bot now runs the `n`-th tick of the batch (1-based).
+pub(crate) fn enter_batch_tick(n: u32) {
+    AT.with(|at| at.set((n, at.get().1)));
+}
+
+/// Outside a batch: host calls need no catching up.
+pub(crate) fn leave_batch() {
+    AT.with(|at| at.set((0, 0)));
+}
+
+/// Whether the host was called during the current batch tick (it caught up with it).
+pub(crate) fn caught_up_now() -> bool {
+    AT.with(|at| matches!(at.get(), (n, up) if n > 0 && n == up))
+}
+
+/// Inside a batch, moves the host to the tick the bot runs: before any host call, and
+/// before a tick's intents or error go back.
+pub(crate) fn sync() {
+    AT.with(|at| {
+        let (n, up) = at.get();
+        if n > up {
+            imp::catch_up(n);
+            at.set((n, n));
+        }
+    });
 }
 
 /// The last `count` values of `spec` over a granted symbol's closed bars, computed by the
@@ -53,36 +132,43 @@ pub fn indicator(
     spec: Indicator,
     count: u32,
 ) -> Result<IndicatorValues, String> {
+    sync();
     imp::indicator(symbol, timeframe, spec, count)
 }
 
 /// The latest close of a granted symbol.
 pub fn last_price(symbol: &str) -> Result<f64, String> {
+    sync();
     imp::last_price(symbol)
 }
 
 /// The bot's own open positions.
 pub fn positions() -> Vec<Position> {
+    sync();
     imp::positions()
 }
 
 /// The capital currently allocated to the bot.
 pub fn capital() -> f64 {
+    sync();
     imp::capital()
 }
 
 /// A value from the bot's persisted key-value store.
 pub fn kv_get(key: &str) -> Option<Vec<u8>> {
+    sync();
     imp::kv_get(key)
 }
 
 /// Stores a value in the bot's persisted key-value store.
 pub fn kv_set(key: &str, value: &[u8]) {
+    sync();
     imp::kv_set(key, value)
 }
 
 /// Writes to the host's log, tagged with the bot id.
 pub fn log(level: LogLevel, message: &str) {
+    sync();
     imp::log(level, message)
 }
 
@@ -126,6 +212,18 @@ mod imp {
             capital: t.ctx.capital,
             newest: t.newest.map(bar),
         })
+    }
+
+    pub(super) fn next_ticks(w: super::Watch<'_>, max: u32, done: u32) -> Vec<f64> {
+        let watch = wt::Series {
+            symbol: w.index,
+            timeframe: crate::runner::wit_timeframe(w.timeframe),
+        };
+        wit::next_ticks(watch, max, done)
+    }
+
+    pub(super) fn catch_up(n: u32) {
+        wit::catch_up(n)
     }
 
     pub(super) fn indicator(
@@ -227,6 +325,12 @@ pub(crate) mod imp {
         pub next_ticks: std::collections::VecDeque<(i64, u64, f64)>,
         /// `bar_at` calls answered (the host calls a bot made for single bars).
         pub bar_at_calls: u64,
+        /// Batches `next_ticks` hands out, in order: each tick's (time, bar); after them
+        /// it hands out `next_ticks`' ticks one at a time, as moved to.
+        pub batches: std::collections::VecDeque<Vec<(i64, Option<Bar>)>>,
+        /// The `done` of every `next_ticks` call and the `n` of every `catch_up`, in order
+        /// (`catch_up`'s negated, to tell them apart).
+        pub batch_calls: Vec<i64>,
     }
 
     thread_local! {
@@ -268,6 +372,34 @@ pub(crate) mod imp {
             capital,
             newest,
         })
+    }
+
+    /// A planned batch while there is one, then single ticks as `next_tick` gives them.
+    pub(super) fn next_ticks(w: super::Watch<'_>, _max: u32, done: u32) -> Vec<f64> {
+        with(|m| m.batch_calls.push(i64::from(done)));
+        let wire = |b: Option<Bar>| match b {
+            Some(b) => [b.time as f64, b.open, b.high, b.low, b.close, b.volume],
+            None => [f64::NAN; 6],
+        };
+        if let Some(batch) = with(|m| m.batches.pop_front()) {
+            let capital = with(|m| m.capital);
+            let mut out = vec![0.0, capital];
+            for (time, bar) in batch {
+                out.push(time as f64);
+                out.extend(wire(bar));
+            }
+            return out;
+        }
+        let Some(t) = next_tick(Some(w)) else {
+            return Vec::new();
+        };
+        let mut out = vec![1.0, t.capital, t.time as f64];
+        out.extend(wire(t.newest));
+        out
+    }
+
+    pub(super) fn catch_up(n: u32) {
+        with(|m| m.batch_calls.push(-i64::from(n)));
     }
 
     /// Answers like the host: the same checks and bar window, computed with the SDK's own

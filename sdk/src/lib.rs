@@ -2,7 +2,7 @@
 //!
 //! A bot is a type implementing [`Bot`], exported with [`export_bot!`] from a `cdylib`
 //! crate built for `wasm32-wasip2`. The SDK owns the generated WIT bindings
-//! (`flotilla:bot@0.5.0`, world `bot`), keeps the bot's state between calls, converts
+//! (`flotilla:bot@0.6.0`, world `bot`), keeps the bot's state between calls, converts
 //! types and turns calls made before `init` into errors. Bots never see generated code.
 //!
 //! ```

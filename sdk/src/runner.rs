@@ -52,30 +52,73 @@ impl<B: Bot> Slot<B> {
     }
 
     /// Runs ticks from `first` on while they have no intents, each next one from the host
-    /// with the newest bar of the series the last one read.
+    /// with the newest bar of the series the last one read: several at once (a batch)
+    /// while nothing else can change, or one at a time.
     fn run(&mut self, first: (Timestamp, u64, f64)) -> Result<Vec<Intent>, String> {
         let ((mut time, mut tick, mut capital), mut newest) = (first, None);
+        // The batch being run, the series its bars belong to, and how many ticks of it
+        // have started (0: no batch).
+        let (mut batch, mut key, mut ran) = (Vec::new(), (0, Timeframe::M1), 0usize);
         loop {
-            let (intents, watch) = self.tick_with(time, tick, capital, newest)?;
+            let (intents, watch) = match self.tick_with(time, tick, capital, newest) {
+                Ok(out) => out,
+                Err(e) => {
+                    // The error belongs to this tick: the host catches up with it first.
+                    host::sync();
+                    host::leave_batch();
+                    return Err(e);
+                }
+            };
             // Intents go back to the host at once: they belong to this tick.
             if !intents.is_empty() {
+                host::sync();
+                host::leave_batch();
                 return Ok(intents);
+            }
+            // On through the batch while the bot made no host call this tick: a call may
+            // have left something the host must record before moving on.
+            if ran > 0 && ran < batch.len() && !host::caught_up_now() {
+                let (t, bar): (Timestamp, Option<Bar>) = batch[ran];
+                ran += 1;
+                host::enter_batch_tick(ran as u32);
+                (time, tick) = (t, tick + 1);
+                newest = bar.map(|b| (key, b));
+                continue;
             }
             let watch = watch.map(|(index, timeframe)| host::Watch {
                 index,
                 symbol: &self.symbols[index as usize],
                 timeframe,
             });
-            let Some(next) = host::next_tick(watch) else {
-                return Ok(intents);
+            let Some(w) = watch else {
+                // Catches up with the batch's ticks that ran, then drops the rest.
+                let Some(next) = host::next_tick(None) else {
+                    return Ok(Vec::new());
+                };
+                (time, tick, capital, newest) = (next.time, next.tick, next.capital, None);
+                ran = 0;
+                continue;
             };
-            (time, tick, capital) = (next.time, next.tick, next.capital);
-            newest = watch
-                .zip(next.newest)
-                .map(|(w, b)| ((w.index, w.timeframe), b));
+            let Some(next) = host::next_ticks(w, BATCH, ran as u32) else {
+                return Ok(Vec::new());
+            };
+            key = (w.index, w.timeframe);
+            let (t, bar) = next.ticks[0];
+            (time, tick, capital) = (t, tick + 1, next.capital);
+            newest = bar.map(|b| (key, b));
+            if next.moved {
+                ran = 0;
+            } else {
+                batch = next.ticks;
+                ran = 1;
+                host::enter_batch_tick(1);
+            }
         }
     }
 }
+
+/// Most ticks a run asks the host for at once.
+const BATCH: u32 = 1_024;
 
 // One bot per component instance, so one untyped slot is enough; `Runner<B>` downcasts.
 thread_local! {
@@ -295,6 +338,75 @@ mod tests {
         let out = R::on_tick(ctx(1)).unwrap();
         assert!(matches!(out[0].action, wt::OrderAction::Buy(q) if q == 3.0));
         assert!(R::restore(vec![1]).is_err());
+    }
+
+    #[test]
+    fn a_batch_runs_without_calls_and_catches_the_host_up_before_calls_and_intents() {
+        use crate::types::Timeframe;
+        // Reads the newest bar each tick; logs at a close of 3, buys at a close of 5.
+        struct Watcher;
+        impl Bot for Watcher {
+            const NAME: &'static str = "watcher";
+            const VERSION: &'static str = "1.0.0";
+            fn init(_: &Config) -> Result<Self, String> {
+                Ok(Watcher)
+            }
+            fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+                let bar = ctx.bar_at("AAA", Timeframe::M1, 0)?.expect("a bar");
+                if bar.close == 3.0 {
+                    ctx.info("three");
+                }
+                if bar.close == 5.0 {
+                    let tag = format!("{}@{}", ctx.tick(), ctx.time());
+                    ctx.buy("AAA", 1.0).tag(tag);
+                }
+                Ok(())
+            }
+        }
+        let bar = |c: f64| crate::types::Bar {
+            time: c as i64 * 60_000,
+            open: c,
+            high: c,
+            low: c,
+            close: c,
+            volume: 1.0,
+        };
+        crate::testing::reset();
+        crate::testing::set_closes("AAA", Timeframe::M1, &[1.0]);
+        type E = Runner<Watcher>;
+        E::init(config(false)).unwrap();
+        crate::host::imp::with(|m| {
+            m.batches = [
+                vec![
+                    (20, Some(bar(2.0))),
+                    (30, Some(bar(3.0))),
+                    (40, Some(bar(9.0))),
+                ],
+                vec![
+                    (40, Some(bar(4.0))),
+                    (50, Some(bar(5.0))),
+                    (60, Some(bar(6.0))),
+                ],
+            ]
+            .into();
+        });
+        let out = E::on_ticks(ctx(1)).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].tag, "5@50",
+            "the intent of the batch's tick 5, at its time"
+        );
+        let (calls, bar_at_calls, logs) =
+            crate::host::imp::with(|m| (m.batch_calls.clone(), m.bar_at_calls, m.logs.len()));
+        // A batch; the log at its 2nd tick catches the host up and ends it after that
+        // tick (its 3rd, a close of 9, never runs); the next batch's 2nd tick has the
+        // intent, caught up with before it goes back.
+        assert_eq!(calls, vec![0, -2, 2, -2]);
+        assert_eq!(
+            (bar_at_calls, logs),
+            (1, 1),
+            "batch bars came with the batch"
+        );
     }
 
     #[test]

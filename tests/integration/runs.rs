@@ -118,6 +118,30 @@ fn runs_of_ticks_give_the_same_report_as_one_call_per_tick() {
 }
 
 #[test]
+fn a_lone_bot_s_batches_give_the_same_report_with_exits_firing_inside_them() {
+    // Alone, the bot's quiet ticks come in batches (several per host call); tight stops
+    // and targets make the host close positions between batches, and reallocations every
+    // 30 minutes end them.
+    let bots = r#"
+[[bot]]
+id = "sma-tight"
+component = "sma_crossover.wasm"
+every = "1m"
+symbols = ["MSFT"]
+[bot.params]
+fast = 4
+slow = 16
+stop_pct = 0.001
+take_pct = 0.0015
+"#;
+    let runs = same_both_ways(&registry(bots), 3);
+    let exits = (runs.report.trades.iter())
+        .filter(|t| t.exit_reason.starts_with("exit:"))
+        .count();
+    assert!(exits > 10, "host exits fired between batches: {exits}");
+}
+
+#[test]
 fn the_deadline_holds_per_tick_not_per_run() {
     // 6,000 quiet ticks of warm-up run in one call, several times the 20 ms deadline long
     // (a 3,000-tick run took ~37 ms here): the deadline must hold per tick.

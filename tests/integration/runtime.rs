@@ -20,7 +20,7 @@ fn a_component_built_for_another_contract_version_is_refused_by_name() {
     let rt = Runtime::new(RuntimeConfig::default()).unwrap();
     let bytes = std::fs::read(bot("sma_crossover")).unwrap();
     // Same length, so the binary stays well-formed: only the version differs.
-    let from = b"flotilla:bot/strategy@0.5.0";
+    let from = b"flotilla:bot/strategy@0.6.0";
     let to = b"flotilla:bot/strategy@0.0.9";
     let mut patched = bytes.clone();
     let mut n = 0;
@@ -38,7 +38,7 @@ fn a_component_built_for_another_contract_version_is_refused_by_name() {
         "{text}"
     );
     assert!(
-        text.contains("flotilla:bot@0.0.9") && text.contains("flotilla:bot@0.5.0"),
+        text.contains("flotilla:bot@0.0.9") && text.contains("flotilla:bot@0.6.0"),
         "{text}"
     );
 }
@@ -113,22 +113,25 @@ fn a_warm_cache_loads_fifty_bots_much_faster_than_a_cold_start() {
 /// series the bot read last tick (contract 0.5.0), so the SDK's window needs no `bar-at`.
 #[test]
 fn a_quiet_tick_of_a_run_is_one_host_call() {
+    use flotilla_domain::Timeframe;
     use flotilla_domain::{Bar, BotId, Symbol, Timestamp};
     use flotilla_market::{BarStore, SharedBars};
-    use flotilla_runtime::{BotInstance, HostIo, NextTick, SandboxLimits};
+    use flotilla_runtime::{BotInstance, HostIo, NextTick, SandboxLimits, Ticks};
     use std::sync::Arc;
 
     const MINUTE: i64 = 60_000;
     let sym = Symbol::new("AAA");
     // A flat price: the SMA bot never crosses, so no tick has intents and the run goes on.
-    let bar = |i: i64| Bar {
-        time: Timestamp(i * MINUTE),
-        open: 100.0,
-        high: 100.0,
-        low: 100.0,
-        close: 100.0,
-        volume: 1.0,
-    };
+    fn bar(i: i64) -> Bar {
+        Bar {
+            time: Timestamp(i * MINUTE),
+            open: 100.0,
+            high: 100.0,
+            low: 100.0,
+            close: 100.0,
+            volume: 1.0,
+        }
+    }
     let mut store = BarStore::new();
     for i in 0..40 {
         store.push_m1(&sym, bar(i)).unwrap();
@@ -169,6 +172,60 @@ fn a_quiet_tick_of_a_run_is_one_host_call() {
     assert_eq!(out.ticks, 1 + MORE as u64, "one run handled every tick");
     assert!(result.intents.is_empty() && result.violations.is_empty());
     // The first tick reads its newest bar and fetches the window (2 calls); each later
-    // tick is its `next-tick` alone; the last `next-tick` says none.
+    // tick is its `next-ticks` alone (this source plans no batch); the last says none.
     assert_eq!(result.host_calls, 2 + MORE as u64 + 1);
+
+    // A source that plans: the same ticks come in batches, a few calls in all.
+    struct Planned {
+        feed: SharedBars,
+        next: i64,
+        end: i64,
+    }
+    impl Ticks for Planned {
+        fn next(&mut self) -> Option<NextTick> {
+            if self.next >= self.end {
+                return None;
+            }
+            let sym = Symbol::new("AAA");
+            self.feed.write().push_m1(&sym, bar(self.next)).unwrap();
+            self.next += 1;
+            let time = Timestamp(self.next * MINUTE);
+            Some(NextTick {
+                scheduled: time,
+                time,
+                capital: 1_000.0,
+                positions: Arc::from([]),
+            })
+        }
+        fn plan(&mut self, _: &Symbol, _: Timeframe, max: usize, out: &mut Vec<(Timestamp, Bar)>) {
+            let ahead = (self.next..self.end).take(max);
+            out.extend(ahead.map(|i| (Timestamp((i + 1) * MINUTE), bar(i))));
+        }
+    }
+    let end = 40 + 2 * MORE;
+    let planned = Planned {
+        feed: market.clone(),
+        next: 40 + MORE,
+        end,
+    };
+    let out = inst.run(
+        Timestamp((40 + MORE) * MINUTE),
+        1_000.0,
+        Some(Box::new(planned)),
+    );
+    let result = out.result.unwrap();
+    assert_eq!(out.ticks, 1 + MORE as u64, "every planned tick ran");
+    assert_eq!(
+        out.last.map(|(_, t)| t),
+        Some(Timestamp(end * MINUTE)),
+        "the host caught up"
+    );
+    let newest = market.read().last_price(&sym).unwrap();
+    assert_eq!(
+        newest.1,
+        Timestamp(end * MINUTE),
+        "and moved the market to the last one"
+    );
+    // The first tick's read, batches of at most 2 s / 50 ms = 40 ticks, then none.
+    assert_eq!(result.host_calls, 1 + (MORE as u64).div_ceil(40) + 1);
 }

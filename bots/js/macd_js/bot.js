@@ -9,7 +9,7 @@
 // `atr_period` (14), `atr_mult` (2, 0 = no stop), `timeframe` (1m), `allow_short`
 // (false), `fraction` of capital per symbol (an equal share of the granted symbols).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.5.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.6.0';
 
 const NAME = 'macd_js';
 const VERSION = '0.1.0';

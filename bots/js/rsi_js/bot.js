@@ -9,7 +9,7 @@
 // Params (all optional): `period` (14), `oversold` (30), `overbought` (70), `exit` (50),
 // `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03).
 
-import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.5.0';
+import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.6.0';
 
 const NAME = 'rsi_js';
 const VERSION = '0.1.0';

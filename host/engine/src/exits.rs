@@ -172,10 +172,28 @@ impl Managed {
     /// comparisons of the full check, whose outcome for them is known. An ATR trail moves
     /// with every bar's ATR, so it has no band.
     fn quiet_band(&self) -> (f64, f64) {
-        use rust_decimal::prelude::ToPrimitive;
         if trails_by_atr(&self.plan) {
             return NEVER_QUIET;
         }
+        self.band(true)
+    }
+
+    /// The band inside which a bar fires no exit, now or on a later bar (see
+    /// [`ExitBook::calm_band`]). Without a trail in the plan only fixed levels fire, so a new
+    /// best price does not matter; with one, only the quiet band (whose bars change nothing)
+    /// is known calm, and only once a full check has worked it out.
+    fn calm_band(&self) -> (f64, f64) {
+        match (self.closing, &self.plan.trailing) {
+            (true, _) => NEVER_QUIET,
+            (false, Some(_)) => self.quiet.unwrap_or(NEVER_QUIET),
+            (false, None) => self.band(false),
+        }
+    }
+
+    /// The levels' band: the stop and the trail on one side; the target, the next
+    /// scale-out and (with `best`) the best price so far on the other.
+    fn band(&self, best: bool) -> (f64, f64) {
+        use rust_decimal::prelude::ToPrimitive;
         let f = |p: Price| p.to_f64().unwrap_or(f64::NAN);
         // Levels a move against the position touches: the stop and the trail.
         let against = [self.plan.stop_loss, self.trail].into_iter().flatten();
@@ -186,7 +204,7 @@ impl Managed {
             .scale_outs
             .get(self.scales_done)
             .and_then(|s| self.level(s.at_r));
-        let favour = [self.plan.take_profit, next_scale, Some(self.best)]
+        let favour = [self.plan.take_profit, next_scale, best.then_some(self.best)]
             .into_iter()
             .flatten();
         let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
@@ -206,12 +224,14 @@ impl Managed {
 
     /// Whether `bar` is inside the quiet band.
     fn is_quiet(&self, bar: &Bar) -> bool {
-        let Some((lo, hi)) = self.quiet else {
-            return false;
-        };
-        let margin = |p: f64| QUIET_MARGIN_ABS + p.abs() * QUIET_MARGIN_REL;
-        bar.low - margin(bar.low) > lo && bar.high + margin(bar.high) < hi
+        self.quiet.is_some_and(|band| inside(band, bar))
     }
+}
+
+/// Whether `bar` lies strictly inside `(lo, hi)`, with the margins to spare.
+pub fn inside((lo, hi): (f64, f64), bar: &Bar) -> bool {
+    let margin = |p: f64| QUIET_MARGIN_ABS + p.abs() * QUIET_MARGIN_REL;
+    bar.low - margin(bar.low) > lo && bar.high + margin(bar.high) < hi
 }
 
 /// How far a bar's f64 price may sit from the decimal the full check compares (rounding
@@ -339,6 +359,22 @@ impl ExitBook {
         if let Some(m) = self.managed.get_mut(symbol).and_then(|m| m.remove(bot)) {
             self.atr_trails -= usize::from(trails_by_atr(&m.plan));
         }
+    }
+
+    /// The band `(lo, hi)` of prices inside which bars of `symbol` fire no exit of any of
+    /// its managed positions, however many such bars come (check with [`inside`]); `None`
+    /// when none is managed. A replay hands a bot several ticks at once only while every
+    /// bar in between is calm. Empty (no bar is calm) for a position trailing by ATR, one
+    /// whose exit is in flight, and a trailing one whose band is not worked out yet.
+    pub fn calm_band(&self, symbol: &Symbol) -> Option<(f64, f64)> {
+        let bots = self.managed.get(symbol).filter(|b| !b.is_empty())?;
+        Some(
+            bots.values()
+                .fold((f64::NEG_INFINITY, f64::INFINITY), |(lo, hi), m| {
+                    let (l, h) = m.calm_band();
+                    (lo.max(l), hi.min(h))
+                }),
+        )
     }
 
     /// Whether any managed position in `symbol` trails by ATR (so the caller computes one

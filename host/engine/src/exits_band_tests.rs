@@ -1,5 +1,7 @@
 //! The quiet band is only a shortcut: over random plans and bars, a book that uses it
 //! issues exactly the exits, and keeps exactly the state, of a book that checks every bar.
+//! And the calm band keeps its promise: once taken, no bar inside it fires an exit, however
+//! many come.
 
 use super::*;
 use flotilla_domain::OrderId;
@@ -116,6 +118,8 @@ proptest! {
             positions.push((bot, pos));
         }
         let mut close = 10_000i64; // in hundredths
+        // The calm band taken after an earlier bar, while every bar since stayed inside it.
+        let mut calm = fast.calm_band(&"X".into());
         for (t, (step, up, down, fail)) in moves.into_iter().enumerate() {
             close = (close + step).max(1_000);
             let (high, low) = ((close + up) as f64 / 100.0, (close - down) as f64 / 100.0);
@@ -127,9 +131,11 @@ proptest! {
                 close: close as f64 / 100.0,
                 volume: 1.0,
             };
+            let held = calm.is_some_and(|band| inside(band, &bar));
             let a = fast.on_bar(&"X".into(), &bar, None);
             let b = full.on_bar(&"X".into(), &bar, None);
             prop_assert_eq!(&a, &b, "bar {}", t);
+            prop_assert!(!held || a.is_empty(), "bar {} inside {:?} fired {:?}", t, calm, a);
             // The exits fill at their trigger (or fail and are issued again later).
             for exit in a {
                 let Some((_, pos)) = positions.iter_mut().find(|(b, _)| *b == exit.bot.as_str())
@@ -150,6 +156,9 @@ proptest! {
                 }
             }
             prop_assert_eq!(state(&fast), state(&full), "bar {}", t);
+            if !held {
+                calm = fast.calm_band(&"X".into());
+            }
         }
     }
 }

@@ -551,6 +551,24 @@ impl Fleet {
         Ok(source.next_event())
     }
 
+    /// The close of the first replayed bar still to come, closing by `until`, for which
+    /// `stop` says yes (moves nothing).
+    pub(crate) fn first_replayed(
+        &self,
+        until: Timestamp,
+        mut stop: impl FnMut(&BarEvent) -> bool,
+    ) -> Option<Timestamp> {
+        let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let MarketSource::Replay { events, next } = &*source else {
+            return None;
+        };
+        events[*next..]
+            .iter()
+            .take_while(|e| e.close_time <= until)
+            .find(|e| stop(e))
+            .map(|e| e.close_time)
+    }
+
     /// When the next replayed bar closes, if replaying.
     pub fn next_market_event(&self) -> Option<Timestamp> {
         self.source

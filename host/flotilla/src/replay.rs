@@ -12,8 +12,10 @@ use crate::tick::tick_inputs;
 use anyhow::Result;
 use flotilla_backtest::EquityPoint;
 use flotilla_config::Schedule;
+use flotilla_domain::{Bar, Timeframe};
 use flotilla_domain::{BotId, Decimal, Symbol, Timestamp};
-use flotilla_runtime::{NextTick, TickSource};
+use flotilla_engine::exits::inside;
+use flotilla_runtime::{NextTick, TickSource, Ticks};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -50,6 +52,8 @@ pub(crate) struct Replay {
     /// A failure inside a bot's run, raised when the run returns.
     error: Option<anyhow::Error>,
     progress: Box<dyn Fn(u64) + Send>,
+    /// Whether bots' runs may take several ticks per host call ([`Replay::plan`]).
+    pub batching: bool,
 }
 
 impl Replay {
@@ -87,6 +91,7 @@ impl Replay {
             pushed: Vec::new(),
             error: None,
             progress,
+            batching: true,
         }
     }
 
@@ -151,27 +156,88 @@ impl Replay {
     /// Where bot `bot`'s run takes its next ticks from: this replay, while that bot's tick
     /// is the next thing to do.
     pub fn source(replay: &Arc<Mutex<Replay>>, bot: usize) -> TickSource {
-        let replay = replay.clone();
-        Box::new(move || {
-            let mut r = lock(&replay);
-            if r.error.is_some() {
-                return None;
-            }
-            let due = match r.next_due(Some(bot)) {
-                Ok(due) => due?,
-                Err(e) => {
-                    r.error = Some(e);
-                    return None;
-                }
-            };
-            let (capital, positions) = tick_inputs(&mut r.fleet.core(), &r.ids[bot]);
-            Some(NextTick {
-                scheduled: due.scheduled,
-                time: due.now,
-                capital,
-                positions,
-            })
+        Box::new(ReplayTicks {
+            replay: replay.clone(),
+            bot,
         })
+    }
+
+    /// Up to `max` next ticks of bot `bot` at which nothing it sees can change but the
+    /// newest bar of `symbol` at `tf` (see [`Ticks::plan`]), each with that bar; moves
+    /// nothing. They end before: an order or a fill waiting, another bot's tick, a
+    /// reallocation (the capital changes), the end of the replay, and the close of the
+    /// first replayed bar that an exit could fire on ([`ExitBook::calm_band`]).
+    ///
+    /// [`ExitBook::calm_band`]: flotilla_engine::ExitBook::calm_band
+    fn plan(
+        &self,
+        bot: usize,
+        symbol: &Symbol,
+        tf: Timeframe,
+        max: usize,
+        out: &mut Vec<(Timestamp, Bar)>,
+    ) {
+        let (Some(first), false) = (self.next[bot], self.error.is_some() || !self.batching) else {
+            return;
+        };
+        let mut times = Vec::with_capacity(max.min(64));
+        {
+            let core = self.fleet.core();
+            if !core.pending.is_empty() || core.fill_notices.contains_key(&self.ids[bot]) {
+                return;
+            }
+            let others = (self.next.iter().enumerate())
+                .filter(|(i, _)| *i != bot)
+                .filter_map(|(_, n)| *n)
+                .min();
+            let before = [others, Some(core.next_rebalance)]
+                .into_iter()
+                .flatten()
+                .min();
+            let mut d = Some(first);
+            while let Some(t) =
+                d.filter(|t| times.len() < max && *t <= self.end && before.is_none_or(|b| *t < b))
+            {
+                times.push(t);
+                d = self.schedules[bot].next_after(t);
+            }
+            let Some(&last) = times.last() else {
+                return;
+            };
+            // The host's duties at a bar's close run before the ticks at that time.
+            let mut bands: Vec<(Symbol, Option<(f64, f64)>)> = Vec::new();
+            let cut = self.fleet.first_replayed(last, |e| {
+                let band = match bands.iter().find(|(s, _)| *s == e.symbol) {
+                    Some((_, b)) => *b,
+                    None => {
+                        let b = core.exits.calm_band(&e.symbol);
+                        bands.push((e.symbol.clone(), b));
+                        b
+                    }
+                };
+                band.is_some_and(|b| !inside(b, &e.bar))
+            });
+            if let Some(cut) = cut {
+                times.retain(|t| *t < cut);
+            }
+        }
+        let market = self.fleet.market.read();
+        let Some(mut upcoming) = market.upcoming(symbol, tf) else {
+            return;
+        };
+        let mut newest = market.newest(symbol, tf);
+        let mut ahead = upcoming.next();
+        for t in times {
+            while let Some((at, bar)) = ahead.filter(|(at, _)| *at <= t) {
+                let _ = at;
+                newest = Some(bar);
+                ahead = upcoming.next();
+            }
+            let Some(bar) = newest else {
+                return;
+            };
+            out.push((t, bar));
+        }
     }
 
     /// Appends the fleet's and each bot's equity at `t`. A bot's equity is its first
@@ -193,6 +259,69 @@ impl Replay {
                 equity: core.portfolio.bot_equity(bot, *budget, mark),
                 cash: Decimal::ZERO,
             });
+        }
+    }
+}
+
+/// A bot's run's view of the replay.
+struct ReplayTicks {
+    replay: Arc<Mutex<Replay>>,
+    bot: usize,
+}
+
+impl Ticks for ReplayTicks {
+    fn next(&mut self) -> Option<NextTick> {
+        let mut r = lock(&self.replay);
+        if r.error.is_some() {
+            return None;
+        }
+        let due = match r.next_due(Some(self.bot)) {
+            Ok(due) => due?,
+            Err(e) => {
+                r.error = Some(e);
+                return None;
+            }
+        };
+        let (capital, positions) = tick_inputs(&mut r.fleet.core(), &r.ids[self.bot]);
+        Some(NextTick {
+            scheduled: due.scheduled,
+            time: due.now,
+            capital,
+            positions,
+        })
+    }
+
+    fn plan(
+        &mut self,
+        symbol: &Symbol,
+        tf: Timeframe,
+        max: usize,
+        out: &mut Vec<(Timestamp, Bar)>,
+    ) {
+        lock(&self.replay).plan(self.bot, symbol, tf, max, out);
+    }
+
+    /// The planned tick, without reading the capital and positions again: nothing changed
+    /// them since the plan.
+    fn catch_up(&mut self, time: Timestamp) -> Option<Timestamp> {
+        let mut r = lock(&self.replay);
+        if r.error.is_some() {
+            return None;
+        }
+        match r.next_due(Some(self.bot)) {
+            Ok(Some(due)) if due.now == time => Some(due.scheduled),
+            Ok(other) => {
+                let found = other.map_or("none".to_string(), |d| d.now.to_string());
+                r.error = Some(anyhow::anyhow!(
+                    "replay: bot {}'s planned tick at {time} came out as {found}",
+                    r.ids[self.bot]
+                ));
+                None
+            }
+            Err(e) => {
+                r.error = Some(e);
+                None
+            }
         }
     }
 }

@@ -503,6 +503,34 @@ impl BarStore {
         Ok(())
     }
 
+    /// The newest closed bar of `symbol` at `tf`, if any (`None` also for an unknown
+    /// symbol or a `tf` finer than its native one).
+    pub fn newest(&self, symbol: &Symbol, tf: Timeframe) -> Option<Bar> {
+        let series = self.symbols.get(symbol)?;
+        if tf < series.native() {
+            return None;
+        }
+        series.closed[tf_index(tf)].bars.back().copied()
+    }
+
+    /// A scheduled symbol's bars at `tf` that are not revealed yet, in order, each with the
+    /// time it is served from (`None` when `symbol` is not scheduled). A replay reads ahead
+    /// here what reads will answer once time passes, without moving it.
+    pub fn upcoming(
+        &self,
+        symbol: &Symbol,
+        tf: Timeframe,
+    ) -> Option<impl Iterator<Item = (Timestamp, Bar)> + '_> {
+        let s = self.symbols.get(symbol)?.scheduled.as_deref()?;
+        let i = tf_index(tf);
+        Some(
+            s.bars[s.next..]
+                .iter()
+                .filter(move |b| b.1 == i)
+                .map(|b| (b.0, b.2)),
+        )
+    }
+
     /// The close of the latest native bar of `symbol` (a 1-minute bar unless it was
     /// pushed with [`BarStore::push_bar`] at a coarser timeframe) and that bar's close time.
     pub fn last_price(&self, symbol: &Symbol) -> Result<(f64, Timestamp), MarketError> {

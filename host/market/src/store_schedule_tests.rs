@@ -82,7 +82,25 @@ proptest! {
                 next += 1;
             }
             pushed.seal_until(now);
+            // What the schedule says each series' newest bar will be at `now`, read ahead.
+            let ahead: Vec<Option<Bar>> = [&a, &b]
+                .into_iter()
+                .flat_map(|s| Timeframe::ALL.map(|tf| (s, tf)))
+                .map(|(s, tf)| {
+                    let up = scheduled.upcoming(s, tf).expect("scheduled");
+                    up.take_while(|(at, _)| *at <= now)
+                        .last()
+                        .map(|(_, bar)| bar)
+                        .or(scheduled.newest(s, tf))
+                })
+                .collect();
             scheduled.seal_until(now);
+            let newest: Vec<Option<Bar>> = [&a, &b]
+                .into_iter()
+                .flat_map(|s| Timeframe::ALL.map(|tf| (s, tf)))
+                .map(|(s, tf)| scheduled.newest(s, tf))
+                .collect();
+            prop_assert_eq!(&ahead, &newest, "read ahead at {}", now);
             for s in [&a, &b] {
                 if pushed.native_timeframe(s).is_none() {
                     // Before its first bar: nothing to read (the schedule already knows
@@ -101,6 +119,8 @@ proptest! {
                         scheduled.bars(s, tf, usize::MAX),
                         "{} {:?} at {}", s, tf, now
                     );
+                    let last = pushed.bars(s, tf, 1).ok().and_then(|b| b.last().copied());
+                    prop_assert_eq!(last, scheduled.newest(s, tf));
                 }
             }
         }

@@ -46,8 +46,49 @@ pub struct NextTick {
     pub positions: Arc<[PositionView]>,
 }
 
-/// Hands out the ticks of a run, having moved the market to each; `None` ends the run.
-pub type TickSource = Box<dyn FnMut() -> Option<NextTick> + Send>;
+/// Where a run inside `on-ticks` takes its ticks from.
+pub trait Ticks: Send {
+    /// The next tick, with the host moved to it (market, positions, capital); `None` ends
+    /// the run.
+    fn next(&mut self) -> Option<NextTick>;
+
+    /// Reads ahead, moving nothing: appends to `out` up to `max` next ticks at which
+    /// nothing the bot sees can change but the newest bar of `symbol` at `timeframe`, each
+    /// with that bar. Stops before a tick that has none. By default plans nothing: every
+    /// tick then comes from [`Ticks::next`].
+    fn plan(
+        &mut self,
+        symbol: &Symbol,
+        timeframe: Timeframe,
+        max: usize,
+        out: &mut Vec<(Timestamp, Bar)>,
+    ) {
+        let _ = (symbol, timeframe, max, out);
+    }
+
+    /// Moves to the next tick, which [`Ticks::plan`] said is at `time`: when it was
+    /// scheduled, or `None` (the run ends) if it is not that tick.
+    fn catch_up(&mut self, time: Timestamp) -> Option<Timestamp> {
+        self.next().filter(|n| n.time == time).map(|n| n.scheduled)
+    }
+}
+
+impl<F: FnMut() -> Option<NextTick> + Send> Ticks for F {
+    fn next(&mut self) -> Option<NextTick> {
+        self()
+    }
+}
+
+/// A run's tick source.
+pub type TickSource = Box<dyn Ticks>;
+
+/// Most ticks one `next-ticks` call hands out.
+pub const MAX_BATCH: usize = 1_024;
+/// The most time a batch's shared deadlines add up to: a bot stuck in a batch's first tick
+/// traps after at most this long, not after a thousand deadlines.
+pub const MAX_BATCH_TIME: Duration = Duration::from_secs(2);
+/// Numbers per tick in a `next-ticks` list: the tick's time and its bar's six fields.
+const BATCH_STRIDE: usize = 7;
 
 /// What the host imports read and write for one bot: its grant, market view, positions,
 /// capital and key-value store. The host updates it before each call.
@@ -80,9 +121,18 @@ pub struct HostIo {
     pub(crate) last: Option<(Timestamp, Timestamp)>,
     /// Inside an `on-ticks` call: `next-tick` said none (the host may have moved on).
     pub(crate) ended: bool,
+    /// The last `next-ticks` batch: each tick's time and bar, planned, not yet moved to.
+    pub(crate) batch: Vec<(Timestamp, Bar)>,
+    /// How many of `batch` the host has moved to.
+    pub(crate) caught_up: usize,
     /// The epoch beat at which the current tick started: the deadline is per tick, also
     /// inside a run.
     pub(crate) tick_started: u64,
+    /// How many ticks' deadlines the time since `tick_started` may use: 1, or a batch's
+    /// ticks, which run without a host call between them and so share theirs.
+    pub(crate) deadlines: u64,
+    /// One tick's deadline (sizes batches: see [`MAX_BATCH_TIME`]).
+    pub(crate) deadline: Duration,
     /// The runtime's epoch beats (a private counter until an instance takes this view).
     pub(crate) beats: Arc<AtomicU64>,
     /// The bot's clock, moved to each tick's time.
@@ -116,7 +166,11 @@ impl HostIo {
             ticks: 0,
             last: None,
             ended: false,
+            batch: Vec::new(),
+            caught_up: 0,
             tick_started: 0,
+            deadlines: 1,
+            deadline: Duration::from_millis(50),
             beats: Arc::new(AtomicU64::new(0)),
             clock: Arc::new(AtomicI64::new(0)),
         }
@@ -127,7 +181,33 @@ impl HostIo {
         self.ticks += 1;
         self.clock.store(time.0, Ordering::Relaxed);
         self.tick_started = self.beats.load(Ordering::Relaxed);
+        self.deadlines = 1;
         self.ticks
+    }
+
+    /// Moves the host through the first `n` ticks of the batch (no further than its end);
+    /// a tick that is not the one planned ends the run.
+    pub(crate) fn catch_up(&mut self, n: usize) {
+        let n = n.min(self.batch.len());
+        while self.caught_up < n {
+            // A key written or an import refused is recorded with its own tick.
+            if !self.kv_writes.is_empty() || !self.violations.is_empty() {
+                self.ended = true;
+                return;
+            }
+            let time = self.batch[self.caught_up].0;
+            let Some(scheduled) = self.source.as_mut().and_then(|s| s.catch_up(time)) else {
+                self.ended = true;
+                self.batch.clear();
+                self.caught_up = 0;
+                return;
+            };
+            self.caught_up += 1;
+            // The deadline runs per batch, not per tick: the bot ran these without a call.
+            self.ticks += 1;
+            self.clock.store(time.0, Ordering::Relaxed);
+            self.last = Some((scheduled, time));
+        }
     }
 
     /// The index of `symbol` in the grant (an index, not a clone: this is on the tick path).
@@ -277,11 +357,14 @@ impl host::Host for BotState {
 
     fn next_tick(&mut self, watch: Option<types::Series>) -> Option<types::RunTick> {
         self.io.host_calls += 1;
+        // The rest of a batch never runs.
+        self.io.batch.clear();
+        self.io.caught_up = 0;
         // A key written or an import refused is recorded with its own tick: hand back first.
-        if !self.io.kv_writes.is_empty() || !self.io.violations.is_empty() {
+        if self.io.ended || !self.io.kv_writes.is_empty() || !self.io.violations.is_empty() {
             return None;
         }
-        let Some(next) = self.io.source.as_mut().and_then(|source| source()) else {
+        let Some(next) = self.io.source.as_mut().and_then(|source| source.next()) else {
             self.io.ended = true;
             return None;
         };
@@ -299,6 +382,79 @@ impl host::Host for BotState {
             },
             newest,
         })
+    }
+
+    fn next_ticks(&mut self, watch: types::Series, max: u32, done: u32) -> Vec<f64> {
+        self.io.host_calls += 1;
+        let io = &mut self.io;
+        io.catch_up(done as usize);
+        io.batch.clear();
+        io.caught_up = 0;
+        if io.ended || !io.kv_writes.is_empty() || !io.violations.is_empty() {
+            return Vec::new();
+        }
+        let fit = MAX_BATCH_TIME.as_micros() / io.deadline.as_micros().max(1);
+        let max = (max as usize).min(MAX_BATCH).min(fit.max(1) as usize);
+        if let (Some(symbol), Some(source)) =
+            (io.grant.get(watch.symbol as usize), io.source.as_mut())
+        {
+            source.plan(symbol, watch.timeframe.into(), max, &mut io.batch);
+            io.batch.truncate(max);
+        }
+        if !io.batch.is_empty() {
+            io.tick_started = io.beats.load(Ordering::Relaxed);
+            io.deadlines = io.batch.len() as u64;
+            let mut out = Vec::with_capacity(2 + BATCH_STRIDE * io.batch.len());
+            out.extend([0.0, io.capital]);
+            for (time, bar) in &io.batch {
+                out.extend([
+                    time.0 as f64,
+                    bar.time.0 as f64,
+                    bar.open,
+                    bar.high,
+                    bar.low,
+                    bar.close,
+                    bar.volume,
+                ]);
+            }
+            return out;
+        }
+        // Nothing planned: one tick, moved to, as `next-tick` hands it.
+        let next = self.next_tick(Some(watch));
+        // `next_tick` counted this call again.
+        self.io.host_calls -= 1;
+        let Some(next) = next else {
+            return Vec::new();
+        };
+        let bar = next.newest.unwrap_or(types::Bar {
+            time: 0,
+            open: f64::NAN,
+            high: f64::NAN,
+            low: f64::NAN,
+            close: f64::NAN,
+            volume: f64::NAN,
+        });
+        let time = if next.newest.is_some() {
+            bar.time as f64
+        } else {
+            f64::NAN
+        };
+        vec![
+            1.0,
+            next.ctx.capital,
+            next.ctx.time as f64,
+            time,
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.volume,
+        ]
+    }
+
+    fn catch_up(&mut self, n: u32) {
+        self.io.host_calls += 1;
+        self.io.catch_up(n as usize);
     }
 
     fn indicator(

@@ -116,12 +116,14 @@ impl BotInstance {
             .build();
         let mut io = io;
         io.beats = runtime.beats();
+        io.deadline = limits.deadline;
         let mut store = Store::new(runtime.engine(), BotState::new(io, store_limits, seed));
         store.limiter(|s| &mut s.limits);
         let deadline_ticks = runtime.deadline_ticks(limits.deadline);
         store.set_epoch_deadline(deadline_ticks);
         // The deadline is per tick: an `on-ticks` run gets a fresh budget at each tick it
-        // takes, so only a tick that overruns traps, not a long run of quick ones.
+        // takes, so only a tick that overruns traps, not a long run of quick ones. The
+        // ticks of a batch run with no call between them, so they share their budgets.
         // Counted in epoch beats, like the deadline itself.
         store.epoch_deadline_callback(move |ctx| {
             let io = &ctx.data().io;
@@ -129,7 +131,7 @@ impl BotInstance {
                 .beats
                 .load(Ordering::Relaxed)
                 .saturating_sub(io.tick_started);
-            match deadline_ticks.checked_sub(spent) {
+            match (deadline_ticks.saturating_mul(io.deadlines)).checked_sub(spent) {
                 Some(left) if left > 0 => Ok(UpdateDeadline::Continue(left)),
                 _ => Err(Trap::Interrupt.into()),
             }
@@ -215,6 +217,8 @@ impl BotInstance {
         io.source = source;
         io.last = None;
         io.ended = false;
+        io.batch.clear();
+        io.caught_up = 0;
         let ctx = types::TickContext {
             time: time.0,
             tick,
@@ -227,6 +231,9 @@ impl BotInstance {
         };
         let io = self.io();
         io.source = None;
+        // Ticks of a batch the bot did not catch up with never ran.
+        io.batch.clear();
+        io.caught_up = 0;
         let out = TickOutput {
             intents: Vec::new(),
             kv_writes: std::mem::take(&mut io.kv_writes),
@@ -293,6 +300,7 @@ impl BotInstance {
         }
         let io = &mut self.store.data_mut().io;
         io.tick_started = io.beats.load(Ordering::Relaxed);
+        io.deadlines = 1;
         self.store.set_epoch_deadline(self.deadline_ticks);
         match f(&self.bot, &mut self.store) {
             Ok(r) => Ok(r),

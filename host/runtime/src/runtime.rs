@@ -12,7 +12,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 /// The contract package and version this host speaks.
-pub const CONTRACT: &str = "flotilla:bot@0.5.0";
+pub const CONTRACT: &str = "flotilla:bot@0.6.0";
 const STRATEGY_EXPORT: &str = "flotilla:bot/strategy";
 
 /// How the runtime is set up.

@@ -3,7 +3,7 @@
 // Params (text in the registry, all optional): `period` (20) bars of the EMA, computed by
 // the host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.5.0';
+import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.6.0';
 
 const bot = { symbols: [] };
 
