@@ -11,14 +11,15 @@
 
 use crate::tick::Tick;
 use crate::types::{Timeframe, Timestamp};
-use std::collections::BTreeMap;
 
 /// The last `len` closes of each symbol at one timeframe, kept up to date cheaply.
 #[derive(Clone, Debug)]
 pub struct Closes {
     timeframe: Timeframe,
     len: usize,
-    series: BTreeMap<String, Series>,
+    // Few symbols per bot: a scan of a Vec finds one in a single pass, where a map took
+    // a lookup and then a second one to update it.
+    series: Vec<(String, Series)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -51,7 +52,7 @@ impl Closes {
         Self {
             timeframe,
             len: len.max(1),
-            series: BTreeMap::new(),
+            series: Vec::new(),
         }
     }
 
@@ -73,10 +74,14 @@ impl Closes {
             return Ok(None);
         };
         // The key is allocated once per symbol, not once per tick.
-        if !self.series.contains_key(symbol) {
-            self.series.insert(symbol.to_owned(), Series::default());
-        }
-        let s = self.series.get_mut(symbol).expect("just inserted");
+        let i = match self.series.iter().position(|(k, _)| k == symbol) {
+            Some(i) => i,
+            None => {
+                self.series.push((symbol.to_owned(), Series::default()));
+                self.series.len() - 1
+            }
+        };
+        let s = &mut self.series[i].1;
         let step = self.timeframe.millis();
         // The host's bars of a timeframe start on multiples of it, so a newest bar one
         // period after the last one held has nothing between them: no second call needed.

@@ -166,7 +166,10 @@ impl Schedule {
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
         match self {
             Schedule::Every(d) => {
-                let step = i64::try_from(d.as_millis()).ok().filter(|s| *s > 0)?;
+                // Whole milliseconds without `as_millis`' u128 arithmetic (a replay asks
+                // for every tick).
+                let millis = d.as_secs().checked_mul(1_000)? + u64::from(d.subsec_millis());
+                let step = i64::try_from(millis).ok().filter(|s| *s > 0)?;
                 t.0.div_euclid(step)
                     .checked_add(1)?
                     .checked_mul(step)

@@ -5,7 +5,10 @@
 //! A bot's run of ticks (`on-ticks`) pulls its next tick from here while it is still inside
 //! its call: [`Replay::source`] hands out that bot's tick only when it is the very next
 //! thing the replay would do and nothing the bot must hear first (a fill) is waiting, so a
-//! run gives the same result as one call per tick.
+//! run gives the same result as one call per tick. It also plans batches: ticks read
+//! ahead from the bar schedule, handed out together, while nothing but the watched bar
+//! changes for the bot; the host then catches up with them one by one, each exactly as a
+//! tick of its own would have moved it.
 
 use crate::fleet::{Fleet, NewBar, TickSummary};
 use crate::tick::tick_inputs;
@@ -52,8 +55,6 @@ pub(crate) struct Replay {
     /// A failure inside a bot's run, raised when the run returns.
     error: Option<anyhow::Error>,
     progress: Box<dyn Fn(u64) + Send>,
-    /// Whether bots' runs may take several ticks per host call ([`Replay::plan`]).
-    pub batching: bool,
 }
 
 impl Replay {
@@ -91,7 +92,6 @@ impl Replay {
             pushed: Vec::new(),
             error: None,
             progress,
-            batching: true,
         }
     }
 
@@ -177,7 +177,7 @@ impl Replay {
         max: usize,
         out: &mut Vec<(Timestamp, Bar)>,
     ) {
-        let (Some(first), false) = (self.next[bot], self.error.is_some() || !self.batching) else {
+        let Some(first) = self.next[bot].filter(|_| self.error.is_none()) else {
             return;
         };
         let mut times = Vec::with_capacity(max.min(64));
@@ -228,8 +228,7 @@ impl Replay {
         let mut newest = market.newest(symbol, tf);
         let mut ahead = upcoming.next();
         for t in times {
-            while let Some((at, bar)) = ahead.filter(|(at, _)| *at <= t) {
-                let _ = at;
+            while let Some((_, bar)) = ahead.filter(|(at, _)| *at <= t) {
                 newest = Some(bar);
                 ahead = upcoming.next();
             }

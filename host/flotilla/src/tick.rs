@@ -198,7 +198,12 @@ impl Fleet {
         };
         let mut record = IntentRecord {
             intent: intent.clone(),
-            verdict: verdict_record(&verdict),
+            // A replay without a ledger reads the numbers of refusals only; building the
+            // JSON for every approval was a third of an intent's cost.
+            verdict: verdict_record(
+                &verdict,
+                core.replay_log.is_none() || matches!(verdict, Verdict::Refused(_)),
+            ),
             order: None,
             fill: None,
         };
@@ -349,8 +354,14 @@ pub(crate) fn position_row(
     pos
 }
 
-pub(crate) fn verdict_record(v: &Verdict) -> VerdictRecord {
-    let detail = serde_json::to_value(v).unwrap_or_default();
+/// Risk's decision as the ledger records it; with `detail`, the numbers behind it as JSON
+/// (else null).
+pub(crate) fn verdict_record(v: &Verdict, detail: bool) -> VerdictRecord {
+    let detail = if detail {
+        serde_json::to_value(v).unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    };
     match v {
         Verdict::Approved { quantity, .. } => VerdictRecord {
             kind: VerdictKind::Approved,

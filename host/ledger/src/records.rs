@@ -146,7 +146,8 @@ pub struct VerdictRecord {
     pub kind: VerdictKind,
     /// A stable reason code, e.g. `max_position` (none for a plain approval).
     pub reason: Option<String>,
-    /// The numbers behind the decision (limits, exposure, prices), for audits.
+    /// The numbers behind the decision (limits, exposure, prices), for audits; null in a
+    /// replay that keeps no ledger, except for refusals (its report lists only those).
     pub detail: serde_json::Value,
     /// The quantity that went on (the resized one when resized; none when refused).
     pub quantity: Option<Quantity>,
