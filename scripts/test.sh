@@ -6,4 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/build-bots.sh"
 cargo test --release --manifest-path "$root/sdk/Cargo.toml"
+# The Rust bots' own unit tests, run natively against the SDK's mock host. Cargo reads
+# bots/.cargo/config.toml (target = wasm32-wasip2) from the working directory, hence the
+# subshell and the explicit host target.
+host="$(rustc -vV | sed -n 's/^host: //p')"
+(cd "$root/bots" && cargo test --release --locked --target "$host")
 cargo test --release --workspace "$@"

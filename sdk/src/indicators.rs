@@ -10,7 +10,10 @@
 //! first `period` inputs; Wilder's smoothing for RSI and ATR; RSI 0 when nothing moved;
 //! ROC in percent, 0 when the old price is 0.
 
+mod rolling;
 pub mod series;
+
+pub use rolling::Rolling;
 
 /// Simple moving average of the last `period` values.
 pub fn sma(values: &[f64], period: usize) -> Option<f64> {

@@ -419,7 +419,7 @@ mod tests {
                 Ok(Every3)
             }
             fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
-                if ctx.tick() % 3 == 0 {
+                if ctx.tick().is_multiple_of(3) {
                     let (qty, tag) = (ctx.capital(), ctx.time().to_string());
                     ctx.buy("AAA", qty).tag(tag);
                 }

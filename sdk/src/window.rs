@@ -12,6 +12,10 @@
 use crate::tick::Tick;
 use crate::types::{Timeframe, Timestamp};
 
+/// A window after [`Closes::advance`]: the closes, and by how many it moved (`None`:
+/// fetched anew).
+pub type Moved<'a> = (&'a [f64], Option<usize>);
+
 /// The last `len` closes of each symbol at one timeframe, kept up to date cheaply.
 #[derive(Clone, Debug)]
 pub struct Closes {
@@ -69,6 +73,16 @@ impl Closes {
     /// Brings `symbol`'s window up to the last closed bar. Returns the closes, oldest
     /// first, once `len` of them exist (`None` while warming up).
     pub fn update(&mut self, ctx: &Tick<'_>, symbol: &str) -> Result<Option<&[f64]>, String> {
+        Ok(self.advance(ctx, symbol)?.map(|(window, _)| window))
+    }
+
+    /// [`Closes::update`], also saying how the window moved since the last update: by
+    /// `Some(n)` closes appended (0: no new bar, 1: one), or `None` when it was fetched
+    /// anew. A bot that keeps running sums over the window ([`Rolling`]) feeds them the
+    /// one new close, or starts them again.
+    ///
+    /// [`Rolling`]: crate::indicators::Rolling
+    pub fn advance(&mut self, ctx: &Tick<'_>, symbol: &str) -> Result<Option<Moved<'_>>, String> {
         // Single bars, not a list: nothing is allocated across the boundary.
         let Some(newest) = ctx.bar_at(symbol, self.timeframe, 0)? else {
             return Ok(None);
@@ -92,11 +106,12 @@ impl Closes {
                 None => false,
             })
         };
-        match () {
-            _ if s.last == Some(newest.time) => {}
+        let moved = match () {
+            _ if s.last == Some(newest.time) => Some(0),
             _ if follows(s)? => {
                 s.push(newest.close, self.len);
                 s.last = Some(newest.time);
+                Some(1)
             }
             _ => {
                 let bars = ctx.bars(symbol, self.timeframe, self.len as u32)?;
@@ -104,10 +119,11 @@ impl Closes {
                 s.closes.reserve(2 * self.len);
                 s.closes.extend(bars.iter().map(|b| b.close));
                 s.last = bars.last().map(|b| b.time);
+                None
             }
-        }
+        };
         let window = s.window(self.len);
-        Ok((window.len() == self.len).then_some(window))
+        Ok((window.len() == self.len).then_some((window, moved)))
     }
 
     /// Forgets every symbol (the next update fetches whole windows).
@@ -142,13 +158,14 @@ mod tests {
             w.update(&tick(), "AAA").unwrap().unwrap(),
             &[16.0, 17.0, 18.0, 19.0, 20.0]
         );
-        // Unchanged market: same window.
+        // Unchanged market: same window, nothing appended.
         assert_eq!(w.update(&tick(), "AAA").unwrap().unwrap()[4], 20.0);
+        assert_eq!(w.advance(&tick(), "AAA").unwrap().unwrap().1, Some(0));
         // Three bars at once: a full fetch.
         set_closes("AAA", Timeframe::M1, &up[..24]);
         assert_eq!(
-            w.update(&tick(), "AAA").unwrap().unwrap(),
-            &[19.0, 20.0, 21.0, 22.0, 23.0]
+            w.advance(&tick(), "AAA").unwrap().unwrap(),
+            (&[19.0, 20.0, 21.0, 22.0, 23.0][..], None)
         );
         assert!(
             w.update(&tick(), "ZZZ").is_err(),
@@ -157,7 +174,8 @@ mod tests {
         // One bar at a time, past several shifts of the buffer.
         for n in 25..=40 {
             set_closes("AAA", Timeframe::M1, &up[..n]);
-            assert_eq!(w.update(&tick(), "AAA").unwrap().unwrap(), &up[n - 5..n]);
+            let moved = w.advance(&tick(), "AAA").unwrap().unwrap();
+            assert_eq!(moved, (&up[n - 5..n], Some(1)));
         }
     }
 

@@ -6,7 +6,7 @@
 //! Confidence grows with the gap between the averages, measured in standard deviations.
 
 use flotilla_sdk::directional::Directional;
-use flotilla_sdk::indicators::{sma, sma_stddev};
+use flotilla_sdk::indicators::Rolling;
 use flotilla_sdk::window::Closes;
 use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, Timeframe};
 
@@ -14,8 +14,12 @@ struct SmaCrossover {
     fast: usize,
     slow: usize,
     d: Directional,
-    /// The last `slow` closes per symbol, updated with one new bar per tick.
+    /// The last `slow + 1` closes per symbol (the slow window and the close that just left
+    /// it), updated with one new bar per tick.
     window: Closes,
+    /// Per symbol, the fast and slow averages as running sums over the window: one new
+    /// close per tick costs a few operations, not a pass over both windows.
+    averages: Vec<(String, Rolling, Rolling)>,
 }
 
 impl Bot for SmaCrossover {
@@ -37,28 +41,52 @@ impl Bot for SmaCrossover {
         }
         Directional::warn_unknown(cfg, &["fast", "slow"]);
         let d = Directional::from_config(cfg, 0.02, 0.0)?;
-        let window = Closes::new(d.timeframe, slow);
+        let window = Closes::new(d.timeframe, slow + 1);
         Ok(SmaCrossover {
             fast,
             slow,
             d,
             window,
+            averages: Vec::new(),
         })
     }
 
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.d.ticks += 1;
         for sym in ctx.symbols() {
-            let closes = match self.window.update(ctx, sym) {
-                Ok(Some(closes)) => closes,
+            let (closes, moved) = match self.window.advance(ctx, sym) {
+                Ok(Some(window)) => window,
                 Ok(None) => continue, // warming up
                 Err(e) => {
                     ctx.warn(format!("{sym}: no bars: {e}"));
                     continue;
                 }
             };
-            let (Some(fast), Some((slow, sd))) =
-                (sma(closes, self.fast), sma_stddev(closes, self.slow))
+            let i = match self.averages.iter().position(|(s, ..)| s == sym) {
+                Some(i) => i,
+                None => {
+                    let (f, s) = (Rolling::new(self.fast), Rolling::new(self.slow));
+                    self.averages.push((sym.clone(), f, s));
+                    self.averages.len() - 1
+                }
+            };
+            let (_, fast_avg, slow_avg) = &mut self.averages[i];
+            let n = closes.len();
+            match moved {
+                Some(0) if slow_avg.is_full() => {}
+                Some(1) => {
+                    fast_avg.roll(closes, closes[n - 1 - self.fast]);
+                    slow_avg.roll(closes, closes[0]);
+                }
+                // A window fetched anew: start the sums again.
+                _ => {
+                    fast_avg.reset(closes);
+                    slow_avg.reset(closes);
+                }
+            }
+            let price = closes[n - 1];
+            let (Some(fast), Some(slow), Some(sd)) =
+                (fast_avg.mean(), slow_avg.mean(), slow_avg.stddev())
             else {
                 continue;
             };
@@ -74,7 +102,6 @@ impl Bot for SmaCrossover {
             } else {
                 0.0
             };
-            let price = closes[closes.len() - 1];
             self.d.act(ctx, sym, signal, price, strength, Self::NAME);
         }
         Ok(())

@@ -15,11 +15,20 @@ pub const PRICE_DECIMALS: u32 = 6;
 /// are exact with few binary digits (scale below 6 in the exact form) and near-halves take
 /// the exact path.
 pub fn to_price(p: f64) -> Option<Decimal> {
-    if (1e-3..1e9).contains(&p) && (p * 64.0).fract() != 0.0 {
-        let x = p * 1e6;
-        let n = x.round();
-        if (x - n).abs() <= 0.49 {
-            return Some(Decimal::new(n as i64, PRICE_DECIMALS));
+    // Truncations through i64, not `fract` and `round`: without SSE4.1 (the baseline
+    // x86-64 target) those are library calls, and this runs for every replayed bar. In
+    // this range both products are below 2^53, so the truncations and differences are
+    // exact.
+    if (1e-3..1e9).contains(&p) {
+        let y = p * 64.0;
+        if y as i64 as f64 != y {
+            let x = p * 1e6;
+            let t = x as i64;
+            // `x.round()`: half away from zero, and `x` is positive.
+            let n = if x - t as f64 >= 0.5 { t + 1 } else { t };
+            if (x - n as f64).abs() <= 0.49 {
+                return Some(Decimal::new(n, PRICE_DECIMALS));
+            }
         }
     }
     exact(p)
