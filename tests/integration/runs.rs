@@ -142,6 +142,38 @@ take_pct = 0.0015
 }
 
 #[test]
+fn trailing_stops_and_scale_outs_inside_batches_give_the_same_report() {
+    // A trail moves with every new best price and scale-outs take part of the position
+    // at set R levels: a batch may only run through bars that touch neither.
+    let bots = r#"
+[[bot]]
+id = "sma-trail"
+component = "sma_crossover.wasm"
+every = "1m"
+symbols = ["AAPL"]
+[bot.params]
+fast = 4
+slow = 16
+allow_short = true
+stop_pct = 0.002
+trail_pct = 0.002
+trail_from_r = 0.8
+scale_outs = "0.4:0.3,0.8:0.3"
+"#;
+    let runs = same_both_ways(&registry(bots), 3);
+    // Each exit of a round trip is a leg of it (a scale-out is never the last one).
+    let reasons: std::collections::BTreeSet<&str> = (runs.report.trades.iter())
+        .flat_map(|t| t.exits.iter().map(|l| l.reason.as_str()))
+        .collect();
+    for want in ["exit:trailing_stop", "exit:scale_out"] {
+        assert!(
+            reasons.iter().any(|r| r.starts_with(want)),
+            "{want} fired: {reasons:?}"
+        );
+    }
+}
+
+#[test]
 fn the_deadline_holds_per_tick_not_per_run() {
     // 6,000 quiet ticks of warm-up run in one call, several times the 20 ms deadline long
     // (a 3,000-tick run took ~37 ms here): the deadline must hold per tick.

@@ -202,8 +202,8 @@ impl HostIo {
                 self.caught_up = 0;
                 return;
             };
+            // `tick_started` stays: the batch's ticks share their deadlines.
             self.caught_up += 1;
-            // The deadline runs per batch, not per tick: the bot ran these without a call.
             self.ticks += 1;
             self.clock.store(time.0, Ordering::Relaxed);
             self.last = Some((scheduled, time));
