@@ -56,8 +56,9 @@ impl FleetOptions {
 
 /// Where bars come from.
 pub enum MarketSource {
-    /// The embedded simulator, generating bars as time passes.
-    Sim(Simulator),
+    /// The embedded simulator, generating bars as time passes (boxed: it is far larger
+    /// than a replay's cursor).
+    Sim(Box<Simulator>),
     /// Recorded bars, replayed in order of close time.
     Replay {
         /// The bars.
@@ -273,7 +274,7 @@ impl Fleet {
         let (source, market) = match replay {
             None => {
                 let (sim, market) = start_market(&fleet)?;
-                (MarketSource::Sim(sim), market)
+                (MarketSource::Sim(Box::new(sim)), market)
             }
             Some(events) => {
                 // The whole history is known: resample it once, reveal it as time passes.
@@ -551,22 +552,14 @@ impl Fleet {
         Ok(source.next_event())
     }
 
-    /// The close of the first replayed bar still to come, closing by `until`, for which
-    /// `stop` says yes (moves nothing).
-    pub(crate) fn first_replayed(
-        &self,
-        until: Timestamp,
-        mut stop: impl FnMut(&BarEvent) -> bool,
-    ) -> Option<Timestamp> {
+    /// Runs `f` on the replayed bars still to come, oldest first (none when not
+    /// replaying); moves nothing.
+    pub(crate) fn with_replayed<R>(&self, f: impl FnOnce(&[BarEvent]) -> R) -> R {
         let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
-        let MarketSource::Replay { events, next } = &*source else {
-            return None;
-        };
-        events[*next..]
-            .iter()
-            .take_while(|e| e.close_time <= until)
-            .find(|e| stop(e))
-            .map(|e| e.close_time)
+        match &*source {
+            MarketSource::Replay { events, next } => f(&events[*next..]),
+            MarketSource::Sim(_) => f(&[]),
+        }
     }
 
     /// When the next replayed bar closes, if replaying.

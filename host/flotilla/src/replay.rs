@@ -13,7 +13,7 @@
 use crate::fleet::{Fleet, NewBar, TickSummary};
 use crate::tick::tick_inputs;
 use anyhow::Result;
-use flotilla_backtest::EquityPoint;
+use flotilla_backtest::{BarEvent, EquityPoint};
 use flotilla_config::Schedule;
 use flotilla_domain::{Bar, Timeframe};
 use flotilla_domain::{BotId, Decimal, Symbol, Timestamp};
@@ -180,63 +180,62 @@ impl Replay {
         let Some(first) = self.next[bot].filter(|_| self.error.is_none()) else {
             return;
         };
-        let mut times = Vec::with_capacity(max.min(64));
-        {
-            let core = self.fleet.core();
-            if !core.pending.is_empty() || core.fill_notices.contains_key(&self.ids[bot]) {
-                return;
-            }
-            let others = (self.next.iter().enumerate())
-                .filter(|(i, _)| *i != bot)
-                .filter_map(|(_, n)| *n)
-                .min();
-            let before = [others, Some(core.next_rebalance)]
-                .into_iter()
-                .flatten()
-                .min();
-            let mut d = Some(first);
-            while let Some(t) =
-                d.filter(|t| times.len() < max && *t <= self.end && before.is_none_or(|b| *t < b))
-            {
-                times.push(t);
-                d = self.schedules[bot].next_after(t);
-            }
-            let Some(&last) = times.last() else {
-                return;
-            };
-            // The host's duties at a bar's close run before the ticks at that time.
-            let mut bands: Vec<(Symbol, Option<(f64, f64)>)> = Vec::new();
-            let cut = self.fleet.first_replayed(last, |e| {
-                let band = match bands.iter().find(|(s, _)| *s == e.symbol) {
-                    Some((_, b)) => *b,
-                    None => {
-                        let b = core.exits.calm_band(&e.symbol);
-                        bands.push((e.symbol.clone(), b));
-                        b
-                    }
-                };
-                band.is_some_and(|b| !inside(b, &e.bar))
-            });
-            if let Some(cut) = cut {
-                times.retain(|t| *t < cut);
-            }
-        }
-        let market = self.fleet.market.read();
-        let Some(mut upcoming) = market.upcoming(symbol, tf) else {
+        let core = self.fleet.core();
+        if !core.pending.is_empty() || core.fill_notices.contains_key(&self.ids[bot]) {
             return;
+        }
+        let others = (self.next.iter().enumerate())
+            .filter(|(i, _)| *i != bot)
+            .filter_map(|(_, n)| *n)
+            .min();
+        let before = [others, Some(core.next_rebalance)]
+            .into_iter()
+            .flatten()
+            .min();
+        let plannable = |t: Timestamp| t <= self.end && before.is_none_or(|b| t < b);
+        // Each symbol's calm band, worked out at its first replayed bar.
+        let mut bands: Vec<(Symbol, Option<(f64, f64)>)> = Vec::new();
+        let mut calm = |e: &BarEvent| {
+            let band = match bands.iter().find(|(s, _)| *s == e.symbol) {
+                Some((_, b)) => *b,
+                None => {
+                    let b = core.exits.calm_band(&e.symbol);
+                    bands.push((e.symbol.clone(), b));
+                    b
+                }
+            };
+            band.is_none_or(|b| inside(b, &e.bar))
         };
-        let mut newest = market.newest(symbol, tf);
-        let mut ahead = upcoming.next();
-        for t in times {
-            while let Some((_, bar)) = ahead.filter(|(at, _)| *at <= t) {
-                newest = Some(bar);
-                ahead = upcoming.next();
-            }
-            let Some(bar) = newest else {
+        self.fleet.with_replayed(|events| {
+            let market = self.fleet.market.read();
+            let Some(mut upcoming) = market.upcoming(symbol, tf) else {
                 return;
             };
-            out.push((t, bar));
-        }
+            let mut newest = market.newest(symbol, tf);
+            let (mut events, mut ahead) = (events.iter().peekable(), upcoming.next());
+            let mut t = first;
+            while out.len() < max && plannable(t) {
+                // The host's duties at a bar's close run before the ticks at that time: a
+                // bar on which an exit could fire ends the batch before it.
+                while let Some(e) = events.next_if(|e| e.close_time <= t) {
+                    if !calm(e) {
+                        return;
+                    }
+                }
+                while let Some((_, bar)) = ahead.filter(|(at, _)| *at <= t) {
+                    newest = Some(bar);
+                    ahead = upcoming.next();
+                }
+                let Some(bar) = newest else {
+                    return;
+                };
+                out.push((t, bar));
+                let Some(next) = self.schedules[bot].next_after(t) else {
+                    return;
+                };
+                t = next;
+            }
+        });
     }
 
     /// Appends the fleet's and each bot's equity at `t`. A bot's equity is its first

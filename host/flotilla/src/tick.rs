@@ -249,7 +249,7 @@ impl Fleet {
         reference: f64,
         now: Timestamp,
         exit: bool,
-    ) -> Result<(Option<(Fill, Decimal)>, Option<OrderId>)> {
+    ) -> Result<Booked> {
         match core.broker.submit(order, reference, now) {
             Ok(fill) => {
                 let outcome = core.portfolio.apply_fill_detailed(&fill);
@@ -286,6 +286,10 @@ impl Fleet {
         (bars.len() == 2).then(|| to_price(bars[0].close)).flatten()
     }
 }
+
+/// What sending an order gave: the fill with the PnL it realised, or the id of the order
+/// the broker rejected.
+pub(crate) type Booked = (Option<(Fill, Decimal)>, Option<OrderId>);
 
 /// A bot's capital and open positions as its ticks show them, with what they were read
 /// from: the portfolio's version and the bot's budget.
