@@ -267,19 +267,23 @@ struct ReplayTicks {
     bot: usize,
 }
 
-impl Ticks for ReplayTicks {
-    fn next(&mut self) -> Option<NextTick> {
-        let mut r = lock(&self.replay);
+impl ReplayTicks {
+    /// The bot's next tick from the replay, its failure kept for when the run returns.
+    fn due(&self, r: &mut Replay) -> Option<Due> {
         if r.error.is_some() {
             return None;
         }
-        let due = match r.next_due(Some(self.bot)) {
-            Ok(due) => due?,
-            Err(e) => {
-                r.error = Some(e);
-                return None;
-            }
-        };
+        r.next_due(Some(self.bot)).unwrap_or_else(|e| {
+            r.error = Some(e);
+            None
+        })
+    }
+}
+
+impl Ticks for ReplayTicks {
+    fn next(&mut self) -> Option<NextTick> {
+        let mut r = lock(&self.replay);
+        let due = self.due(&mut r)?;
         let (capital, positions) = tick_inputs(&mut r.fleet.core(), &r.ids[self.bot]);
         Some(NextTick {
             scheduled: due.scheduled,
@@ -303,12 +307,9 @@ impl Ticks for ReplayTicks {
     /// them since the plan.
     fn catch_up(&mut self, time: Timestamp) -> Option<Timestamp> {
         let mut r = lock(&self.replay);
-        if r.error.is_some() {
-            return None;
-        }
-        match r.next_due(Some(self.bot)) {
-            Ok(Some(due)) if due.now == time => Some(due.scheduled),
-            Ok(other) => {
+        match self.due(&mut r) {
+            Some(due) if due.now == time => Some(due.scheduled),
+            other if r.error.is_none() => {
                 let found = other.map_or("none".to_string(), |d| d.now.to_string());
                 r.error = Some(anyhow::anyhow!(
                     "replay: bot {}'s planned tick at {time} came out as {found}",
@@ -316,10 +317,7 @@ impl Ticks for ReplayTicks {
                 ));
                 None
             }
-            Err(e) => {
-                r.error = Some(e);
-                None
-            }
+            _ => None,
         }
     }
 }

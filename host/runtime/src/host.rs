@@ -178,10 +178,15 @@ impl HostIo {
 
     /// Starts a tick at `time`: the clock, the tick counter and the deadline's start move.
     pub(crate) fn start_tick(&mut self, time: Timestamp) -> u64 {
-        self.ticks += 1;
-        self.clock.store(time.0, Ordering::Relaxed);
         self.tick_started = self.beats.load(Ordering::Relaxed);
         self.deadlines = 1;
+        self.enter_tick(time)
+    }
+
+    /// Counts one more tick and moves the bot's clock to it.
+    fn enter_tick(&mut self, time: Timestamp) -> u64 {
+        self.ticks += 1;
+        self.clock.store(time.0, Ordering::Relaxed);
         self.ticks
     }
 
@@ -204,8 +209,7 @@ impl HostIo {
             };
             // `tick_started` stays: the batch's ticks share their deadlines.
             self.caught_up += 1;
-            self.ticks += 1;
-            self.clock.store(time.0, Ordering::Relaxed);
+            self.enter_tick(time);
             self.last = Some((scheduled, time));
         }
     }
@@ -407,15 +411,7 @@ impl host::Host for BotState {
             let mut out = Vec::with_capacity(2 + BATCH_STRIDE * io.batch.len());
             out.extend([0.0, io.capital]);
             for (time, bar) in &io.batch {
-                out.extend([
-                    time.0 as f64,
-                    bar.time.0 as f64,
-                    bar.open,
-                    bar.high,
-                    bar.low,
-                    bar.close,
-                    bar.volume,
-                ]);
+                wire_tick(&mut out, time.0, Some(wit_bar(bar)));
             }
             return out;
         }
@@ -426,30 +422,9 @@ impl host::Host for BotState {
         let Some(next) = next else {
             return Vec::new();
         };
-        let bar = next.newest.unwrap_or(types::Bar {
-            time: 0,
-            open: f64::NAN,
-            high: f64::NAN,
-            low: f64::NAN,
-            close: f64::NAN,
-            volume: f64::NAN,
-        });
-        let time = if next.newest.is_some() {
-            bar.time as f64
-        } else {
-            f64::NAN
-        };
-        vec![
-            1.0,
-            next.ctx.capital,
-            next.ctx.time as f64,
-            time,
-            bar.open,
-            bar.high,
-            bar.low,
-            bar.close,
-            bar.volume,
-        ]
+        let mut out = vec![1.0, next.ctx.capital];
+        wire_tick(&mut out, next.ctx.time, next.newest);
+        out
     }
 
     fn catch_up(&mut self, n: u32) {
@@ -574,6 +549,15 @@ impl From<types::Timeframe> for Timeframe {
 }
 
 /// A bar as the contract spells it.
+/// Appends one tick of a `next-ticks` list: its time, then its bar (NaN when none).
+fn wire_tick(out: &mut Vec<f64>, time: i64, bar: Option<types::Bar>) {
+    out.push(time as f64);
+    match bar {
+        Some(b) => out.extend([b.time as f64, b.open, b.high, b.low, b.close, b.volume]),
+        None => out.extend([f64::NAN; BATCH_STRIDE - 1]),
+    }
+}
+
 fn wit_bar(b: &Bar) -> types::Bar {
     types::Bar {
         time: b.time.0,

@@ -15,7 +15,7 @@ mod intents;
 mod runtime;
 
 pub use error::{CallError, RuntimeError};
-pub use host::{HostIo, MAX_BATCH, NextTick, PositionView, TickSource, Ticks};
+pub use host::{HostIo, NextTick, PositionView, TickSource, Ticks};
 pub use instance::{BotInstance, Description, FillView, RunOutput, SandboxLimits, TickOutput};
 pub use intents::{
     BoundaryLimits, IntentRejection, MAX_SCALE_OUTS, RawAction, RawIntent, RawTrail, RawTrailing,
