@@ -344,3 +344,56 @@ trail_from_r = 1
         ]
     );
 }
+
+#[test]
+fn the_cli_takes_costs_from_the_registry_unless_overridden() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = std::fs::read_to_string(fixture("golden/fleet.toml")).unwrap();
+    let registry = golden
+        .replace(
+            "components_dir = \"../../../../bots/target/wasm32-wasip2/release\"",
+            &format!("components_dir = \"{}\"", crate::support::bots_dir().display()),
+        )
+        .replace(
+            "[fleet.market]",
+            "[fleet.broker]\nfee_bps = 0\nslippage_bps = 0\n\n[fleet.market]",
+        );
+    let config = dir.path().join("fleet.toml");
+    std::fs::write(&config, registry).unwrap();
+    let json = dir.path().join("r.json");
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
+            .args(["backtest", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .args([fixture("golden/AAA.csv"), fixture("golden/BBB.csv")])
+            .args(extra)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+    };
+    let fees = |v: &serde_json::Value| -> Vec<String> {
+        v["trades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["fees"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    let free = report(&[]);
+    assert_eq!(free["params"]["fees_bps"], "0", "{}", free["params"]);
+    assert_eq!(free["params"]["slippage_bps"], "0");
+    let free_fees = fees(&free);
+    assert!(!free_fees.is_empty(), "the fixture trades");
+    assert!(free_fees.iter().all(|f| f.parse::<f64>().unwrap() == 0.0), "{free_fees:?}");
+    let charged = report(&["--fees-bps", "5", "--slippage-bps", "3"]);
+    assert_eq!(charged["params"]["fees_bps"], "5");
+    assert_eq!(charged["params"]["slippage_bps"], "3");
+    assert!(
+        fees(&charged).iter().all(|f| f.parse::<f64>().unwrap() > 0.0),
+        "the override charges fees"
+    );
+}

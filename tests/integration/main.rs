@@ -9,6 +9,7 @@ mod fleet;
 mod indicators;
 mod languages;
 mod reload;
+mod restart;
 mod risk;
 mod runs;
 mod runtime;

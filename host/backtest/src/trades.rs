@@ -385,12 +385,14 @@ mod tests {
             price: dec!(50),
             fee: dec!(0.1),
             time: Timestamp(5),
+            trade_id: String::new(),
             tag: "entry".into(),
         };
         assert_eq!(t.record_fill(&f), None);
         let back = Fill {
             side: Side::Buy,
             price: dec!(55),
+            trade_id: String::new(),
             tag: "stop_loss".into(),
             time: Timestamp(6),
             ..f

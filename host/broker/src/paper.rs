@@ -103,6 +103,7 @@ impl Broker for PaperBroker {
             price,
             fee,
             time: now,
+            trade_id: format!("paper-{}", order.id.0),
             tag: order.tag.clone(),
         })
     }

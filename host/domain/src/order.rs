@@ -154,6 +154,11 @@ pub struct Fill {
     pub fee: Money,
     /// Execution time.
     pub time: Timestamp,
+    /// The venue's id of this execution: a second fill of the same order with the same
+    /// trade id is a duplicate and is ignored (empty in records from before the order
+    /// lifecycle, which cannot be deduplicated).
+    #[serde(default)]
+    pub trade_id: String,
     /// The bot's tag.
     pub tag: String,
 }

@@ -36,6 +36,7 @@ fn setup() -> (RiskEngine, flotilla_engine::Portfolio) {
                 price: Decimal::new(10_025, 2),
                 fee: Decimal::ZERO,
                 time: Timestamp(0),
+                trade_id: String::new(),
                 tag: String::new(),
             });
         }

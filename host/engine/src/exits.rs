@@ -137,7 +137,7 @@ impl ExitOrder {
 }
 
 /// One position under management.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Managed {
     plan: ExitPlan,
     /// +1 long, −1 short.
@@ -152,6 +152,7 @@ struct Managed {
     /// Prices strictly inside which a bar changes nothing (see [`Managed::quiet_band`]),
     /// worked out after each full check; `None` (the next bar takes the full check) when
     /// the position is new or its plan or entry changed since.
+    #[serde(skip)]
     quiet: Option<(f64, f64)>,
 }
 
@@ -249,6 +250,13 @@ fn trails_by_atr(plan: &ExitPlan) -> bool {
         .is_some_and(|t| matches!(t.distance, TrailDistance::Atr(_)))
 }
 
+/// The exit book as stored in the ledger (see [`ExitBook::snapshot`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExitSnapshot {
+    armed: Vec<(BotId, Symbol, ExitPlan)>,
+    managed: Vec<(BotId, Symbol, Managed)>,
+}
+
 /// Exit plans and the positions they manage.
 #[derive(Clone, Debug, Default)]
 pub struct ExitBook {
@@ -286,6 +294,55 @@ impl ExitBook {
                 self.armed.insert((bot.clone(), symbol.clone()), plan);
             }
         }
+    }
+
+    /// The book as the ledger keeps it, in a stable order: armed plans and managed
+    /// positions with their levels, best price, trail and scale-outs done.
+    pub fn snapshot(&self) -> ExitSnapshot {
+        let mut armed: Vec<_> = self
+            .armed
+            .iter()
+            .map(|((b, s), p)| (b.clone(), s.clone(), p.clone()))
+            .collect();
+        armed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut managed: Vec<_> = self
+            .managed
+            .iter()
+            .flat_map(|(s, bots)| {
+                bots.iter().map(|(b, m)| {
+                    let mut m = m.clone();
+                    m.quiet = None;
+                    (b.clone(), s.clone(), m)
+                })
+            })
+            .collect();
+        managed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        ExitSnapshot { armed, managed }
+    }
+
+    /// A book restored from [`ExitBook::snapshot`]. An exit that was in flight when the
+    /// snapshot was taken is not: it is issued again on the next bar that touches its level.
+    pub fn restore(quantity_decimals: u32, snapshot: ExitSnapshot) -> Self {
+        let mut book = Self::new(quantity_decimals);
+        for (b, s, p) in snapshot.armed {
+            book.armed.insert((b, s), p);
+        }
+        for (b, s, mut m) in snapshot.managed {
+            m.closing = false;
+            m.quiet = None;
+            book.atr_trails += usize::from(trails_by_atr(&m.plan));
+            book.managed.entry(s).or_default().insert(b, m);
+        }
+        book
+    }
+
+    /// The bots and symbols whose positions the book manages, in order.
+    pub fn managed_keys(&self) -> Vec<(BotId, Symbol)> {
+        self.snapshot()
+            .managed
+            .into_iter()
+            .map(|(b, s, _)| (b, s))
+            .collect()
     }
 
     /// Number of positions under management.
@@ -564,6 +621,7 @@ mod tests {
             price,
             fee: Decimal::ZERO,
             time: Timestamp(0),
+            trade_id: String::new(),
             tag: String::new(),
         };
         book.on_fill(&f, Some(&pos));
@@ -601,10 +659,47 @@ mod tests {
             price: dec!(101),
             fee: Decimal::ZERO,
             time: Timestamp(1),
+            trade_id: String::new(),
             tag: String::new(),
         };
         book.on_fill(&f, Some(&flat));
         assert!(!book.needs_atr(&x), "position closed");
+    }
+
+    #[test]
+    fn a_restored_book_fires_the_same_exits_as_the_original() {
+        let mut book = ExitBook::new(0);
+        let (a, x): (BotId, Symbol) = ("a".into(), "X".into());
+        let plan = ExitPlan {
+            stop_loss: Some(dec!(95)),
+            take_profit: Some(dec!(120)),
+            trailing: Some(TrailingStop {
+                distance: TrailDistance::Percent(0.02),
+                activate_at_r: Some(1.0),
+            }),
+            scale_outs: vec![ScaleOut {
+                at_r: 1.0,
+                fraction: 0.5,
+            }],
+        };
+        book.set_plan(&a, &x, plan.clone());
+        book.set_plan(&a, &"Y".into(), plan);
+        enter(&mut book, Side::Buy, dec!(10), dec!(100));
+        // Scale out at 105 (1R) and arm the trail at the best price 108.
+        assert_eq!(book.on_bar(&x, &bar(1, 108.0, 101.0), None).len(), 1);
+        let snap = book.snapshot();
+        let json = serde_json::to_string(&snap).unwrap();
+        let mut restored = ExitBook::restore(0, serde_json::from_str(&json).unwrap());
+        assert_eq!(restored.snapshot(), snap, "armed plan for Y and managed X survive");
+        assert_eq!(restored.trail(&a, &x), book.trail(&a, &x));
+        assert!(restored.trail(&a, &x).is_some());
+        for (i, (h, l)) in [(107.0, 106.5), (106.0, 105.0), (104.0, 100.0)].iter().enumerate() {
+            let t = 2 + i as i64;
+            assert_eq!(
+                restored.on_bar(&x, &bar(t, *h, *l), None),
+                book.on_bar(&x, &bar(t, *h, *l), None)
+            );
+        }
     }
 
     #[test]
@@ -688,6 +783,7 @@ mod tests {
             price: dec!(110),
             fee: Decimal::ZERO,
             time: Timestamp(1),
+            trade_id: String::new(),
             tag: String::new(),
         };
         book.on_fill(&f, Some(&pos));

@@ -42,6 +42,7 @@ fn fill(bot: &str, side: Side, quantity: Decimal, price: Decimal, id: u64) -> Fi
         price,
         fee: Decimal::ZERO,
         time: Timestamp(0),
+        trade_id: String::new(),
         tag: String::new(),
     }
 }

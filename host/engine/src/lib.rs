@@ -17,7 +17,9 @@ pub use allocator::{
     Allocation, AllocationWhy, AllocatorState, EqualSplit, ThompsonAllocator, ThompsonConfig,
 };
 pub use correlation::CorrelationTracker;
-pub use exits::{ExitBook, ExitOrder, ExitPlan, ExitReason, ScaleOut, TrailDistance, TrailingStop};
+pub use exits::{
+    ExitBook, ExitOrder, ExitPlan, ExitReason, ExitSnapshot, ScaleOut, TrailDistance, TrailingStop,
+};
 pub use portfolio::{BotBook, ClosedTrade, FillOutcome, Portfolio, SymbolExposure};
 pub use risk::{
     BotRiskOverrides, CorrelationConfig, DataSanityConfig, KellyConfig, LossStreakConfig,

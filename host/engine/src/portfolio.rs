@@ -491,6 +491,7 @@ mod tests {
             price: p,
             fee,
             time: Timestamp(0),
+            trade_id: String::new(),
             tag: String::new(),
         }
     }

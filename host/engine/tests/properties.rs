@@ -111,6 +111,7 @@ fn book(e: &RiskEngine, specs: &[FillSpec]) -> Portfolio {
             price: Decimal::from(*p),
             fee: Decimal::ZERO,
             time: Timestamp(0),
+            trade_id: String::new(),
             tag: String::new(),
         });
     }

@@ -314,12 +314,14 @@ pub struct BacktestArgs {
     /// Last time to replay (a plain date includes that day).
     #[arg(long)]
     pub to: Option<String>,
-    /// Fees in basis points of notional.
-    #[arg(long, default_value = "1")]
-    pub fees_bps: Decimal,
-    /// Slippage in basis points against the order.
-    #[arg(long, default_value = "2")]
-    pub slippage_bps: Decimal,
+    /// Fees in basis points of notional (default: the registry's `[fleet.broker]`
+    /// `fee_bps`, as the paper venue charges).
+    #[arg(long)]
+    pub fees_bps: Option<Decimal>,
+    /// Slippage in basis points against the order (default: the registry's
+    /// `[fleet.broker]` `slippage_bps`).
+    #[arg(long)]
+    pub slippage_bps: Option<Decimal>,
     /// `next-open` (default) fills at the next bar's open; `close` at the signal bar's close.
     #[arg(long, default_value = "next-open")]
     pub fill: FillMode,
@@ -369,13 +371,18 @@ pub fn command(args: BacktestArgs) -> Result<()> {
         Some(days) => (Vec::new(), simulated_events(&registry, days, args.seed)?),
         None => load_data(&args.data, &range, args.skip_bad_rows)?,
     };
+    let broker = registry
+        .fleet_spec()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .broker;
     let params = RunParams {
         config: Some(path.display().to_string()),
         data: series.iter().map(DataFile::from).collect(),
         from: range.from,
         to: range.to,
-        fees_bps: args.fees_bps,
-        slippage_bps: args.slippage_bps,
+        // The same costs as the paper venue of the same registry, unless overridden.
+        fees_bps: args.fees_bps.unwrap_or(broker.fee_bps),
+        slippage_bps: args.slippage_bps.unwrap_or(broker.slippage_bps),
         fill: args.fill,
         seed: args.seed,
         periods_per_year: args.periods_per_year,

@@ -171,6 +171,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let _ = std::fs::remove_file(&socket);
     let end = Timestamp(clock.now().0.min(until.0));
     fleet.save_states()?;
+    fleet.save_host_state(end)?;
     fleet.record_equity(end)?;
     let core = fleet.core();
     println!("\n{}", report::bot_table(&core.ledger.bot_summaries()?));

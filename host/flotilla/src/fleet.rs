@@ -183,6 +183,9 @@ pub struct Core {
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
     pub pending: Vec<flotilla_domain::OrderRequest>,
+    /// The host state last written to the ledger, per key, so unchanged state is not
+    /// written again.
+    pub persisted: BTreeMap<&'static str, String>,
     /// Fills to report to each bot at its next tick.
     pub fill_notices: BTreeMap<BotId, Vec<flotilla_domain::Fill>>,
     /// Decisions kept in memory instead of the ledger (backtests without a ledger file).
@@ -222,6 +225,8 @@ pub struct Fleet {
     spawner: Mutex<Option<mpsc::UnboundedSender<Arc<BotHandle>>>>,
     pub(crate) boundary: BoundaryLimits,
     pub(crate) spec: FleetSpec,
+    /// When this run starts: the registry's start, or where the ledger left off.
+    start: Timestamp,
     registry_path: PathBuf,
 }
 
@@ -271,9 +276,14 @@ impl Fleet {
             Ledger::open(&options.db)
                 .with_context(|| format!("opening ledger {}", options.db.display()))?
         };
+        let resume_at = if options.replay.is_none() {
+            ledger.last_recorded_time()?.filter(|t| *t > fleet.market.start)
+        } else {
+            None
+        };
         let (source, market) = match replay {
             None => {
-                let (sim, market) = start_market(&fleet)?;
+                let (sim, market) = start_market(&fleet, resume_at)?;
                 (MarketSource::Sim(Box::new(sim)), market)
             }
             Some(events) => {
@@ -303,14 +313,34 @@ impl Fleet {
             None => ThompsonAllocator::new(fleet.allocator.clone()),
         }
         .context("allocator settings")?;
-        let exits = ExitBook::new(fleet.risk.quantity_decimals);
-        let portfolio = risk.new_portfolio(fleet.starting_cash);
+        // A live ledger carries the book on: its fills rebuild positions and cash, its
+        // stored exit book the stops, targets and trails, before any bot ticks.
+        let replaying = options.replay.is_some();
+        let mut portfolio = risk.new_portfolio(fleet.starting_cash);
+        let mut exits = ExitBook::new(fleet.risk.quantity_decimals);
+        if !replaying {
+            for f in ledger.all_fills()? {
+                portfolio.apply_fill_detailed(&f.to_fill());
+            }
+            if let Some(book) = ledger.load_host_state("exits")? {
+                exits = ExitBook::restore(
+                    fleet.risk.quantity_decimals,
+                    serde_json::from_value(book).context("restoring the exit book")?,
+                );
+            }
+        }
+        let start = resume_at.unwrap_or(fleet.market.start);
         let paper = options.broker.clone().unwrap_or(PaperConfig {
             slippage_bps: fleet.broker.slippage_bps,
             fee_bps: fleet.broker.fee_bps,
             min_fee: Decimal::ZERO,
         });
         let broker: Box<dyn Broker> = Box::new(PaperBroker::new(paper, fleet.starting_cash));
+        // Marked at the market's latest prices, so the first allocation sizes from what the
+        // account holds rather than the starting cash.
+        let equity = portfolio.equity(|s| {
+            market.last_price(s).ok().and_then(|(p, _)| to_price(p))
+        });
         let totals = ledger
             .positions()?
             .into_iter()
@@ -332,10 +362,11 @@ impl Fleet {
                 totals,
                 exits,
                 allocator,
-                equity: fleet.starting_cash,
+                equity,
                 last_bar: BTreeMap::new(),
                 marks: Default::default(),
-                next_rebalance: fleet.market.start,
+                next_rebalance: start,
+                persisted: BTreeMap::new(),
                 pending: Vec::new(),
                 tick_views: Default::default(),
                 replay_log: options
@@ -347,6 +378,7 @@ impl Fleet {
             spawner: Mutex::new(None),
             boundary: BoundaryLimits::default(),
             spec: fleet,
+            start,
             registry_path: registry.origin().to_path_buf(),
         };
         for spec in specs.into_iter().filter(|s| s.enabled) {
@@ -381,9 +413,10 @@ impl Fleet {
         &self.registry_path
     }
 
-    /// The simulated start time.
+    /// When this run starts: the registry's market start for a new ledger, else the
+    /// ledger's last recorded time (a restart resumes; it never replays a traded day).
     pub fn start(&self) -> Timestamp {
-        self.spec.market.start
+        self.start
     }
 
     /// The shared state (for status, tests and shutdown).
@@ -629,7 +662,9 @@ fn fnv1a(s: &str) -> u64 {
     })
 }
 
-fn start_market(fleet: &FleetSpec) -> Result<(Simulator, SharedBars)> {
+/// The simulator from the registry's start; with `resume_at`, run on to that time (same
+/// seed, so prices continue where the previous run's left off).
+fn start_market(fleet: &FleetSpec, resume_at: Option<Timestamp>) -> Result<(Simulator, SharedBars)> {
     let symbols = SymbolConfig::default_set()
         .into_iter()
         .filter(|s| {
@@ -651,6 +686,10 @@ fn start_market(fleet: &FleetSpec) -> Result<(Simulator, SharedBars)> {
     let warm = sim.config().warm_up_minutes;
     sim.warm_up(&mut store, warm)
         .context("warming up the market simulator")?;
+    if let Some(t) = resume_at {
+        sim.advance_to(t, &mut store)
+            .context("resuming the market simulator")?;
+    }
     Ok((sim, SharedBars::new(store)))
 }
 

@@ -115,23 +115,12 @@ impl Core {
         if let Some(log) = &self.replay_log {
             return Ok((log.fills.clone(), log.refusals.clone()));
         }
-        let mut fills: Vec<Fill> = self
+        let fills: Vec<Fill> = self
             .ledger
-            .recent_fills(usize::MAX)?
-            .into_iter()
-            .map(|f| Fill {
-                order_id: f.order_id,
-                bot: f.bot,
-                symbol: f.symbol,
-                side: f.side,
-                quantity: f.quantity,
-                price: f.price,
-                fee: f.fee,
-                time: f.time,
-                tag: f.tag,
-            })
+            .all_fills()?
+            .iter()
+            .map(|f| f.to_fill())
             .collect();
-        fills.reverse();
         let refusals = self
             .ledger
             .recent_refusals(usize::MAX)?
@@ -190,6 +179,7 @@ mod tests {
             price: Decimal::TEN,
             fee: Decimal::ZERO,
             time: Timestamp(5),
+            trade_id: String::new(),
             tag: "t".into(),
         };
         let mut log = ReplayLog::default();

@@ -90,6 +90,13 @@ impl Fleet {
         }
         if now >= core.next_rebalance {
             self.rebalance_locked(&mut core, now)?;
+        } else if !self.replaying {
+            // Trails and best prices move with bars, the equity peak with marks: a restart
+            // must find them as they are now (the allocator moves only with fills and
+            // rebalances, which write it).
+            for (key, value) in self.changed_host_state(&mut core, false)? {
+                core.ledger.save_host_state(now, key, &value)?;
+            }
         }
         Ok(())
     }
@@ -168,6 +175,9 @@ impl Fleet {
         let mut rec = TickRecord::new(exit.bot.clone(), now, now, TickOutcome::Ok);
         rec.intents = vec![ir];
         rec.positions = positions;
+        if fill.is_some() {
+            rec.host_state = self.changed_host_state(core, true)?;
+        }
         core.record_tick(&rec)?;
         if let Some(id) = rejected {
             core.order_rejected(id)?;
@@ -227,16 +237,48 @@ impl Fleet {
         self.persist_host_state(core, now)
     }
 
-    /// Saves the risk engine's memory and the allocator's posteriors in the ledger.
+    /// Writes the host state that changed since it was last written (on shutdown).
+    pub fn save_host_state(&self, now: Timestamp) -> Result<()> {
+        let mut core = self.core();
+        self.persist_host_state(&mut core, now)
+    }
+
+    /// Saves the risk engine's memory, the allocator's posteriors and the exit book in the
+    /// ledger, those that changed since they were last written.
     pub(crate) fn persist_host_state(&self, core: &mut Core, now: Timestamp) -> Result<()> {
-        if self.replaying {
-            return Ok(()); // a replay starts fresh every time: nothing to restore
+        for (key, value) in self.changed_host_state(core, true)? {
+            core.ledger.save_host_state(now, key, &value)?;
         }
-        let memory = serde_json::to_value(core.risk.snapshot())?;
-        let allocator = serde_json::to_value(core.allocator.state())?;
-        core.ledger.save_host_state(now, "risk_memory", &memory)?;
-        core.ledger.save_host_state(now, "allocator", &allocator)?;
         Ok(())
+    }
+
+    /// The host state that changed since it was last written (the caller writes it):
+    /// risk memory, exit book and, with `allocator`, the allocator's posteriors. None in a
+    /// replay, which starts fresh every time.
+    pub(crate) fn changed_host_state(
+        &self,
+        core: &mut Core,
+        allocator: bool,
+    ) -> Result<Vec<(&'static str, serde_json::Value)>> {
+        if self.replaying {
+            return Ok(Vec::new());
+        }
+        let mut values = vec![
+            ("risk_memory", serde_json::to_value(core.risk.snapshot())?),
+            ("exits", serde_json::to_value(core.exits.snapshot())?),
+        ];
+        if allocator {
+            values.push(("allocator", serde_json::to_value(core.allocator.state())?));
+        }
+        let mut changed = Vec::new();
+        for (key, value) in values {
+            let text = value.to_string();
+            if core.persisted.get(key) != Some(&text) {
+                core.persisted.insert(key, text);
+                changed.push((key, value));
+            }
+        }
+        Ok(changed)
     }
 
     /// Sets the fleet's trading state by hand (the CLI's halt, resume and reduce); audited.

@@ -129,6 +129,10 @@ impl Fleet {
                 }
             }
         }
+        if !fills.is_empty() {
+            // In the tick's own transaction: the fills and the state they changed land together.
+            rec.host_state = self.changed_host_state(&mut core, true)?;
+        }
         let quiet =
             rec.intents.is_empty() && rec.outcome == TickOutcome::Ok && rec.kv_writes.is_empty();
         if self.record_quiet_ticks || !quiet {

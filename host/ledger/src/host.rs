@@ -28,6 +28,21 @@ pub struct AllocationRow {
     pub posterior: serde_json::Value,
 }
 
+/// Stores `value` under `key` on `conn` (inside the caller's transaction, if any).
+pub(crate) fn upsert_host_state(
+    conn: &rusqlite::Connection,
+    time: Timestamp,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<(), LedgerError> {
+    conn.prepare_cached(
+        "INSERT INTO host_state (key, value, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?
+    .execute(params![key, value.to_string(), time.0])?;
+    Ok(())
+}
+
 impl Ledger {
     /// Stores a host-level value (e.g. `risk_memory`, `allocator`) under `key`.
     pub fn save_host_state(
@@ -36,13 +51,20 @@ impl Ledger {
         key: &str,
         value: &serde_json::Value,
     ) -> Result<(), LedgerError> {
-        self.conn
+        upsert_host_state(&self.conn, time, key, value)
+    }
+
+    /// The latest time anything was recorded (a tick, a fill or an equity mark); `None`
+    /// for a new ledger. A restarted fleet resumes its market from here.
+    pub fn last_recorded_time(&self) -> Result<Option<Timestamp>, LedgerError> {
+        Ok(self
+            .conn
             .prepare_cached(
-                "INSERT INTO host_state (key, value, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                "SELECT MAX(t) FROM (SELECT MAX(started_at) AS t FROM ticks \
+                 UNION ALL SELECT MAX(time) FROM fills UNION ALL SELECT MAX(time) FROM equity)",
             )?
-            .execute(params![key, value.to_string(), time.0])?;
-        Ok(())
+            .query_row([], |r| r.get::<_, Option<i64>>(0))?
+            .map(Timestamp))
     }
 
     /// A host-level value stored under `key`.

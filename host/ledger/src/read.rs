@@ -210,12 +210,32 @@ pub struct FillRow {
     pub realized_pnl: Money,
     /// The bot's tag.
     pub tag: String,
+    /// The venue's trade id (`None` for fills recorded before the order lifecycle).
+    pub trade_id: Option<String>,
+}
+
+impl FillRow {
+    /// The fill as the book applies it.
+    pub fn to_fill(&self) -> flotilla_domain::Fill {
+        flotilla_domain::Fill {
+            order_id: self.order_id,
+            bot: self.bot.clone(),
+            symbol: self.symbol.clone(),
+            side: self.side,
+            quantity: self.quantity,
+            price: self.price,
+            fee: self.fee,
+            time: self.time,
+            trade_id: self.trade_id.clone().unwrap_or_default(),
+            tag: self.tag.clone(),
+        }
+    }
 }
 
 const TICK_COLS: &str = "id, bot, seq, scheduled_at, started_at, lateness_ms, duration_us, \
      outcome, error, n_intents";
 const FILL_COLS: &str =
-    "order_id, bot, symbol, side, quantity, price, fee, time, realized_pnl, tag";
+    "order_id, bot, symbol, side, quantity, price, fee, time, realized_pnl, tag, trade_id";
 
 impl Ledger {
     /// Per-bot counts and PnL for every bot the ledger has seen, by bot id.
@@ -431,6 +451,12 @@ impl Ledger {
         self.rows(&sql, [id], fill_row)
     }
 
+    /// Every fill, in the order it was booked: what a restart replays to rebuild the book.
+    pub fn all_fills(&self) -> Result<Vec<FillRow>, LedgerError> {
+        let sql = format!("SELECT {FILL_COLS} FROM fills ORDER BY id");
+        self.rows(&sql, [], fill_row)
+    }
+
     /// The `limit` most recently recorded fills, newest first.
     pub fn recent_fills(&self, limit: usize) -> Result<Vec<FillRow>, LedgerError> {
         let sql = format!("SELECT {FILL_COLS} FROM fills ORDER BY id DESC LIMIT ?1");
@@ -535,6 +561,7 @@ fn fill_row(r: &Row<'_>) -> rusqlite::Result<FillRow> {
         time: get_ts(r, 7)?,
         realized_pnl: get_dec(r, 8)?,
         tag: r.get(9)?,
+        trade_id: r.get(10)?,
     })
 }
 

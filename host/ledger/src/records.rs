@@ -99,6 +99,9 @@ pub struct TickRecord {
     pub kv_writes: Vec<(String, Vec<u8>)>,
     /// The bot's positions after the tick, for the symbols that changed.
     pub positions: Vec<(Symbol, Position)>,
+    /// Host state (risk memory, allocator, exit book) to store under its key in the same
+    /// transaction, so a crash never leaves a fill booked without the state it changed.
+    pub host_state: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl TickRecord {
@@ -122,6 +125,7 @@ impl TickRecord {
             intents: Vec::new(),
             kv_writes: Vec::new(),
             positions: Vec::new(),
+            host_state: Vec::new(),
         }
     }
 }

@@ -9,10 +9,55 @@ use rusqlite::{Connection, TransactionBehavior};
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only: a file in the
 /// field has already run every released entry, so editing one would fork the schema.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The order lifecycle: client ids, order types, time in force, the lifecycle state with
+/// its history, and venue trade ids on fills (a fill is booked once per order and trade id).
+///
+/// `orders.status` stays as the coarse summary earlier readers know (open, partial,
+/// filled, rejected, cancelled); `orders.state` is the lifecycle state
+/// (`flotilla_domain::OrderState`), kept current, with every change in `order_events`.
+const V3: &str = r#"
+ALTER TABLE orders ADD COLUMN client_id TEXT;
+ALTER TABLE orders ADD COLUMN order_type TEXT NOT NULL DEFAULT 'market'
+    CHECK (order_type IN ('market', 'limit'));
+ALTER TABLE orders ADD COLUMN limit_price TEXT;
+ALTER TABLE orders ADD COLUMN time_in_force TEXT NOT NULL DEFAULT 'day'
+    CHECK (time_in_force IN ('day', 'gtc', 'ioc', 'fok'));
+ALTER TABLE orders ADD COLUMN state TEXT NOT NULL DEFAULT 'created'
+    CHECK (state IN ('created', 'submitted', 'accepted', 'partially_filled', 'filled',
+                     'pending_cancel', 'canceled', 'rejected', 'expired'));
+ALTER TABLE orders ADD COLUMN filled_quantity TEXT NOT NULL DEFAULT '0';
+ALTER TABLE orders ADD COLUMN expires_at INTEGER;
+ALTER TABLE orders ADD COLUMN reason TEXT;
+ALTER TABLE orders ADD COLUMN exit INTEGER NOT NULL DEFAULT 0 CHECK (exit IN (0, 1));
+UPDATE orders SET
+    state = CASE status WHEN 'open' THEN 'submitted' WHEN 'partial' THEN 'partially_filled'
+                        WHEN 'cancelled' THEN 'canceled' ELSE status END,
+    filled_quantity = CASE status WHEN 'filled' THEN quantity ELSE '0' END;
+CREATE UNIQUE INDEX orders_client_id ON orders(client_id) WHERE client_id IS NOT NULL;
+-- Working orders are what a restart reconciles and risk reserves for.
+CREATE INDEX orders_working ON orders(id)
+    WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired');
+
+-- Every state change of an order: from NULL when it is created. detail is JSON from the
+-- venue or the host (a reject reason, a fill's trade id, a reconciliation).
+CREATE TABLE order_events (
+    id         INTEGER PRIMARY KEY,
+    order_id   INTEGER NOT NULL REFERENCES orders(id),
+    time       INTEGER NOT NULL,
+    from_state TEXT,
+    to_state   TEXT    NOT NULL,
+    detail     TEXT    NOT NULL
+) STRICT;
+CREATE INDEX order_events_order ON order_events(order_id);
+
+ALTER TABLE fills ADD COLUMN trade_id TEXT;
+CREATE UNIQUE INDEX fills_trade ON fills(order_id, trade_id) WHERE trade_id IS NOT NULL;
+"#;
 
 /// Host-level state (risk memory, allocator posteriors) and the allocation history.
 const V2: &str = r#"

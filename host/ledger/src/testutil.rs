@@ -30,6 +30,7 @@ pub(crate) fn tick(bot: &str, seq: u64, at: i64) -> TickRecord {
         intents: Vec::new(),
         kv_writes: Vec::new(),
         positions: Vec::new(),
+        host_state: Vec::new(),
     }
 }
 
@@ -99,6 +100,7 @@ pub(crate) fn filled(
                 price,
                 fee,
                 time: Timestamp(at),
+                trade_id: String::new(),
                 tag: "t".into(),
             },
             realized,

@@ -22,7 +22,7 @@ const INSERT_ORDER: &str = "INSERT INTO orders (id, intent_id, bot, symbol, side
      time, tag, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 const INSERT_FILL: &str = "INSERT INTO fills (order_id, bot, symbol, side, quantity, price, \
-     fee, time, realized_pnl, tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     fee, time, realized_pnl, tag, trade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 const UPSERT_POSITION: &str = "INSERT INTO positions (bot, symbol, quantity, avg_price, \
      realized_pnl, fees, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
@@ -273,6 +273,9 @@ fn insert_tick(conn: &Connection, rec: &TickRecord) -> Result<TickId, LedgerErro
     for (symbol, position) in &rec.positions {
         upsert_position(conn, &rec.bot, symbol, position, rec.started_at)?;
     }
+    for (key, value) in &rec.host_state {
+        crate::host::upsert_host_state(conn, rec.started_at, key, value)?;
+    }
     Ok(TickId(tick_id))
 }
 
@@ -347,6 +350,7 @@ fn insert_fill(conn: &Connection, f: &Fill, realized: Money) -> Result<(), Ledge
         f.time.0,
         Dec(realized),
         f.tag,
+        (!f.trade_id.is_empty()).then_some(f.trade_id.as_str()),
     ])?;
     Ok(())
 }

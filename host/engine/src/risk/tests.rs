@@ -28,6 +28,7 @@ pub(crate) fn fill(bot: &str, sym: &str, side: Side, q: Decimal, p: Decimal) -> 
         price: p,
         fee: Decimal::ZERO,
         time: Timestamp(0),
+        trade_id: String::new(),
         tag: String::new(),
     }
 }
