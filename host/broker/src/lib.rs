@@ -2,6 +2,7 @@
 //!
 //! Venue connectors (REST through reqwest) implement the same trait in their own modules.
 
+pub mod matching;
 mod paper;
 
 pub use paper::{PaperBroker, PaperConfig};

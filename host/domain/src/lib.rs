@@ -5,12 +5,17 @@
 //! statistics.
 
 pub mod ids;
+pub mod lifecycle;
 pub mod market;
 pub mod order;
 pub mod price;
 pub mod time;
 
 pub use ids::{BotId, OrderId, Symbol};
+pub use lifecycle::{
+    Applied, ClientOrderId, ClientOrderIdError, FillLevel, Order, OrderError, OrderEvent,
+    OrderSpec, OrderState, OrderType, TimeInForce, TransitionError,
+};
 pub use market::{Bar, BarError, MarketData, MarketError};
 pub use order::{
     Fill, Intent, OrderAction, OrderRequest, Position, ScaleOut, Side, TrailDistance, TrailingStop,
