@@ -259,7 +259,10 @@ impl OrderState {
                 FillLevel::Unfilled => S::Accepted,
                 FillLevel::Partial | FillLevel::Full => S::PartiallyFilled,
             },
-            (S::Accepted | S::PartiallyFilled, E::CancelRequested) => S::PendingCancel,
+            // Venues take a cancel before they acknowledge the order.
+            (S::Submitted | S::Accepted | S::PartiallyFilled, E::CancelRequested) => {
+                S::PendingCancel
+            }
             (S::Submitted | S::Accepted | S::PartiallyFilled | S::PendingCancel, E::Canceled) => {
                 S::Canceled
             }
@@ -316,6 +319,7 @@ mod tests {
         (Submitted, "fill", NOT_FULL, PartiallyFilled),
         (Submitted, "fill", &[Full], Filled),
         (Submitted, "canceled", ANY, Canceled),
+        (Submitted, "cancel_requested", ANY, PendingCancel),
         (Submitted, "expired", ANY, Expired),
         (Accepted, "fill", NOT_FULL, PartiallyFilled),
         (Accepted, "fill", &[Full], Filled),
