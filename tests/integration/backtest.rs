@@ -352,7 +352,10 @@ fn the_cli_takes_costs_from_the_registry_unless_overridden() {
     let registry = golden
         .replace(
             "components_dir = \"../../../../bots/target/wasm32-wasip2/release\"",
-            &format!("components_dir = \"{}\"", crate::support::bots_dir().display()),
+            &format!(
+                "components_dir = \"{}\"",
+                crate::support::bots_dir().display()
+            ),
         )
         .replace(
             "[fleet.market]",
@@ -372,7 +375,11 @@ fn the_cli_takes_costs_from_the_registry_unless_overridden() {
             .arg(&json)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
     };
     let fees = |v: &serde_json::Value| -> Vec<String> {
@@ -388,12 +395,17 @@ fn the_cli_takes_costs_from_the_registry_unless_overridden() {
     assert_eq!(free["params"]["slippage_bps"], "0");
     let free_fees = fees(&free);
     assert!(!free_fees.is_empty(), "the fixture trades");
-    assert!(free_fees.iter().all(|f| f.parse::<f64>().unwrap() == 0.0), "{free_fees:?}");
+    assert!(
+        free_fees.iter().all(|f| f.parse::<f64>().unwrap() == 0.0),
+        "{free_fees:?}"
+    );
     let charged = report(&["--fees-bps", "5", "--slippage-bps", "3"]);
     assert_eq!(charged["params"]["fees_bps"], "5");
     assert_eq!(charged["params"]["slippage_bps"], "3");
     assert!(
-        fees(&charged).iter().all(|f| f.parse::<f64>().unwrap() > 0.0),
+        fees(&charged)
+            .iter()
+            .all(|f| f.parse::<f64>().unwrap() > 0.0),
         "the override charges fees"
     );
 }

@@ -77,7 +77,11 @@ fn assert_positions_match_fills(ledger: &Ledger, when: &str) -> Book {
         );
     }
     for (key, q) in &rows {
-        assert_eq!(sums.get(key).copied().unwrap_or_default(), *q, "{when}: {key:?}");
+        assert_eq!(
+            sums.get(key).copied().unwrap_or_default(),
+            *q,
+            "{when}: {key:?}"
+        );
     }
     rows.into_iter().filter(|(_, q)| !q.is_zero()).collect()
 }
@@ -105,15 +109,25 @@ fn a_clean_restart_rebuilds_positions_exits_and_resumes_the_market() {
     let (open, stored_exits, last) = {
         let ledger = Ledger::open(&db).unwrap();
         let open = assert_positions_match_fills(&ledger, "after the first run");
-        assert!(open.len() >= 2, "the first run must end holding positions: {open:?}");
-        let exits = ledger.load_host_state("exits").unwrap().expect("exit book stored");
+        assert!(
+            open.len() >= 2,
+            "the first run must end holding positions: {open:?}"
+        );
+        let exits = ledger
+            .load_host_state("exits")
+            .unwrap()
+            .expect("exit book stored");
         (open, exits, ledger.last_recorded_time().unwrap().unwrap())
     };
 
     // What a restart rebuilds before any bot ticks is what the first run ended with.
     {
         let fleet = rebuilt(&db);
-        assert_eq!(fleet.start(), last, "the market resumes at the ledger's last time");
+        assert_eq!(
+            fleet.start(),
+            last,
+            "the market resumes at the ledger's last time"
+        );
         let core = fleet.core();
         let book: Book = core
             .portfolio
@@ -145,11 +159,15 @@ fn a_clean_restart_rebuilds_positions_exits_and_resumes_the_market() {
 
     let (first_tick_after, fills_before) = {
         let ledger = Ledger::open(&db).unwrap();
-        (ledger.last_recorded_time().unwrap().unwrap(), ledger.all_fills().unwrap().len())
+        (
+            ledger.last_recorded_time().unwrap().unwrap(),
+            ledger.all_fills().unwrap().len(),
+        )
     };
     run_to_end(&db, "5h");
     let ledger = Ledger::open(&db).unwrap();
     assert_positions_match_fills(&ledger, "after the restart");
+    assert_client_ids_unique_with_history(&db);
     let later = &ledger.all_fills().unwrap()[fills_before..];
     assert!(
         later.iter().all(|f| f.time >= first_tick_after),
@@ -208,7 +226,10 @@ fn kill_9_at_random_points_loses_no_fill_and_no_stop() {
         child.wait().unwrap();
         let ledger = Ledger::open(&db).unwrap();
         let fills = ledger.all_fills().unwrap();
-        assert!(fills.len() >= fills_seen, "round {round}: fills disappeared");
+        assert!(
+            fills.len() >= fills_seen,
+            "round {round}: fills disappeared"
+        );
         fills_seen = fills.len();
         let open = assert_positions_match_fills(&ledger, &format!("after kill {round}"));
         drop(ledger);
@@ -221,14 +242,51 @@ fn kill_9_at_random_points_loses_no_fill_and_no_stop() {
             .filter(|(_, _, p)| !p.quantity.is_zero())
             .map(|(b, s, p)| ((b.clone(), s.clone()), p.quantity))
             .collect();
-        assert_eq!(book, open, "round {round}: the rebuilt book differs from the fills");
+        assert_eq!(
+            book, open,
+            "round {round}: the rebuilt book differs from the fills"
+        );
         let managed = core.exits.managed_keys();
         for key in open.keys().filter(|(b, _)| always_stopped(b)) {
             assert!(managed.contains(key), "round {round}: {key:?} has no stop");
         }
         for key in &managed {
-            assert!(open.contains_key(key), "round {round}: a stop without a position {key:?}");
+            assert!(
+                open.contains_key(key),
+                "round {round}: a stop without a position {key:?}"
+            );
         }
     }
-    assert!(fills_seen > 0, "the crash runs traded nothing: the test proves nothing");
+    assert!(
+        fills_seen > 0,
+        "the crash runs traded nothing: the test proves nothing"
+    );
+}
+
+/// `flotilla orders --json`: every order has a valid client id, unique across restarts,
+/// and a history that starts at `created` and ends at its current state.
+fn assert_client_ids_unique_with_history(db: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(["orders", "--limit", "0", "--json", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let orders: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(orders.len() > 10, "{} orders", orders.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for o in &orders {
+        let cid = o["client_id"]
+            .as_str()
+            .expect("every order has a client id");
+        assert!(flotilla_domain::ClientOrderId::parse(cid).is_ok(), "{cid}");
+        assert!(seen.insert(cid.to_string()), "client id {cid} used twice");
+        let history = o["history"].as_array().unwrap();
+        assert_eq!(history[0]["to"], "created", "{o}");
+        assert_eq!(history.last().unwrap()["to"], o["state"], "{o}");
+    }
 }

@@ -540,6 +540,8 @@ mod tests {
                 for side in [Side::Buy, Side::Sell] {
                     let request = OrderRequest {
                         id: OrderId(1),
+                        client_id: flotilla_domain::ClientOrderId::for_order("t", OrderId(1)),
+                        exit: false,
                         bot: "b".into(),
                         symbol: "AAPL".into(),
                         side,

@@ -103,7 +103,7 @@ impl Broker for PaperBroker {
             price,
             fee,
             time: now,
-            trade_id: format!("paper-{}", order.id.0),
+            trade_id: format!("paper-{}", order.client_id),
             tag: order.tag.clone(),
         })
     }
@@ -122,12 +122,14 @@ mod tests {
     fn order(side: Side, qty: Decimal) -> OrderRequest {
         OrderRequest {
             id: OrderId(1),
+            client_id: flotilla_domain::ClientOrderId::for_order("t", OrderId(1)),
             bot: "b".into(),
             symbol: "AAPL".into(),
             side,
             quantity: qty,
             time: Timestamp(0),
             tag: "t".into(),
+            exit: false,
         }
     }
 

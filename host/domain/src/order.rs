@@ -1,6 +1,6 @@
 //! Order intents from bots, the orders the host routes, fills and positions.
 
-use crate::{BotId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
+use crate::{BotId, ClientOrderId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -121,6 +121,9 @@ impl Intent {
 pub struct OrderRequest {
     /// The host's order id.
     pub id: OrderId,
+    /// The id the venue knows it by: derived from `id`, so a retry of the same order
+    /// carries the same one.
+    pub client_id: ClientOrderId,
     /// The bot the order is for.
     pub bot: BotId,
     /// The instrument.
@@ -133,6 +136,9 @@ pub struct OrderRequest {
     pub time: Timestamp,
     /// The bot's tag.
     pub tag: String,
+    /// A host-managed exit (stop, target, trail, scale-out), not the bot's own order.
+    #[serde(default)]
+    pub exit: bool,
 }
 
 /// An execution reported by a broker.

@@ -690,10 +690,17 @@ mod tests {
         let snap = book.snapshot();
         let json = serde_json::to_string(&snap).unwrap();
         let mut restored = ExitBook::restore(0, serde_json::from_str(&json).unwrap());
-        assert_eq!(restored.snapshot(), snap, "armed plan for Y and managed X survive");
+        assert_eq!(
+            restored.snapshot(),
+            snap,
+            "armed plan for Y and managed X survive"
+        );
         assert_eq!(restored.trail(&a, &x), book.trail(&a, &x));
         assert!(restored.trail(&a, &x).is_some());
-        for (i, (h, l)) in [(107.0, 106.5), (106.0, 105.0), (104.0, 100.0)].iter().enumerate() {
+        for (i, (h, l)) in [(107.0, 106.5), (106.0, 105.0), (104.0, 100.0)]
+            .iter()
+            .enumerate()
+        {
             let t = 2 + i as i64;
             assert_eq!(
                 restored.on_bar(&x, &bar(t, *h, *l), None),

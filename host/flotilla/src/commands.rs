@@ -238,6 +238,39 @@ pub fn check(config: Option<PathBuf>, cache_dir: PathBuf) -> Result<()> {
     )
 }
 
+fn open_existing(db: &Path) -> Result<Ledger> {
+    if !db.exists() {
+        bail!(
+            "no ledger at {} (run `flotilla run` first, or pass --db)",
+            db.display()
+        );
+    }
+    Ledger::open(db).with_context(|| format!("opening ledger {}", db.display()))
+}
+
+/// `flotilla orders`: orders with their state history, from the ledger.
+pub fn orders(
+    db: &Path,
+    working_only: bool,
+    bot: Option<String>,
+    limit: usize,
+    json: bool,
+) -> Result<()> {
+    let ledger = open_existing(db)?;
+    let filter = flotilla_ledger::OrderFilter {
+        working_only,
+        bot: bot.map(flotilla_domain::BotId::new),
+        limit,
+    };
+    let rows = ledger.orders(&filter)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", report::orders_table(&rows, true));
+    }
+    Ok(())
+}
+
 /// `flotilla status`: what the ledger says, per bot.
 pub fn status(db: &Path, json: bool) -> Result<()> {
     if !db.exists() {
@@ -246,8 +279,12 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
             db.display()
         );
     }
-    let ledger = Ledger::open(db).with_context(|| format!("opening ledger {}", db.display()))?;
+    let ledger = open_existing(db)?;
     let bots = ledger.bot_summaries()?;
+    let working = ledger.orders(&flotilla_ledger::OrderFilter {
+        working_only: true,
+        ..Default::default()
+    })?;
     let positions = ledger.positions()?;
     let refusals = ledger.recent_refusals(10)?;
     let equity = ledger.latest_equity()?;
@@ -255,7 +292,7 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
     if json {
         let v = serde_json::json!({
             "bots": bots, "positions": positions, "recent_refusals": refusals,
-            "equity": equity, "events": events,
+            "equity": equity, "events": events, "working_orders": working,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -263,6 +300,7 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
     println!("{}", report::bot_table(&bots));
     print!("{}", report::equity_line(equity.as_ref()));
     println!("\nopen positions:\n{}", report::positions_table(&positions));
+    println!("working orders:\n{}", report::orders_table(&working, false));
     println!("recent refusals:\n{}", report::refusals_table(&refusals));
     println!("recent events:\n{}", report::events_table(&events));
     Ok(())

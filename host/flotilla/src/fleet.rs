@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use flotilla_backtest::{BarEvent, FillMode};
 use flotilla_broker::{Broker, PaperBroker, PaperConfig};
 use flotilla_config::{BotSpec, FleetSpec, Registry, Schedule};
-use flotilla_domain::{Bar, BotId, Decimal, MarketData, Money, Symbol, Timestamp};
+use flotilla_domain::{Bar, BotId, ClientOrderId, Decimal, MarketData, Money, Symbol, Timestamp};
 use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
@@ -183,6 +183,8 @@ pub struct Core {
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
     pub pending: Vec<flotilla_domain::OrderRequest>,
+    /// The namespace of this ledger's client order ids (see [`flotilla_domain::ClientOrderId`]).
+    pub client_ns: String,
     /// The host state last written to the ledger, per key, so unchanged state is not
     /// written again.
     pub persisted: BTreeMap<&'static str, String>,
@@ -270,14 +272,16 @@ impl Fleet {
             })
             .context("starting the WebAssembly runtime")?,
         );
-        let ledger = if options.db.as_os_str() == ":memory:" {
+        let mut ledger = if options.db.as_os_str() == ":memory:" {
             Ledger::open_in_memory()?
         } else {
             Ledger::open(&options.db)
                 .with_context(|| format!("opening ledger {}", options.db.display()))?
         };
         let resume_at = if options.replay.is_none() {
-            ledger.last_recorded_time()?.filter(|t| *t > fleet.market.start)
+            ledger
+                .last_recorded_time()?
+                .filter(|t| *t > fleet.market.start)
         } else {
             None
         };
@@ -338,9 +342,22 @@ impl Fleet {
         let broker: Box<dyn Broker> = Box::new(PaperBroker::new(paper, fleet.starting_cash));
         // Marked at the market's latest prices, so the first allocation sizes from what the
         // account holds rather than the starting cash.
-        let equity = portfolio.equity(|s| {
-            market.last_price(s).ok().and_then(|(p, _)| to_price(p))
-        });
+        let equity = portfolio.equity(|s| market.last_price(s).ok().and_then(|(p, _)| to_price(p)));
+        // Made once per ledger and kept: a replay's from its seed (byte-identical reruns),
+        // a live ledger's from the clock, so two ledgers on one account never share ids.
+        let client_ns = if options.journal_in_memory {
+            ClientOrderId::namespace_from_seed(fleet.market.seed)
+        } else {
+            let seed = if replaying {
+                fleet.market.seed
+            } else {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or_default()
+            };
+            ledger.client_id_namespace(seed)?
+        };
         let totals = ledger
             .positions()?
             .into_iter()
@@ -367,6 +384,7 @@ impl Fleet {
                 marks: Default::default(),
                 next_rebalance: start,
                 persisted: BTreeMap::new(),
+                client_ns,
                 pending: Vec::new(),
                 tick_views: Default::default(),
                 replay_log: options
@@ -664,7 +682,10 @@ fn fnv1a(s: &str) -> u64 {
 
 /// The simulator from the registry's start; with `resume_at`, run on to that time (same
 /// seed, so prices continue where the previous run's left off).
-fn start_market(fleet: &FleetSpec, resume_at: Option<Timestamp>) -> Result<(Simulator, SharedBars)> {
+fn start_market(
+    fleet: &FleetSpec,
+    resume_at: Option<Timestamp>,
+) -> Result<(Simulator, SharedBars)> {
     let symbols = SymbolConfig::default_set()
         .into_iter()
         .filter(|s| {

@@ -52,6 +52,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Orders with their state history, newest first, read from a ledger.
+    Orders {
+        /// Ledger file.
+        #[arg(long, default_value = "flotilla.db")]
+        db: PathBuf,
+        /// Only working orders (not filled, canceled, rejected or expired).
+        #[arg(long)]
+        open: bool,
+        /// Only this bot's orders.
+        #[arg(long)]
+        bot: Option<String>,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-bot PnL, positions, trades and recent refusals, read from a ledger.
     Status {
         /// Ledger file.
@@ -94,5 +112,12 @@ fn main() -> Result<()> {
         Command::Reduce(a) => commands::set_state(&a.db, "reduce", &a.reason),
         Command::Resume(a) => commands::set_state(&a.db, "resume", &a.reason),
         Command::Allocations { db, json } => commands::allocations(&db, json),
+        Command::Orders {
+            db,
+            open,
+            bot,
+            limit,
+            json,
+        } => commands::orders(&db, open, bot, limit, json),
     }
 }

@@ -119,3 +119,62 @@ pub fn fmt_time(t: flotilla_domain::Timestamp) -> String {
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| t.0.to_string())
 }
+
+/// Orders, newest first; with `history`, each order's state changes under it.
+pub fn orders_table(rows: &[flotilla_ledger::OrderView], history: bool) -> String {
+    if rows.is_empty() {
+        return "no orders\n".into();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>6} {:<32} {:<18} {:<8} {:<4} {:>12} {:>12} {:<6} {:<4} {:<16} when",
+        "id", "client id", "bot", "symbol", "side", "quantity", "filled", "type", "tif", "state"
+    );
+    for o in rows {
+        let kind = match o.limit_price {
+            Some(p) => format!("{}@{}", o.order_type, p.round_dp(4)),
+            None => o.order_type.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>6} {:<32} {:<18} {:<8} {:<4} {:>12} {:>12} {:<6} {:<4} {:<16} {}{}{}",
+            o.id.0,
+            o.client_id.as_deref().unwrap_or("-"),
+            o.bot.as_str(),
+            o.symbol.as_str(),
+            o.side.as_str(),
+            o.quantity.round_dp(6),
+            o.filled_quantity.round_dp(6),
+            kind,
+            o.time_in_force,
+            o.state.as_str(),
+            fmt_time(o.time),
+            if o.exit { " (host exit)" } else { "" },
+            o.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default(),
+        );
+        if history {
+            for e in &o.history {
+                let from = e.from.map_or("-", |f| f.as_str());
+                let detail = if e.detail.is_null() {
+                    String::new()
+                } else {
+                    format!(" {}", e.detail)
+                };
+                let _ = writeln!(
+                    out,
+                    "{:>6}   {} {} -> {}{}",
+                    "",
+                    fmt_time(e.time),
+                    from,
+                    e.to.as_str(),
+                    detail
+                );
+            }
+        }
+    }
+    out
+}

@@ -220,14 +220,17 @@ impl Fleet {
         if !exit && let Some(plan) = ExitPlan::from_intent(&intent) {
             core.exits.set_plan(&intent.bot, &intent.symbol, plan);
         }
+        let id = core.next_order_id()?;
         let order = OrderRequest {
-            id: core.next_order_id()?,
+            id,
+            client_id: flotilla_domain::ClientOrderId::for_order(&core.client_ns, id),
             bot: intent.bot.clone(),
             symbol: intent.symbol.clone(),
             side,
             quantity,
             time: now,
             tag: intent.tag.clone(),
+            exit,
         };
         if self.fill_mode == FillMode::NextOpen && !exit {
             // Filled by the host at the open of the symbol's next bar (no look-ahead).

@@ -13,6 +13,7 @@ mod checkpoint;
 mod error;
 mod host;
 mod kv;
+mod orders;
 mod read;
 mod records;
 pub mod schema;
@@ -24,6 +25,7 @@ mod testutil;
 
 pub use error::LedgerError;
 pub use host::AllocationRow;
+pub use orders::{OrderEventRow, OrderFilter, OrderView};
 pub use read::{
     BotSummary, EquityRow, EventRow, FillRow, IntentRow, OrderRow, PositionRow, RefusalRow, TickRow,
 };

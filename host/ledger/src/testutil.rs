@@ -119,12 +119,14 @@ pub(crate) fn order(
 ) -> OrderRequest {
     OrderRequest {
         id: OrderId(id),
+        client_id: flotilla_domain::ClientOrderId::for_order("test", OrderId(id)),
         bot: BotId::new(bot),
         symbol: Symbol::new(symbol),
         side,
         quantity: qty,
         time: Timestamp(at),
         tag: "t".into(),
+        exit: false,
     }
 }
 

@@ -4,7 +4,7 @@ use crate::records::{BotVersionRecord, IntentRecord, OrderStatus, TickId, TickRe
 use crate::sql::{Dec, action_parts, opt_dec, to_i64};
 use crate::{Ledger, LedgerError};
 use flotilla_domain::{
-    BotId, Decimal, Fill, Money, OrderId, OrderRequest, Position, Symbol, Timestamp,
+    BotId, Decimal, Fill, Money, OrderId, OrderRequest, OrderState, Position, Symbol, Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -19,7 +19,8 @@ const INSERT_INTENT: &str = "INSERT INTO intents (tick_id, bot, symbol, action, 
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 const INSERT_ORDER: &str = "INSERT INTO orders (id, intent_id, bot, symbol, side, quantity, \
-     time, tag, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+     time, tag, status, client_id, state, filled_quantity, exit) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 const INSERT_FILL: &str = "INSERT INTO fills (order_id, bot, symbol, side, quantity, price, \
      fee, time, realized_pnl, tag, trade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -90,24 +91,67 @@ impl Ledger {
         };
         tx.prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
             .execute(params![order_id, status])?;
+        let detail = serde_json::json!({
+            "trade_id": fill.trade_id, "quantity": fill.quantity, "price": fill.price,
+        });
+        crate::orders::set_state(
+            &tx,
+            fill.order_id,
+            fill.time,
+            crate::orders::state_of(status),
+            Some(filled),
+            &detail,
+        )?;
         upsert_position(&tx, &fill.bot, &fill.symbol, position, fill.time)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Sets an order's status, e.g. when the broker rejects or cancels it.
+    /// Sets an order's status, e.g. when the broker rejects or cancels it, with its
+    /// lifecycle state and the change in the order's history (`reason` kept with it).
     pub fn set_order_status(
         &mut self,
         id: OrderId,
         status: OrderStatus,
     ) -> Result<(), LedgerError> {
-        let changed = self
+        self.set_order_status_at(id, status, None, None)
+    }
+
+    /// [`Ledger::set_order_status`] at `time` (default: the order's own time) with the
+    /// venue's or host's `reason`.
+    pub fn set_order_status_at(
+        &mut self,
+        id: OrderId,
+        status: OrderStatus,
+        time: Option<Timestamp>,
+        reason: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        let tx = self
             .conn
-            .prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
-            .execute(params![to_i64(id.0, "order id")?, status])?;
-        if changed == 0 {
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let key = to_i64(id.0, "order id")?;
+        let created: Option<i64> = tx
+            .prepare_cached("SELECT time FROM orders WHERE id = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        let Some(created) = created else {
             return Err(LedgerError::UnknownOrder(id));
-        }
+        };
+        tx.prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
+            .execute(params![key, status])?;
+        let detail = match reason {
+            Some(r) => serde_json::json!({ "reason": r }),
+            None => serde_json::Value::Null,
+        };
+        crate::orders::set_state(
+            &tx,
+            id,
+            time.unwrap_or(Timestamp(created)),
+            crate::orders::state_of(status),
+            None,
+            &detail,
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -310,7 +354,13 @@ fn insert_intent(
             Some(_) => OrderStatus::PartiallyFilled,
             None => OrderStatus::Open,
         };
-        insert_order(conn, Some(intent_id), order, status)?;
+        insert_order(
+            conn,
+            Some(intent_id),
+            order,
+            status,
+            ir.fill.as_ref().map(|(f, _)| f),
+        )?;
     }
     if let Some((fill, realized)) = &ir.fill {
         insert_fill(conn, fill, *realized)?;
@@ -318,12 +368,17 @@ fn insert_intent(
     Ok(())
 }
 
+/// Inserts an order with the state it reached in its tick, and its history: created, sent
+/// to the (in-process) venue, then filled if it filled at once.
 fn insert_order(
     conn: &Connection,
     intent_id: Option<i64>,
     o: &OrderRequest,
     status: OrderStatus,
+    fill: Option<&Fill>,
 ) -> Result<(), LedgerError> {
+    let filled = fill.map_or(Decimal::ZERO, |f| f.quantity);
+    let state = crate::orders::state_of(status);
     conn.prepare_cached(INSERT_ORDER)?.execute(params![
         to_i64(o.id.0, "order id")?,
         intent_id,
@@ -334,7 +389,35 @@ fn insert_order(
         o.time.0,
         o.tag,
         status,
+        o.client_id.as_str(),
+        state.as_str(),
+        Dec(filled),
+        o.exit,
     ])?;
+    let none = serde_json::Value::Null;
+    crate::orders::insert_event(conn, o.id, o.time, None, OrderState::Created, &none)?;
+    let sent = serde_json::json!({ "client_id": o.client_id.as_str() });
+    crate::orders::insert_event(
+        conn,
+        o.id,
+        o.time,
+        Some(OrderState::Created),
+        OrderState::Submitted,
+        &sent,
+    )?;
+    if let Some(f) = fill {
+        let detail = serde_json::json!({
+            "trade_id": f.trade_id, "quantity": f.quantity, "price": f.price,
+        });
+        crate::orders::insert_event(
+            conn,
+            o.id,
+            f.time,
+            Some(OrderState::Submitted),
+            state,
+            &detail,
+        )?;
+    }
     Ok(())
 }
 

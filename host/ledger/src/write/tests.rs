@@ -386,12 +386,14 @@ fn late_fills_and_status_changes_update_the_order() {
         ledger.record_fill(&fill, dec!(0), &pos),
         Err(LedgerError::UnknownOrder(OrderId(99)))
     ));
-    ledger
-        .set_order_status(OrderId(1), OrderStatus::Cancelled)
-        .unwrap();
+    // A filled order is done: it cannot be cancelled afterwards.
+    assert!(matches!(
+        ledger.set_order_status(OrderId(1), OrderStatus::Cancelled),
+        Err(LedgerError::Invalid(_))
+    ));
     assert_eq!(
         ledger.order(OrderId(1)).unwrap().unwrap().status,
-        OrderStatus::Cancelled
+        OrderStatus::Filled
     );
     assert!(matches!(
         ledger.set_order_status(OrderId(42), OrderStatus::Rejected),
