@@ -7,7 +7,9 @@ use crate::{
     INSUFFICIENT_CASH, INSUFFICIENT_POSITION, PaperVenue, VenueError, VenueEvent, VenueEventKind,
 };
 use flotilla_broker::matching::{Execution, MatchOutcome, Remainder, match_at_price, match_on_bar};
-use flotilla_domain::{Bar, Order, OrderEvent, Position, Price, Side, Symbol, Timestamp, to_price};
+use flotilla_domain::{
+    Bar, Money, Order, OrderEvent, Position, Price, Side, Symbol, Timestamp, to_price,
+};
 use rusqlite::{Connection, TransactionBehavior};
 
 impl PaperVenue {
@@ -153,7 +155,7 @@ impl PaperVenue {
         }
         match side {
             Side::Buy => book::cash_after(account.cash, side.sign(), exec)
-                .is_none_or(|cash| cash.is_sign_negative() && !cash.is_zero())
+                .is_none_or(|cash| cash < Money::ZERO)
                 .then_some(INSUFFICIENT_CASH),
             Side::Sell => (position.quantity < exec.quantity).then_some(INSUFFICIENT_POSITION),
         }
@@ -171,7 +173,7 @@ fn expire_by_time(
     s: &mut Stored,
     now: Timestamp,
 ) -> Result<VenueEvent, VenueError> {
-    let at = s.order.expires_at.map_or(now, |t| t);
+    let at = s.order.expires_at.unwrap_or(now);
     end(
         conn,
         s,
