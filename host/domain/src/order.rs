@@ -1,6 +1,9 @@
 //! Order intents from bots, the orders the host routes, fills and positions.
 
-use crate::{BotId, ClientOrderId, Money, OrderId, Price, Quantity, Symbol, Timestamp};
+use crate::{
+    BotId, ClientOrderId, Money, OrderId, OrderType, Price, Quantity, Symbol, TimeInForce,
+    Timestamp,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -101,8 +104,25 @@ pub struct Intent {
     /// Partial exits at R multiples (they need `stop_loss`), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scale_outs: Vec<ScaleOut>,
+    /// Market (default) or limit at `limit_price` (contract 0.7.0).
+    #[serde(default, skip_serializing_if = "is_market")]
+    pub order_type: OrderType,
+    /// The limit price of a limit order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Price>,
+    /// How long the order stays working (default `day`).
+    #[serde(default, skip_serializing_if = "is_day")]
+    pub time_in_force: TimeInForce,
     /// A free tag the bot attaches, echoed on fills.
     pub tag: String,
+}
+
+fn is_market(t: &OrderType) -> bool {
+    *t == OrderType::Market
+}
+
+fn is_day(t: &TimeInForce) -> bool {
+    *t == TimeInForce::Day
 }
 
 impl Intent {
@@ -252,6 +272,9 @@ mod tests {
             take_profit: None,
             trailing: None,
             scale_outs: Vec::new(),
+            order_type: Default::default(),
+            limit_price: None,
+            time_in_force: Default::default(),
             tag: String::new(),
         };
         assert_eq!(i.delta(dec!(2)), dec!(-5));

@@ -65,6 +65,9 @@ fn bench(c: &mut Criterion) {
         take_profit: None,
         trailing: None,
         scale_outs: Vec::new(),
+        order_type: Default::default(),
+        limit_price: None,
+        time_in_force: Default::default(),
         tag: String::new(),
     };
     let open = Intent {

@@ -131,6 +131,9 @@ impl ExitOrder {
             take_profit: None,
             trailing: None,
             scale_outs: Vec::new(),
+            order_type: Default::default(),
+            limit_price: None,
+            time_in_force: Default::default(),
             tag: format!("exit:{}", self.reason.code()),
         }
     }

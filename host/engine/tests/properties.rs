@@ -134,6 +134,9 @@ fn intent(s: &IntentSpec) -> Intent {
         take_profit: None,
         trailing: None,
         scale_outs: Vec::new(),
+        order_type: Default::default(),
+        limit_price: None,
+        time_in_force: Default::default(),
         tag: String::new(),
     }
 }

@@ -155,6 +155,9 @@ mod tests {
                 take_profit: None,
                 trailing: None,
                 scale_outs: Vec::new(),
+                order_type: Default::default(),
+                limit_price: None,
+                time_in_force: Default::default(),
                 tag: "t".into(),
             },
             verdict: VerdictRecord {

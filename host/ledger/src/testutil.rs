@@ -45,6 +45,9 @@ pub(crate) fn intent(bot: &str, symbol: &str, action: OrderAction) -> Intent {
         take_profit: None,
         trailing: None,
         scale_outs: Vec::new(),
+        order_type: Default::default(),
+        limit_price: None,
+        time_in_force: Default::default(),
         tag: "t".into(),
     }
 }

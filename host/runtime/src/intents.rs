@@ -202,6 +202,9 @@ fn validate_one(
         take_profit,
         trailing,
         scale_outs,
+        order_type: Default::default(),
+        limit_price: None,
+        time_in_force: Default::default(),
         tag: r.tag.clone(),
     })
 }

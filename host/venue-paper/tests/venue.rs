@@ -252,6 +252,8 @@ fn market_orders_fill_at_the_next_open_exactly_as_the_paper_broker() {
                 .unwrap();
             let request = OrderRequest {
                 id: OrderId(n as u64),
+                client_id: flotilla_domain::ClientOrderId::for_order("t", OrderId(n as u64)),
+                exit: false,
                 bot: "b".into(),
                 symbol: aapl(),
                 side,

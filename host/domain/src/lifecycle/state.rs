@@ -56,11 +56,13 @@ macro_rules! named_enum {
 
 named_enum!(
     /// How an order is priced.
+    #[derive(Default)]
     OrderType, "order type",
     /// A name that is no order type.
     UnknownOrderType,
     {
         /// At whatever the market offers.
+        #[default]
         Market => "market",
         /// At the limit price or better.
         Limit => "limit",

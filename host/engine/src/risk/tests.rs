@@ -14,6 +14,9 @@ pub(crate) fn intent(bot: &str, sym: &str, action: OrderAction) -> Intent {
         take_profit: None,
         trailing: None,
         scale_outs: Vec::new(),
+        order_type: Default::default(),
+        limit_price: None,
+        time_in_force: Default::default(),
         tag: String::new(),
     }
 }
