@@ -10,6 +10,7 @@ use flotilla_ledger::Ledger;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn registry_path() -> PathBuf {
@@ -210,6 +211,7 @@ fn kill_9_at_random_points_loses_no_fill_and_no_stop() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chaos.db");
     let mut fills_seen = 0;
+    let mut venue_checked = 0;
     for round in 0..kills {
         let mut child = flotilla(&db, "3600", "30d")
             .stdout(Stdio::null())
@@ -256,7 +258,75 @@ fn kill_9_at_random_points_loses_no_fill_and_no_stop() {
                 "round {round}: a stop without a position {key:?}"
             );
         }
+        drop(core);
+        // The restarted host reconciles with the venue before any bot ticks: afterwards
+        // the two accounts agree, no order reached the venue twice, every venue fill is
+        // booked exactly once.
+        let fleet = Arc::new(fleet);
+        let rec = fleet
+            .start_execution(&flotilla::execution::venue_path(&db))
+            .expect("reconciles");
+        assert!(
+            rec.differences.is_empty(),
+            "round {round}: {:?}",
+            rec.differences
+        );
+        let venue = fleet.execution().unwrap().venue();
+        assert_eq!(
+            venue.duplicate_submissions().unwrap(),
+            0,
+            "round {round}: an order was sent twice"
+        );
+        let core = fleet.core();
+        let mut net = BTreeMap::<Symbol, Decimal>::new();
+        for (_, s, p) in core.portfolio.positions() {
+            *net.entry(s.clone()).or_default() += p.quantity;
+        }
+        net.retain(|_, q| !q.is_zero());
+        let mut venue_net = venue.positions().unwrap();
+        venue_net.retain(|_, q| !q.is_zero());
+        assert_eq!(
+            net, venue_net,
+            "round {round}: the ledger's positions are the venue's"
+        );
+        assert_eq!(
+            core.portfolio.cash(),
+            venue.cash().unwrap(),
+            "round {round}: cash"
+        );
+        let managed = core.exits.managed_keys();
+        for (key, p) in core
+            .portfolio
+            .positions()
+            .map(|(b, s, p)| ((b.clone(), s.clone()), p))
+        {
+            if !p.quantity.is_zero() && always_stopped(&key.0) {
+                assert!(
+                    managed.contains(&key),
+                    "round {round}: {key:?} has no stop after reconciling"
+                );
+            }
+        }
+        drop(core);
+        fleet.stop_execution();
+        let ledger = Ledger::open(&db).unwrap();
+        let mut trades: Vec<String> = ledger
+            .all_fills()
+            .unwrap()
+            .into_iter()
+            .filter_map(|f| f.trade_id)
+            .collect();
+        let booked = trades.len();
+        trades.sort();
+        trades.dedup();
+        assert_eq!(
+            trades.len(),
+            booked,
+            "round {round}: a fill was booked twice"
+        );
+        venue_checked += 1;
     }
+    assert_eq!(venue_checked, kills);
     assert!(
         fills_seen > 0,
         "the crash runs traded nothing: the test proves nothing"

@@ -299,6 +299,12 @@ impl ExitBook {
         }
     }
 
+    /// Arms `plan` for the bot's next entry into `symbol`, leaving a managed position's
+    /// plan as it is (an entry sent while that position's close is still working).
+    pub fn arm(&mut self, bot: &BotId, symbol: &Symbol, plan: ExitPlan) {
+        self.armed.insert((bot.clone(), symbol.clone()), plan);
+    }
+
     /// The book as the ledger keeps it, in a stable order: armed plans and managed
     /// positions with their levels, best price, trail and scale-outs done.
     pub fn snapshot(&self) -> ExitSnapshot {

@@ -12,6 +12,7 @@ pub mod risk;
 pub mod serde_decimal;
 pub mod sizing;
 pub mod underlying;
+pub mod working;
 
 pub use allocator::{
     Allocation, AllocationWhy, AllocatorState, EqualSplit, ThompsonAllocator, ThompsonConfig,
@@ -29,3 +30,4 @@ pub use risk::{
 };
 pub use sizing::{TradeStats, kelly};
 pub use underlying::{UnderlyingRule, UnderlyingRules};
+pub use working::{Reservation, project};

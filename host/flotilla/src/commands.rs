@@ -138,6 +138,22 @@ pub fn run(args: RunArgs) -> Result<()> {
     if fleet.handles().is_empty() {
         bail!("no bot could be loaded; see the errors above (`flotilla check` lists them)");
     }
+    // Orders go to the paper venue's account beside the ledger, off the tick path; its
+    // working orders are reconciled before any bot ticks.
+    let venue = crate::execution::venue_path(&args.db);
+    let rec = fleet.start_execution(&venue)?;
+    eprintln!(
+        "flotilla: paper venue {}: {} missed venue events booked, {} orders sent again, {} working{}",
+        venue.display(),
+        rec.events_booked,
+        rec.resent,
+        rec.working,
+        if rec.differences.is_empty() {
+            String::new()
+        } else {
+            format!("; differences: {}", rec.differences.join("; "))
+        }
+    );
     let start = fleet.start();
     let until = Timestamp(start.0 + span.as_millis() as i64);
     let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, args.speed));
@@ -170,6 +186,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     })?;
     let _ = std::fs::remove_file(&socket);
     let end = Timestamp(clock.now().0.min(until.0));
+    fleet.stop_execution();
     fleet.save_states()?;
     fleet.save_host_state(end)?;
     fleet.record_equity(end)?;

@@ -183,6 +183,17 @@ pub struct Core {
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
     pub pending: Vec<flotilla_domain::OrderRequest>,
+    /// Orders handed to the execution service and not done yet, by id.
+    pub working: BTreeMap<flotilla_domain::OrderId, crate::execution::Working>,
+    /// The working orders by the id the venue knows them by.
+    pub by_client: BTreeMap<ClientOrderId, flotilla_domain::OrderId>,
+    /// Orders recorded by the tick in progress, sent once its record commits.
+    pub outbox: Vec<flotilla_domain::OrderId>,
+    /// The book with every working order filled, as risk sees it (`None`: to be worked
+    /// out again after a fill or a new order).
+    pub projection: Option<Portfolio>,
+    /// The last venue event booked.
+    pub venue_seq: u64,
     /// The namespace of this ledger's client order ids (see [`flotilla_domain::ClientOrderId`]).
     pub client_ns: String,
     /// The host state last written to the ledger, per key, so unchanged state is not
@@ -229,6 +240,8 @@ pub struct Fleet {
     pub(crate) spec: FleetSpec,
     /// When this run starts: the registry's start, or where the ledger left off.
     start: Timestamp,
+    /// The execution service, once started (live and paper runs; replays fill in process).
+    pub(crate) execution: std::sync::OnceLock<crate::execution::Execution>,
     registry_path: PathBuf,
 }
 
@@ -385,6 +398,11 @@ impl Fleet {
                 next_rebalance: start,
                 persisted: BTreeMap::new(),
                 client_ns,
+                working: BTreeMap::new(),
+                by_client: BTreeMap::new(),
+                outbox: Vec::new(),
+                projection: None,
+                venue_seq: 0,
                 pending: Vec::new(),
                 tick_views: Default::default(),
                 replay_log: options
@@ -397,6 +415,7 @@ impl Fleet {
             boundary: BoundaryLimits::default(),
             spec: fleet,
             start,
+            execution: std::sync::OnceLock::new(),
             registry_path: registry.origin().to_path_buf(),
         };
         for spec in specs.into_iter().filter(|s| s.enabled) {

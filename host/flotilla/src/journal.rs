@@ -168,6 +168,7 @@ mod tests {
             },
             order: None,
             fill: fill.map(|f| (f, Decimal::ZERO)),
+            queued: false,
         }
     }
 

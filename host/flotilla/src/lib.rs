@@ -5,6 +5,7 @@ pub mod backtest;
 pub mod clock;
 pub mod commands;
 pub mod control;
+pub mod execution;
 pub mod fleet;
 mod journal;
 pub mod new;

@@ -75,6 +75,13 @@ impl Fleet {
                 self.execute_exit(&mut core, exit, now)?;
             }
         }
+        if self.executes() {
+            // Working orders match against the bars on the service's thread; the exits
+            // these bars fired were recorded above and go out after them.
+            let bars = new_bars.iter().map(|b| (b.symbol.clone(), b.bar)).collect();
+            self.send_bars(bars, now);
+            self.flush_outbox(&mut core);
+        }
         let equity = {
             let Core {
                 portfolio, marks, ..
@@ -153,6 +160,7 @@ impl Fleet {
     fn execute_exit(&self, core: &mut Core, exit: ExitOrder, now: Timestamp) -> Result<()> {
         let intent = exit.to_intent();
         let (ir, fill, rejected) = self.route(core, intent, now, true)?;
+        let ir_queued = ir.queued;
         let mut positions = Vec::new();
         if let Some(f) = &fill {
             let realized = ir.fill.as_ref().map(|(_, r)| *r).unwrap_or_default();
@@ -167,6 +175,8 @@ impl Fleet {
             exit.trigger,
             if fill.is_some() {
                 "filled"
+            } else if ir_queued {
+                "sent"
             } else {
                 "not filled; retried next bar"
             }
@@ -175,7 +185,7 @@ impl Fleet {
         let mut rec = TickRecord::new(exit.bot.clone(), now, now, TickOutcome::Ok);
         rec.intents = vec![ir];
         rec.positions = positions;
-        if fill.is_some() {
+        if fill.is_some() || ir_queued {
             rec.host_state = self.changed_host_state(core, true)?;
         }
         core.record_tick(&rec)?;

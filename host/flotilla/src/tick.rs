@@ -129,8 +129,9 @@ impl Fleet {
                 }
             }
         }
-        if !fills.is_empty() {
-            // In the tick's own transaction: the fills and the state they changed land together.
+        if !fills.is_empty() || rec.intents.iter().any(|i| i.queued) {
+            // In the tick's own transaction: the fills, the orders and the state they
+            // changed (an entry's armed exit plan among it) land together.
             rec.host_state = self.changed_host_state(&mut core, true)?;
         }
         let quiet =
@@ -138,6 +139,8 @@ impl Fleet {
         if self.record_quiet_ticks || !quiet {
             core.record_tick(&rec)?;
         }
+        // Persisted above: now the venue may hear of them.
+        self.flush_outbox(&mut core);
         for id in rejected_orders {
             core.order_rejected(id)?;
         }
@@ -180,26 +183,41 @@ impl Fleet {
         let price_dec = price.and_then(to_price).unwrap_or_default();
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
         let reference = self.previous_close(&intent.symbol);
+        let executes = self.executes();
+        if executes && core.projection.is_none() {
+            // Working orders reserve what they would take: risk sees the book as if they
+            // had all filled.
+            let projected = flotilla_engine::project(&core.portfolio, &core.reservations());
+            core.projection = Some(projected);
+        }
         let verdict = {
             let Core {
                 portfolio,
+                projection,
                 risk,
                 equity,
                 ..
             } = &mut *core;
-            let mut input = RiskInput::new(now, price_dec, portfolio, budget).with_equity(*equity);
+            let book = match projection {
+                Some(p) if executes => &*p,
+                _ => &*portfolio,
+            };
+            let mut input = RiskInput::new(now, price_dec, book, budget).with_equity(*equity);
             if let Some((_, t)) = last {
                 input = input.with_price_time(t);
             }
             if let Some(r) = reference {
                 input = input.with_reference_price(r);
             }
-            if exit {
+            let held = book.quantity(&intent.bot, &intent.symbol);
+            let verdict = if exit {
                 risk.evaluate_exit(&intent, &input)
             } else {
                 risk.evaluate(&intent, &input)
-            }
+            };
+            (verdict, held)
         };
+        let (verdict, held) = verdict;
         let mut record = IntentRecord {
             intent: intent.clone(),
             // A replay without a ledger reads the numbers of refusals only; building the
@@ -210,6 +228,7 @@ impl Fleet {
             ),
             order: None,
             fill: None,
+            queued: false,
         };
         let Some((side, quantity)) = verdict.order() else {
             if exit {
@@ -218,7 +237,15 @@ impl Fleet {
             return Ok((record, None, None));
         };
         if !exit && let Some(plan) = ExitPlan::from_intent(&intent) {
-            core.exits.set_plan(&intent.bot, &intent.symbol, plan);
+            let after = held + side.sign() * quantity;
+            let opens = held.is_zero() || held.is_sign_positive() != after.is_sign_positive();
+            if executes && opens {
+                // Entering while the old position's close may still be working: the plan
+                // waits for this entry's fill, and the old one keeps guarding until then.
+                core.exits.arm(&intent.bot, &intent.symbol, plan);
+            } else {
+                core.exits.set_plan(&intent.bot, &intent.symbol, plan);
+            }
         }
         let id = core.next_order_id()?;
         let order = OrderRequest {
@@ -232,6 +259,42 @@ impl Fleet {
             tag: intent.tag.clone(),
             exit,
         };
+        if executes {
+            // Recorded as created with this tick; the service sends it once that commits.
+            let spec = flotilla_domain::OrderSpec {
+                id: order.id,
+                client_id: order.client_id.clone(),
+                bot: order.bot.clone(),
+                symbol: order.symbol.clone(),
+                side,
+                quantity,
+                order_type: intent.order_type,
+                limit_price: intent.limit_price,
+                time_in_force: intent.time_in_force,
+                created_at: now,
+                expires_at: None,
+                tag: order.tag.clone(),
+                exit,
+            };
+            match flotilla_domain::Order::new(spec) {
+                Ok(o) => {
+                    let reference = intent.limit_price.unwrap_or(price_dec);
+                    core.queue_order(o, reference);
+                    record.order = Some(order);
+                    record.queued = true;
+                }
+                Err(e) => {
+                    // Risk approved what the order model refuses (e.g. a limit without a
+                    // price): nothing is sent; the refusal is audited.
+                    let msg = format!("{}: {e}", order.id);
+                    core.record_event(now, Some(&order.bot), "order_invalid", &msg)?;
+                    if exit {
+                        core.exits.exit_failed(&intent.bot, &intent.symbol);
+                    }
+                }
+            }
+            return Ok((record, None, None));
+        }
         if self.fill_mode == FillMode::NextOpen && !exit {
             // Filled by the host at the open of the symbol's next bar (no look-ahead).
             record.order = Some(order.clone());

@@ -85,6 +85,20 @@ pub(crate) fn state_of(status: OrderStatus) -> OrderState {
     }
 }
 
+/// The coarse status of the first schema that a lifecycle state shows as.
+pub(crate) fn status_of(state: OrderState) -> OrderStatus {
+    match state {
+        OrderState::Created
+        | OrderState::Submitted
+        | OrderState::Accepted
+        | OrderState::PendingCancel => OrderStatus::Open,
+        OrderState::PartiallyFilled => OrderStatus::PartiallyFilled,
+        OrderState::Filled => OrderStatus::Filled,
+        OrderState::Rejected => OrderStatus::Rejected,
+        OrderState::Canceled | OrderState::Expired => OrderStatus::Cancelled,
+    }
+}
+
 /// Appends one state change of order `id`.
 pub(crate) fn insert_event(
     conn: &Connection,

@@ -141,6 +141,9 @@ pub struct IntentRecord {
     pub order: Option<OrderRequest>,
     /// The order's fill, if it filled within the tick, with the PnL it realised (fees excluded).
     pub fill: Option<(Fill, Decimal)>,
+    /// The order waits for an execution service to send it: recorded as `created` only
+    /// (it is sent after this record commits).
+    pub queued: bool,
 }
 
 /// Risk's decision on an intent, as plain data.

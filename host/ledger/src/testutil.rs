@@ -64,6 +64,7 @@ pub(crate) fn refused(bot: &str, symbol: &str, qty: Decimal, reason: &str) -> In
         },
         order: None,
         fill: None,
+        queued: false,
     }
 }
 
@@ -108,6 +109,7 @@ pub(crate) fn filled(
             },
             realized,
         )),
+        queued: false,
     }
 }
 

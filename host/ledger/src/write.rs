@@ -58,6 +58,20 @@ impl Ledger {
         realized_pnl: Money,
         position: &Position,
     ) -> Result<(), LedgerError> {
+        self.record_fill_with(fill, realized_pnl, position, None, &[])
+    }
+
+    /// [`Ledger::record_fill`] with the order's lifecycle state after the fill (default:
+    /// filled or partially filled by quantity) and host state to store in the same
+    /// transaction, so a venue's fill and everything it changed land together.
+    pub fn record_fill_with(
+        &mut self,
+        fill: &Fill,
+        realized_pnl: Money,
+        position: &Position,
+        state: Option<OrderState>,
+        host_state: &[(&str, serde_json::Value)],
+    ) -> Result<(), LedgerError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -98,10 +112,13 @@ impl Ledger {
             &tx,
             fill.order_id,
             fill.time,
-            crate::orders::state_of(status),
+            state.unwrap_or(crate::orders::state_of(status)),
             Some(filled),
             &detail,
         )?;
+        for (key, value) in host_state {
+            crate::host::upsert_host_state(&tx, fill.time, key, value)?;
+        }
         upsert_position(&tx, &fill.bot, &fill.symbol, position, fill.time)?;
         tx.commit()?;
         Ok(())
@@ -115,6 +132,33 @@ impl Ledger {
         status: OrderStatus,
     ) -> Result<(), LedgerError> {
         self.set_order_status_at(id, status, None, None)
+    }
+
+    /// Moves an order to lifecycle `state` at `time` (its coarse status follows), with
+    /// the venue's or host's `detail` in its history and host state in the same
+    /// transaction. Moving a done order is refused.
+    pub fn set_order_state(
+        &mut self,
+        id: OrderId,
+        state: OrderState,
+        time: Timestamp,
+        detail: &serde_json::Value,
+        host_state: &[(&str, serde_json::Value)],
+    ) -> Result<(), LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        crate::orders::set_state(&tx, id, time, state, None, detail)?;
+        tx.prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
+            .execute(params![
+                to_i64(id.0, "order id")?,
+                crate::orders::status_of(state)
+            ])?;
+        for (key, value) in host_state {
+            crate::host::upsert_host_state(&tx, time, key, value)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// [`Ledger::set_order_status`] at `time` (default: the order's own time) with the
@@ -354,18 +398,42 @@ fn insert_intent(
             Some(_) => OrderStatus::PartiallyFilled,
             None => OrderStatus::Open,
         };
-        insert_order(
-            conn,
-            Some(intent_id),
-            order,
-            status,
-            ir.fill.as_ref().map(|(f, _)| f),
-        )?;
+        if ir.queued {
+            insert_created(conn, Some(intent_id), order)?;
+        } else {
+            let fill = ir.fill.as_ref().map(|(f, _)| f);
+            insert_order(conn, Some(intent_id), order, status, fill)?;
+        }
     }
     if let Some((fill, realized)) = &ir.fill {
         insert_fill(conn, fill, *realized)?;
     }
     Ok(())
+}
+
+/// Inserts an order an execution service will send: state `created`, nothing sent yet.
+fn insert_created(
+    conn: &Connection,
+    intent_id: Option<i64>,
+    o: &OrderRequest,
+) -> Result<(), LedgerError> {
+    conn.prepare_cached(INSERT_ORDER)?.execute(params![
+        to_i64(o.id.0, "order id")?,
+        intent_id,
+        o.bot.as_str(),
+        o.symbol.as_str(),
+        o.side.as_str(),
+        Dec(o.quantity),
+        o.time.0,
+        o.tag,
+        OrderStatus::Open,
+        o.client_id.as_str(),
+        OrderState::Created.as_str(),
+        Dec(Decimal::ZERO),
+        o.exit,
+    ])?;
+    let detail = serde_json::json!({ "client_id": o.client_id.as_str() });
+    crate::orders::insert_event(conn, o.id, o.time, None, OrderState::Created, &detail)
 }
 
 /// Inserts an order with the state it reached in its tick, and its history: created, sent
