@@ -5,6 +5,7 @@
 
 mod backtest;
 mod cli;
+mod execution;
 mod fleet;
 mod indicators;
 mod languages;

@@ -30,4 +30,4 @@ pub use risk::{
 };
 pub use sizing::{TradeStats, kelly};
 pub use underlying::{UnderlyingRule, UnderlyingRules};
-pub use working::{Reservation, project};
+pub use working::{Reservation, against_working, net_position, project};

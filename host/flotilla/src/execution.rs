@@ -98,7 +98,6 @@ impl Core {
         self.by_client.insert(order.client_id.clone(), order.id);
         self.outbox.push(order.id);
         self.working.insert(order.id, Working { order, reference });
-        self.projection = None;
     }
 
     /// What working orders reserve, for risk's projected book.
@@ -296,7 +295,6 @@ impl Fleet {
             }
         };
         let order = w.order.clone();
-        core.projection = None;
         if let VenueEventKind::Fill {
             trade_id,
             quantity,

@@ -189,9 +189,6 @@ pub struct Core {
     pub by_client: BTreeMap<ClientOrderId, flotilla_domain::OrderId>,
     /// Orders recorded by the tick in progress, sent once its record commits.
     pub outbox: Vec<flotilla_domain::OrderId>,
-    /// The book with every working order filled, as risk sees it (`None`: to be worked
-    /// out again after a fill or a new order).
-    pub projection: Option<Portfolio>,
     /// The last venue event booked.
     pub venue_seq: u64,
     /// The namespace of this ledger's client order ids (see [`flotilla_domain::ClientOrderId`]).
@@ -401,7 +398,6 @@ impl Fleet {
                 working: BTreeMap::new(),
                 by_client: BTreeMap::new(),
                 outbox: Vec::new(),
-                projection: None,
                 venue_seq: 0,
                 pending: Vec::new(),
                 tick_views: Default::default(),

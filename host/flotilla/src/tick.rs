@@ -184,23 +184,36 @@ impl Fleet {
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
         let reference = self.previous_close(&intent.symbol);
         let executes = self.executes();
-        if executes && core.projection.is_none() {
-            // Working orders reserve what they would take: risk sees the book as if they
-            // had all filled.
-            let projected = flotilla_engine::project(&core.portfolio, &core.reservations());
-            core.projection = Some(projected);
-        }
-        let verdict = {
+        // Working orders hold their place: risk sees each position at its worst end and
+        // a target measured from where the working orders take it (see `against_working`).
+        let working = if executes {
+            let reservations = core.reservations();
+            let held = flotilla_engine::net_position(
+                &core.portfolio,
+                &reservations,
+                &intent.bot,
+                &intent.symbol,
+            );
+            let (asked, book) =
+                flotilla_engine::against_working(&intent, &core.portfolio, &reservations);
+            Some((asked, book, held))
+        } else {
+            None
+        };
+        let (verdict, held) = {
             let Core {
                 portfolio,
-                projection,
                 risk,
                 equity,
                 ..
             } = &mut *core;
-            let book = match projection {
-                Some(p) if executes => &*p,
-                _ => &*portfolio,
+            let (asked, book, held) = match &working {
+                Some((asked, book, held)) => (asked, book, *held),
+                None => (
+                    &intent,
+                    &*portfolio,
+                    portfolio.quantity(&intent.bot, &intent.symbol),
+                ),
             };
             let mut input = RiskInput::new(now, price_dec, book, budget).with_equity(*equity);
             if let Some((_, t)) = last {
@@ -209,15 +222,13 @@ impl Fleet {
             if let Some(r) = reference {
                 input = input.with_reference_price(r);
             }
-            let held = book.quantity(&intent.bot, &intent.symbol);
             let verdict = if exit {
-                risk.evaluate_exit(&intent, &input)
+                risk.evaluate_exit(asked, &input)
             } else {
-                risk.evaluate(&intent, &input)
+                risk.evaluate(asked, &input)
             };
             (verdict, held)
         };
-        let (verdict, held) = verdict;
         let mut record = IntentRecord {
             intent: intent.clone(),
             // A replay without a ledger reads the numbers of refusals only; building the
