@@ -100,10 +100,11 @@ impl Core {
         self.working.insert(order.id, Working { order, reference });
     }
 
-    /// What working orders reserve, for risk's projected book.
+    /// What working orders (and a replay's resting limit orders) reserve, for risk.
     pub(crate) fn reservations(&self) -> Vec<Reservation> {
         self.working
             .values()
+            .chain(self.resting.iter().map(|(w, _)| w))
             .filter(|w| w.order.is_working())
             .map(|w| Reservation {
                 order: w.order.id,

@@ -183,6 +183,10 @@ pub struct Core {
     pub next_rebalance: Timestamp,
     /// Orders waiting for the next bar's open (next-open fills).
     pub pending: Vec<flotilla_domain::OrderRequest>,
+    /// A replay's limit orders resting until a bar crosses them (the shared matching
+    /// model, `flotilla_broker::matching`), oldest first, with whether the next bar is
+    /// their first.
+    pub resting: Vec<(crate::execution::Working, bool)>,
     /// Orders handed to the execution service and not done yet, by id.
     pub working: BTreeMap<flotilla_domain::OrderId, crate::execution::Working>,
     /// The working orders by the id the venue knows them by.
@@ -235,6 +239,8 @@ pub struct Fleet {
     spawner: Mutex<Option<mpsc::UnboundedSender<Arc<BotHandle>>>>,
     pub(crate) boundary: BoundaryLimits,
     pub(crate) spec: FleetSpec,
+    /// What fills cost (the paper broker's and a replay's matching model's).
+    pub(crate) costs: PaperConfig,
     /// When this run starts: the registry's start, or where the ledger left off.
     start: Timestamp,
     /// The execution service, once started (live and paper runs; replays fill in process).
@@ -349,7 +355,8 @@ impl Fleet {
             fee_bps: fleet.broker.fee_bps,
             min_fee: Decimal::ZERO,
         });
-        let broker: Box<dyn Broker> = Box::new(PaperBroker::new(paper, fleet.starting_cash));
+        let broker: Box<dyn Broker> =
+            Box::new(PaperBroker::new(paper.clone(), fleet.starting_cash));
         // Marked at the market's latest prices, so the first allocation sizes from what the
         // account holds rather than the starting cash.
         let equity = portfolio.equity(|s| market.last_price(s).ok().and_then(|(p, _)| to_price(p)));
@@ -396,6 +403,7 @@ impl Fleet {
                 persisted: BTreeMap::new(),
                 client_ns,
                 working: BTreeMap::new(),
+                resting: Vec::new(),
                 by_client: BTreeMap::new(),
                 outbox: Vec::new(),
                 venue_seq: 0,
@@ -410,6 +418,7 @@ impl Fleet {
             spawner: Mutex::new(None),
             boundary: BoundaryLimits::default(),
             spec: fleet,
+            costs: paper,
             start,
             execution: std::sync::OnceLock::new(),
             registry_path: registry.origin().to_path_buf(),

@@ -102,6 +102,21 @@ impl Core {
         Ok(())
     }
 
+    /// Moves an order to `state` with `reason` (the log has no order rows to update).
+    pub(crate) fn set_order_state(
+        &mut self,
+        id: OrderId,
+        state: flotilla_domain::OrderState,
+        time: Timestamp,
+        reason: &str,
+    ) -> Result<()> {
+        if self.replay_log.is_none() {
+            let detail = serde_json::json!({ "reason": reason });
+            self.ledger.set_order_state(id, state, time, &detail, &[])?;
+        }
+        Ok(())
+    }
+
     /// Marks an order the broker rejected (the log has no order rows to update).
     pub(crate) fn order_rejected(&mut self, id: OrderId) -> Result<()> {
         if self.replay_log.is_none() {

@@ -181,7 +181,10 @@ impl Replay {
             return;
         };
         let core = self.fleet.core();
-        if !core.pending.is_empty() || core.fill_notices.contains_key(&self.ids[bot]) {
+        if !core.pending.is_empty()
+            || !core.resting.is_empty()
+            || core.fill_notices.contains_key(&self.ids[bot])
+        {
             return;
         }
         let others = (self.next.iter().enumerate())

@@ -53,6 +53,9 @@ impl Fleet {
             if !core.pending.is_empty() {
                 self.fill_pending(&mut core, symbol, bar)?;
             }
+            if !core.resting.is_empty() {
+                self.match_resting(&mut core, symbol, bar)?;
+            }
             match core.last_bar.get_mut(symbol) {
                 Some(t) => *t = bar.time,
                 None => {
@@ -152,6 +155,80 @@ impl Fleet {
                 core.order_rejected(id)?;
             }
         }
+        Ok(())
+    }
+
+    /// Matches a replay's resting limit orders of `symbol` against `bar` with the matching
+    /// model the paper venue uses: a fill at the limit (or the better open of a bar that
+    /// gapped through it), ioc and fok on their first bar only, day orders expiring at
+    /// the session's end.
+    fn match_resting(&self, core: &mut Core, symbol: &Symbol, bar: &Bar) -> Result<()> {
+        use flotilla_broker::matching::{Remainder, match_on_bar};
+        use flotilla_domain::{OrderEvent, OrderState};
+        let mut keep = Vec::new();
+        for (mut w, first) in std::mem::take(&mut core.resting) {
+            if &w.order.symbol != symbol || w.order.created_at > bar.time {
+                keep.push((w, first));
+                continue;
+            }
+            let id = w.order.id;
+            if w.order.expires_at.is_some_and(|t| bar.time >= t) {
+                let _ = w.order.apply(&OrderEvent::Expired);
+                core.set_order_state(
+                    id,
+                    OrderState::Expired,
+                    bar.time,
+                    "day order at session end",
+                )?;
+                continue;
+            }
+            let out = match_on_bar(&w.order, bar, first, &self.costs, None);
+            if let Some(x) = &out.fill {
+                let trade_id = format!("bt-{}-{}", id.0, w.order.trade_ids.len() + 1);
+                let event = OrderEvent::Fill {
+                    trade_id: trade_id.clone(),
+                    quantity: x.quantity,
+                    price: x.price,
+                    fee: x.fee,
+                };
+                w.order.apply(&event)?;
+                let fill = flotilla_domain::Fill {
+                    order_id: id,
+                    bot: w.order.bot.clone(),
+                    symbol: w.order.symbol.clone(),
+                    side: w.order.side,
+                    quantity: x.quantity,
+                    price: x.price,
+                    fee: x.fee,
+                    time: bar.time,
+                    trade_id,
+                    tag: w.order.tag.clone(),
+                };
+                let outcome = core.portfolio.apply_fill_detailed(&fill);
+                core.risk.on_fill(&fill, &outcome);
+                let pos = core.portfolio.position(&fill.bot, &fill.symbol).cloned();
+                core.exits.on_fill(&fill, pos.as_ref());
+                if let Some(trade) = &outcome.closed_trade {
+                    core.allocator.observe_trade(trade);
+                }
+                let row = position_row(core, &fill, outcome.realized);
+                core.record_fill(&fill, outcome.realized, &row)?;
+                core.fill_notices
+                    .entry(fill.bot.clone())
+                    .or_default()
+                    .push(fill);
+            }
+            match out.then {
+                Remainder::Rest => keep.push((w, false)),
+                Remainder::Filled => {}
+                Remainder::Expire { reason } | Remainder::Reject { reason } => {
+                    let _ = w.order.apply(&OrderEvent::Expired);
+                    core.set_order_state(id, OrderState::Expired, bar.time, &reason)?;
+                }
+            }
+        }
+        keep.extend(std::mem::take(&mut core.resting));
+        core.resting = keep;
         Ok(())
     }
 

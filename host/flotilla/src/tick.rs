@@ -183,7 +183,7 @@ impl Fleet {
         let price_dec = price.and_then(to_price).unwrap_or_default();
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
         let reference = self.previous_close(&intent.symbol);
-        let executes = self.executes();
+        let executes = self.executes() || !core.resting.is_empty();
         // Working orders hold their place: risk sees each position at its worst end and
         // a target measured from where the working orders take it (see `against_working`).
         let working = if executes {
@@ -270,23 +270,35 @@ impl Fleet {
             tag: intent.tag.clone(),
             exit,
         };
-        if executes {
+        let expires_at = (intent.time_in_force == flotilla_domain::TimeInForce::Day)
+            .then(|| self.session_end(now));
+        if !self.executes() && intent.order_type == flotilla_domain::OrderType::Limit {
+            // A replay's limit order rests until a later bar crosses it.
+            let spec = order_spec(&order, &intent, now, expires_at);
+            match flotilla_domain::Order::new(spec) {
+                Ok(mut o) => {
+                    let _ = o.apply(&flotilla_domain::OrderEvent::Submitted);
+                    let _ = o.apply(&flotilla_domain::OrderEvent::Accepted);
+                    let reference = intent.limit_price.unwrap_or(price_dec);
+                    core.resting.push((
+                        crate::execution::Working {
+                            order: o,
+                            reference,
+                        },
+                        true,
+                    ));
+                    record.order = Some(order);
+                }
+                Err(e) => {
+                    let msg = format!("{}: {e}", order.id);
+                    core.record_event(now, Some(&order.bot), "order_invalid", &msg)?;
+                }
+            }
+            return Ok((record, None, None));
+        }
+        if self.executes() {
             // Recorded as created with this tick; the service sends it once that commits.
-            let spec = flotilla_domain::OrderSpec {
-                id: order.id,
-                client_id: order.client_id.clone(),
-                bot: order.bot.clone(),
-                symbol: order.symbol.clone(),
-                side,
-                quantity,
-                order_type: intent.order_type,
-                limit_price: intent.limit_price,
-                time_in_force: intent.time_in_force,
-                created_at: now,
-                expires_at: None,
-                tag: order.tag.clone(),
-                exit,
-            };
+            let spec = order_spec(&order, &intent, now, expires_at);
             match flotilla_domain::Order::new(spec) {
                 Ok(o) => {
                     let reference = intent.limit_price.unwrap_or(price_dec);
@@ -358,6 +370,15 @@ impl Fleet {
         }
     }
 
+    /// When a day order placed at `now` expires: the end of the fleet's trading session
+    /// (`[fleet.risk] session_reset`, 00:00 UTC by default, the close of 24/7 markets).
+    pub(crate) fn session_end(&self, now: Timestamp) -> Timestamp {
+        match flotilla_engine::risk::SessionClock::new(&self.spec.risk.session_reset) {
+            Ok(clock) => clock.next_reset(now),
+            Err(_) => Timestamp(now.0 - now.0.rem_euclid(86_400_000) + 86_400_000),
+        }
+    }
+
     /// The close before the latest 1-minute bar: the price band's anchor.
     fn previous_close(&self, symbol: &flotilla_domain::Symbol) -> Option<Decimal> {
         let bars = self
@@ -365,6 +386,30 @@ impl Fleet {
             .bars(symbol, flotilla_domain::Timeframe::M1, 2)
             .ok()?;
         (bars.len() == 2).then(|| to_price(bars[0].close)).flatten()
+    }
+}
+
+/// The lifecycle order for `order`, priced and timed as `intent` asked.
+fn order_spec(
+    order: &OrderRequest,
+    intent: &flotilla_domain::Intent,
+    now: Timestamp,
+    expires_at: Option<Timestamp>,
+) -> flotilla_domain::OrderSpec {
+    flotilla_domain::OrderSpec {
+        id: order.id,
+        client_id: order.client_id.clone(),
+        bot: order.bot.clone(),
+        symbol: order.symbol.clone(),
+        side: order.side,
+        quantity: order.quantity,
+        order_type: intent.order_type,
+        limit_price: intent.limit_price,
+        time_in_force: intent.time_in_force,
+        created_at: now,
+        expires_at,
+        tag: order.tag.clone(),
+        exit: order.exit,
     }
 }
 
