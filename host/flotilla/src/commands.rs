@@ -306,8 +306,20 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
     let refusals = ledger.recent_refusals(10)?;
     let equity = ledger.latest_equity()?;
     let events = ledger.events(10)?;
+    // What the latest start's reconciliation with the venue found (newest first).
+    let mut reconciliation = Vec::new();
+    for e in ledger.events(2_000)? {
+        if e.kind.starts_with("reconcil") {
+            let last = e.kind == "reconciled";
+            reconciliation.push(e);
+            if last {
+                break;
+            }
+        }
+    }
     if json {
         let v = serde_json::json!({
+            "reconciliation": reconciliation,
             "bots": bots, "positions": positions, "recent_refusals": refusals,
             "equity": equity, "events": events, "working_orders": working,
         });
@@ -318,6 +330,12 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
     print!("{}", report::equity_line(equity.as_ref()));
     println!("\nopen positions:\n{}", report::positions_table(&positions));
     println!("working orders:\n{}", report::orders_table(&working, false));
+    if !reconciliation.is_empty() {
+        println!(
+            "reconciliation with the venue at the last start:\n{}",
+            report::events_table(&reconciliation)
+        );
+    }
     println!("recent refusals:\n{}", report::refusals_table(&refusals));
     println!("recent events:\n{}", report::events_table(&events));
     Ok(())

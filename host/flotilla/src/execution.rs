@@ -28,11 +28,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
 
 /// What the service is asked to do, in order.
 enum Command {
-    /// Send this order.
-    Submit(VenueOrderRequest, Timestamp),
+    /// Send this order (queued at the instant given, for the latency figures).
+    Submit(VenueOrderRequest, Timestamp, Instant),
     /// Cancel this order.
     Cancel(ClientOrderId, Timestamp),
     /// New bars: match working orders, expire day orders.
@@ -46,6 +47,38 @@ pub struct Execution {
     tx: mpsc::Sender<Command>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     venue: Arc<PaperVenue>,
+    /// Latencies measured on the way (benchmarks and status read them).
+    pub latency: Mutex<Latency>,
+}
+
+/// Latency samples of the order path, in microseconds (the last [`Latency::KEEP`] each).
+#[derive(Clone, Debug, Default)]
+pub struct Latency {
+    /// From an order's approval (recorded, queued) to the service handing it to the
+    /// venue, `submitted` recorded first.
+    pub to_venue_us: Vec<u64>,
+    /// From the service receiving a venue fill to the bot's `on-fill` (booked in the
+    /// ledger in between; the bot hears of it at its next tick).
+    pub fill_to_bot_us: Vec<u64>,
+}
+
+impl Latency {
+    /// Samples kept per measure.
+    pub const KEEP: usize = 100_000;
+
+    fn push(v: &mut Vec<u64>, d: std::time::Duration) {
+        if v.len() < Self::KEEP {
+            v.push(d.as_micros() as u64);
+        }
+    }
+}
+
+/// The `p`-th percentile (0-100) of `samples`, nearest rank; `None` when empty.
+pub fn percentile(samples: &[u64], p: f64) -> Option<u64> {
+    let mut v = samples.to_vec();
+    v.sort_unstable();
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v.get(rank.clamp(1, v.len().max(1)) - 1).copied()
 }
 
 /// An order the host is waiting on, with the price it reserves in risk.
@@ -55,6 +88,8 @@ pub struct Working {
     pub order: Order,
     /// The price it reserves at: its limit, or the price it was approved at.
     pub reference: Price,
+    /// When it was queued in this process (`None` for one restored from the ledger).
+    pub queued: Option<Instant>,
 }
 
 /// What reconciliation on start found and did.
@@ -97,7 +132,15 @@ impl Core {
     pub(crate) fn queue_order(&mut self, order: Order, reference: Price) {
         self.by_client.insert(order.client_id.clone(), order.id);
         self.outbox.push(order.id);
-        self.working.insert(order.id, Working { order, reference });
+        let queued = Some(Instant::now());
+        self.working.insert(
+            order.id,
+            Working {
+                order,
+                reference,
+                queued,
+            },
+        );
     }
 
     /// What working orders (and a replay's resting limit orders) reserve, for risk.
@@ -161,6 +204,7 @@ impl Fleet {
             tx,
             thread: Mutex::new(None),
             venue: venue.clone(),
+            latency: Mutex::new(Latency::default()),
         };
         if self.execution.set(execution).is_err() {
             anyhow::bail!("the execution service is already running");
@@ -196,7 +240,12 @@ impl Fleet {
         };
         for id in std::mem::take(&mut core.outbox) {
             if let Some(w) = core.working.get(&id) {
-                e.send(Command::Submit(request(&w.order), w.order.created_at));
+                let queued = w.queued.unwrap_or_else(Instant::now);
+                e.send(Command::Submit(
+                    request(&w.order),
+                    w.order.created_at,
+                    queued,
+                ));
             }
         }
     }
@@ -228,22 +277,28 @@ impl Fleet {
         Ok(())
     }
 
-    /// Records `submitted` for an order about to go to the venue (persist before sending).
-    fn mark_submitted(&self, client: &ClientOrderId, now: Timestamp) -> Result<()> {
+    /// Records `submitted` for orders about to go to the venue (persist before sending),
+    /// in one transaction.
+    fn mark_submitted(&self, orders: &[(ClientOrderId, Timestamp)]) -> Result<()> {
         let mut core = self.core();
-        let Some(id) = core.by_client.get(client).copied() else {
-            return Ok(());
-        };
-        let Some(w) = core.working.get_mut(&id) else {
-            return Ok(());
-        };
-        if w.order.state != OrderState::Created {
-            return Ok(()); // a resend after a restart: already recorded
+        let mut changes = Vec::new();
+        for (client, now) in orders {
+            let Some(id) = core.by_client.get(client).copied() else {
+                continue;
+            };
+            let Some(w) = core.working.get_mut(&id) else {
+                continue;
+            };
+            if w.order.state != OrderState::Created {
+                continue; // a resend after a restart: already recorded
+            }
+            w.order.apply(&OrderEvent::Submitted)?;
+            let detail = serde_json::json!({ "client_id": client.as_str() });
+            changes.push((id, OrderState::Submitted, *now, detail));
         }
-        w.order.apply(&OrderEvent::Submitted)?;
-        let detail = serde_json::json!({ "client_id": client.as_str() });
-        core.ledger
-            .set_order_state(id, OrderState::Submitted, now, &detail, &[])?;
+        if !changes.is_empty() {
+            core.ledger.set_order_states(&changes)?;
+        }
         Ok(())
     }
 
@@ -265,6 +320,7 @@ impl Fleet {
     }
 
     fn apply_one(&self, core: &mut Core, seq: u64, ev: &VenueEvent) -> Result<bool> {
+        let received = Instant::now();
         let seq_state = [("venue_seq", serde_json::json!(seq))];
         let Some(id) = core.by_client.get(&ev.client_id).copied() else {
             // Not ours, or done long ago: nothing to book, only where we are in the log.
@@ -328,6 +384,9 @@ impl Fleet {
             state.push(seq_state[0].clone());
             core.ledger
                 .record_fill_with(&fill, outcome.realized, &row, Some(to), &state)?;
+            core.notice_since
+                .entry(fill.bot.clone())
+                .or_insert(received);
             core.fill_notices
                 .entry(fill.bot.clone())
                 .or_default()
@@ -379,7 +438,15 @@ impl Fleet {
                     .or_else(|| self.mark(&view.symbol))
                     .unwrap_or_default();
                 core.by_client.insert(order.client_id.clone(), order.id);
-                core.working.insert(order.id, Working { order, reference });
+                let queued = None;
+                core.working.insert(
+                    order.id,
+                    Working {
+                        order,
+                        reference,
+                        queued,
+                    },
+                );
             }
         }
         let seq = self.core().venue_seq;
@@ -519,30 +586,61 @@ fn restore_order(
     Ok(order)
 }
 
-/// The service's loop: one command at a time, the venue called without the fleet's lock,
-/// then what the venue reported booked under it.
+/// The service's loop: the commands queued so far at a time, in order (a run of submits
+/// recorded as sent in one transaction), the venue called without the fleet's lock, then
+/// what the venue reported booked under it.
 fn serve(fleet: Weak<Fleet>, venue: Arc<PaperVenue>, rx: mpsc::Receiver<Command>, mut seq: u64) {
-    while let Ok(cmd) = rx.recv() {
-        if matches!(cmd, Command::Stop) {
-            return;
+    const BATCH: usize = 512;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH
+            && let Ok(c) = rx.try_recv()
+        {
+            batch.push(c);
         }
+        let stop = batch.iter().any(|c| matches!(c, Command::Stop));
         let Some(fleet) = fleet.upgrade() else { return };
         let result = (|| -> Result<()> {
-            match cmd {
-                Command::Stop => {}
-                Command::Submit(req, now) => {
-                    fleet.mark_submitted(&req.client_id, now)?;
-                    venue.submit(&req, now)?;
+            let mut i = 0;
+            while i < batch.len() {
+                let run = batch[i..]
+                    .iter()
+                    .take_while(|c| matches!(c, Command::Submit(..)))
+                    .count();
+                if run > 0 {
+                    let sent: Vec<(ClientOrderId, Timestamp)> = batch[i..i + run]
+                        .iter()
+                        .filter_map(|c| match c {
+                            Command::Submit(req, now, _) => Some((req.client_id.clone(), *now)),
+                            _ => None,
+                        })
+                        .collect();
+                    fleet.mark_submitted(&sent)?;
+                    for c in &batch[i..i + run] {
+                        if let Command::Submit(req, now, queued) = c {
+                            if let Some(e) = fleet.execution() {
+                                let mut l = e.latency.lock().unwrap_or_else(|p| p.into_inner());
+                                Latency::push(&mut l.to_venue_us, queued.elapsed());
+                            }
+                            venue.submit(req, *now)?;
+                        }
+                    }
+                    i += run;
+                    continue;
                 }
-                Command::Cancel(client, now) => {
-                    venue.cancel(&client, now)?;
-                }
-                Command::Bars(bars, now) => {
-                    venue.expire_due(now)?;
-                    for (symbol, bar) in &bars {
-                        venue.on_bar(symbol, bar)?;
+                match &batch[i] {
+                    Command::Stop | Command::Submit(..) => {}
+                    Command::Cancel(client, now) => {
+                        venue.cancel(client, *now)?;
+                    }
+                    Command::Bars(bars, now) => {
+                        venue.expire_due(*now)?;
+                        for (symbol, bar) in bars {
+                            venue.on_bar(symbol, bar)?;
+                        }
                     }
                 }
+                i += 1;
             }
             let events = venue.events_since(seq)?;
             if let Some((last, _)) = events.last() {
@@ -558,6 +656,9 @@ fn serve(fleet: Weak<Fleet>, venue: Arc<PaperVenue>, rx: mpsc::Receiver<Command>
             let mut core = fleet.core();
             let now = fleet.now();
             let _ = core.record_event(now, None, "execution_error", &format!("{e:#}"));
+        }
+        if stop {
+            return;
         }
     }
 }

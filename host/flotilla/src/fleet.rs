@@ -200,6 +200,8 @@ pub struct Core {
     /// The host state last written to the ledger, per key, so unchanged state is not
     /// written again.
     pub persisted: BTreeMap<&'static str, String>,
+    /// When the oldest fill waiting for each bot came from the venue (latency figures).
+    pub notice_since: BTreeMap<BotId, std::time::Instant>,
     /// Fills to report to each bot at its next tick.
     pub fill_notices: BTreeMap<BotId, Vec<flotilla_domain::Fill>>,
     /// Decisions kept in memory instead of the ledger (backtests without a ledger file).
@@ -413,6 +415,7 @@ impl Fleet {
                     .journal_in_memory
                     .then(crate::journal::ReplayLog::default),
                 fill_notices: BTreeMap::new(),
+                notice_since: BTreeMap::new(),
             }),
             bots: RwLock::new(BTreeMap::new()),
             spawner: Mutex::new(None),

@@ -44,6 +44,12 @@ impl Fleet {
         let (capital, positions, notices) = {
             let mut core = self.core();
             let notices = core.fill_notices.remove(&handle.id).unwrap_or_default();
+            if let Some(since) = core.notice_since.remove(&handle.id)
+                && let Some(e) = self.execution()
+            {
+                let mut l = e.latency.lock().unwrap_or_else(|p| p.into_inner());
+                l.fill_to_bot_us.push(since.elapsed().as_micros() as u64);
+            }
             let (capital, positions) = tick_inputs(&mut core, &handle.id);
             (capital, positions, notices)
         };
@@ -284,6 +290,7 @@ impl Fleet {
                         crate::execution::Working {
                             order: o,
                             reference,
+                            queued: None,
                         },
                         true,
                     ));

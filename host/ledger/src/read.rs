@@ -451,6 +451,14 @@ impl Ledger {
         self.rows(&sql, [id], fill_row)
     }
 
+    /// Every recorded tick's lateness (started minus scheduled), in milliseconds of
+    /// fleet time, in recording order; negative values (never expected) count as 0.
+    pub fn lateness_ms(&self) -> Result<Vec<u64>, LedgerError> {
+        self.rows("SELECT lateness_ms FROM ticks ORDER BY id", [], |r| {
+            Ok(r.get::<_, i64>(0)?.max(0) as u64)
+        })
+    }
+
     /// Every fill, in the order it was booked: what a restart replays to rebuild the book.
     pub fn all_fills(&self) -> Result<Vec<FillRow>, LedgerError> {
         let sql = format!("SELECT {FILL_COLS} FROM fills ORDER BY id");

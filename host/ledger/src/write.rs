@@ -161,6 +161,27 @@ impl Ledger {
         Ok(())
     }
 
+    /// Several [`Ledger::set_order_state`] changes (without host state) in one
+    /// transaction: all land or none does.
+    pub fn set_order_states(
+        &mut self,
+        changes: &[(OrderId, OrderState, Timestamp, serde_json::Value)],
+    ) -> Result<(), LedgerError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (id, state, time, detail) in changes {
+            crate::orders::set_state(&tx, *id, *time, *state, None, detail)?;
+            tx.prepare_cached("UPDATE orders SET status = ?2 WHERE id = ?1")?
+                .execute(params![
+                    to_i64(id.0, "order id")?,
+                    crate::orders::status_of(*state)
+                ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// [`Ledger::set_order_status`] at `time` (default: the order's own time) with the
     /// venue's or host's `reason`.
     pub fn set_order_status_at(
