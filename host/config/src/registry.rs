@@ -157,6 +157,12 @@ pub struct BrokerConfig {
     pub slippage_bps: DecimalText,
     /// Fee charged on notional, basis points; decimal (default 1; 0..=10000).
     pub fee_bps: DecimalText,
+    /// Paper venue: at most this fraction of a bar's volume fills per order per bar, in
+    /// (0, 1]; decimal (default none: an order fills whole).
+    pub partial_fill_fraction: Option<DecimalText>,
+    /// Paper venue: how long it takes to answer an order, in milliseconds (default 0;
+    /// at most 60000). Orders wait; bots do not.
+    pub latency_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -165,6 +171,8 @@ impl Default for BrokerConfig {
             kind: BrokerKind::Paper,
             slippage_bps: DecimalText("2".into()),
             fee_bps: DecimalText("1".into()),
+            partial_fill_fraction: None,
+            latency_ms: 0,
         }
     }
 }

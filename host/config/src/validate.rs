@@ -326,6 +326,10 @@ pub struct BrokerSpec {
     pub slippage_bps: Decimal,
     /// Fee, basis points.
     pub fee_bps: Decimal,
+    /// The paper venue's cap on a fill, as a fraction of the bar's volume.
+    pub partial_fill_fraction: Option<Decimal>,
+    /// The paper venue's answer time, milliseconds.
+    pub latency_ms: u64,
 }
 
 /// The market simulator settings, resolved.
@@ -522,6 +526,18 @@ impl Checker<'_> {
             "0..=10000",
         );
         let fee = self.decimal("broker.fee_bps", &f.broker.fee_bps, bps_ok, "0..=10000");
+        let partial = match &f.broker.partial_fill_fraction {
+            None => Some(None),
+            Some(text) => self
+                .decimal(
+                    "broker.partial_fill_fraction",
+                    text,
+                    |v| v > Decimal::ZERO && v <= Decimal::ONE,
+                    "in (0, 1]",
+                )
+                .map(Some),
+        };
+        self.range(&at, "broker.latency_ms", f.broker.latency_ms, (0, 60_000));
         let max_open = f.risk.max_open_positions as u64;
         if let Err(e) = flotilla_engine::RiskEngine::try_new(f.risk.clone()) {
             self.problem(&at, "risk", ProblemKind::Invalid(e.to_string()));
@@ -576,6 +592,8 @@ impl Checker<'_> {
                 kind: f.broker.kind,
                 slippage_bps: slippage?,
                 fee_bps: fee?,
+                partial_fill_fraction: partial?,
+                latency_ms: f.broker.latency_ms,
             },
             market: MarketSpec {
                 seed: f.market.seed,

@@ -192,7 +192,11 @@ impl Fleet {
                 min_fee: Decimal::ZERO,
             },
             starting_cash: self.spec.starting_cash,
-            stall,
+            partial_fill_fraction: self.spec.broker.partial_fill_fraction.map(to_f64),
+            stall: stall.or_else(|| {
+                let ms = self.spec.broker.latency_ms;
+                (ms > 0).then(|| std::time::Duration::from_millis(ms))
+            }),
             ..VenueConfig::default()
         };
         let venue = Arc::new(
@@ -514,6 +518,11 @@ impl Fleet {
         self.flush_outbox(&mut core);
         Ok(report)
     }
+}
+
+fn to_f64(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    d.to_f64().unwrap_or(1.0)
 }
 
 /// The venue request for `order`.

@@ -418,10 +418,34 @@ timeout_ms = 400
         BrokerSpec {
             kind: BrokerKind::Paper,
             slippage_bps: 2.into(),
-            fee_bps: 1.into()
+            fee_bps: 1.into(),
+            partial_fill_fraction: None,
+            latency_ms: 0,
         }
     );
     assert_eq!(fleet.market.start, Timestamp(1_767_623_400_000));
+}
+
+#[test]
+fn the_paper_venue_settings_are_checked() {
+    let text = r#"
+[fleet]
+name = "t"
+[fleet.broker]
+partial_fill_fraction = 1.5
+latency_ms = 90000
+"#;
+    let reg = Registry::parse(text, PathBuf::from("v.toml")).unwrap();
+    let errors = reg.fleet_spec().unwrap_err().to_string();
+    assert!(errors.contains("broker.partial_fill_fraction"), "{errors}");
+    assert!(errors.contains("broker.latency_ms"), "{errors}");
+    let ok = "[fleet]\nname = \"t\"\n[fleet.broker]\npartial_fill_fraction = 0.25\nlatency_ms = 200\n";
+    let spec = Registry::parse(ok, PathBuf::from("v.toml"))
+        .unwrap()
+        .fleet_spec()
+        .unwrap();
+    assert_eq!(spec.broker.partial_fill_fraction, Some(Decimal::new(25, 2)));
+    assert_eq!(spec.broker.latency_ms, 200);
 }
 
 #[test]
