@@ -156,6 +156,33 @@ fn a_clean_restart_rebuilds_positions_exits_and_resumes_the_market() {
             core.portfolio.starting_cash(),
             "cash rebuilt from the fills"
         );
+        drop(core);
+        // Working orders: the ledger's, reconciled with the venue before any bot ticks.
+        let mut working_before: Vec<(u64, String)> = Ledger::open(&db)
+            .unwrap()
+            .orders(&flotilla_ledger::OrderFilter {
+                working_only: true,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.id.0, o.client_id.unwrap()))
+            .collect();
+        working_before.sort();
+        let fleet = Arc::new(fleet);
+        let rec = fleet
+            .start_execution(&flotilla::execution::venue_path(&db))
+            .unwrap();
+        assert!(rec.differences.is_empty(), "{:?}", rec.differences);
+        assert_eq!(rec.resent, 0, "every order had reached the venue");
+        let working_after: Vec<(u64, String)> = fleet
+            .core()
+            .working
+            .values()
+            .map(|w| (w.order.id.0, w.order.client_id.to_string()))
+            .collect();
+        assert_eq!(working_after, working_before, "working orders carried over");
+        fleet.stop_execution();
     }
 
     let (first_tick_after, fills_before) = {

@@ -439,7 +439,8 @@ latency_ms = 90000
     let errors = reg.fleet_spec().unwrap_err().to_string();
     assert!(errors.contains("broker.partial_fill_fraction"), "{errors}");
     assert!(errors.contains("broker.latency_ms"), "{errors}");
-    let ok = "[fleet]\nname = \"t\"\n[fleet.broker]\npartial_fill_fraction = 0.25\nlatency_ms = 200\n";
+    let ok =
+        "[fleet]\nname = \"t\"\n[fleet.broker]\npartial_fill_fraction = 0.25\nlatency_ms = 200\n";
     let spec = Registry::parse(ok, PathBuf::from("v.toml"))
         .unwrap()
         .fleet_spec()
