@@ -1,7 +1,7 @@
 //! The paper broker: fills market orders at the reference price plus slippage, charges fees.
 
 use crate::{Broker, BrokerError};
-use flotilla_domain::{Decimal, Fill, Money, OrderRequest, Price, Side, Symbol, Timestamp};
+use flotilla_domain::{Decimal, Fill, Money, OrderRequest, Price, Symbol, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -33,8 +33,6 @@ pub struct PaperBroker {
     cash: Money,
     positions: HashMap<Symbol, Decimal>,
 }
-
-const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 impl PaperBroker {
     /// An account with `cash`.
@@ -81,16 +79,11 @@ impl Broker for PaperBroker {
                 price: reference_price,
             })?
             .round_dp(6);
-        let slip = reference * self.config.slippage_bps / BPS;
-        let price = match order.side {
-            Side::Buy => reference + slip,
-            Side::Sell => reference - slip,
-        }
-        .round_dp(6);
+        // The matching model's prices and fees, so paper, the paper venue and backtests
+        // charge alike.
+        let price = self.config.slipped(reference, order.side);
         let notional = price * order.quantity;
-        let fee = (notional * self.config.fee_bps / BPS)
-            .round_dp(2)
-            .max(self.config.min_fee);
+        let fee = self.config.fee(notional);
         self.cash -= order.side.sign() * notional + fee;
         *self.positions.entry(order.symbol.clone()).or_default() +=
             order.side.sign() * order.quantity;
@@ -116,7 +109,7 @@ impl Broker for PaperBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flotilla_domain::OrderId;
+    use flotilla_domain::{OrderId, Side};
     use rust_decimal_macros::dec;
 
     fn order(side: Side, qty: Decimal) -> OrderRequest {
