@@ -54,7 +54,16 @@ impl Fleet {
         // A run right after a quarantine would record its recovery late: one tick only.
         let source = source.filter(|_| slot.quarantined_until().is_none());
         let started = Instant::now();
-        let run = slot.run(&self.runtime, now, capital, positions, source);
+        // No working orders yet: the host does not track resting orders (contract 0.7.0's
+        // `working-orders`; the order-execution work passes them in).
+        let run = slot.run(
+            &self.runtime,
+            now,
+            capital,
+            positions,
+            Arc::from([]),
+            source,
+        );
         let duration_us = started.elapsed().as_micros() as u64;
         let (scheduled, now) = run.last.unwrap_or((scheduled, now));
         let result = run.result;
@@ -96,6 +105,8 @@ impl Fleet {
                 for v in &out.violations {
                     core.record_event(now, Some(&handle.id), "sandbox_violation", v)?;
                 }
+                // `out.cancels` (contract 0.7.0) are not acted on yet: the order-execution
+                // work cancels them after the tick.
                 let (intents, rejected) =
                     validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);
                 for r in &rejected {
