@@ -5,6 +5,7 @@
 
 mod backtest;
 mod cli;
+mod contracts;
 mod fleet;
 mod indicators;
 mod languages;
