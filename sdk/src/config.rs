@@ -146,6 +146,20 @@ impl Param for crate::Indicator {
     }
 }
 
+impl Param for crate::TimeInForce {
+    const EXPECTED: &'static str = "day, gtc, ioc or fok";
+    fn parse_param(text: &str) -> Option<Self> {
+        use crate::TimeInForce as T;
+        match text.to_ascii_lowercase().as_str() {
+            "day" => Some(T::Day),
+            "gtc" => Some(T::Gtc),
+            "ioc" => Some(T::Ioc),
+            "fok" => Some(T::Fok),
+            _ => None,
+        }
+    }
+}
+
 impl Param for bool {
     const EXPECTED: &'static str = "true or false";
     fn parse_param(text: &str) -> Option<Self> {

@@ -1,11 +1,12 @@
 //! Direct access to the host's imports, usable from any bot callback.
 //!
-//! On wasm32 these call the `flotilla:bot/host` imports. On other targets (unit tests on
-//! the build machine) they talk to a per-thread in-memory mock that
+//! On wasm32 these call the `flotilla:bot/host` imports (and the runner alone calls
+//! `flotilla:bot/replay`, the backtest-only ones). On other targets (unit tests on the
+//! build machine) they talk to a per-thread in-memory mock that
 //! [`testing`](crate::testing) fills, so bot logic can be tested natively.
 
 use crate::spec::{Indicator, IndicatorValues};
-use crate::types::{Bar, LogLevel, Position, Timeframe, Timestamp};
+use crate::types::{Bar, LogLevel, Position, Timeframe, Timestamp, WorkingOrder};
 
 /// The last `count` closed bars of a granted symbol, oldest first.
 pub fn bars(symbol: &str, timeframe: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
@@ -172,12 +173,27 @@ pub fn log(level: LogLevel, message: &str) {
     imp::log(level, message)
 }
 
+/// The bot's own orders still working, as they were when the current call started
+/// (exits the host manages are not listed).
+pub fn working_orders() -> Vec<WorkingOrder> {
+    sync();
+    imp::working_orders()
+}
+
+/// Asks the host to cancel the working order `id`; the cancel happens after the current
+/// call. An error when `id` is not one of [`working_orders`].
+pub fn cancel_order(id: u64) -> Result<(), String> {
+    sync();
+    imp::cancel_order(id)
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use crate::bindings::flotilla::bot::host as wit;
+    use crate::bindings::flotilla::bot::replay;
     use crate::bindings::flotilla::bot::types as wt;
     use crate::spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
-    use crate::types::{Bar, LogLevel, Position, Timeframe};
+    use crate::types::{Bar, LogLevel, OrderState, Position, Side, Timeframe, WorkingOrder};
 
     pub(super) fn bars(symbol: &str, tf: Timeframe, count: u32) -> Result<Vec<Bar>, String> {
         let bars = wit::bars(symbol, crate::runner::wit_timeframe(tf), count)?;
@@ -206,7 +222,7 @@ mod imp {
             symbol: w.index,
             timeframe: crate::runner::wit_timeframe(w.timeframe),
         });
-        wit::next_tick(watch).map(|t| super::NextTick {
+        replay::next_tick(watch).map(|t| super::NextTick {
             time: t.ctx.time,
             tick: t.ctx.tick,
             capital: t.ctx.capital,
@@ -219,11 +235,11 @@ mod imp {
             symbol: w.index,
             timeframe: crate::runner::wit_timeframe(w.timeframe),
         };
-        wit::next_ticks(watch, max, done)
+        replay::next_ticks(watch, max, done)
     }
 
     pub(super) fn catch_up(n: u32) {
-        wit::catch_up(n)
+        replay::catch_up(n)
     }
 
     pub(super) fn indicator(
@@ -302,13 +318,43 @@ mod imp {
         };
         wit::log(level, message)
     }
+
+    pub(super) fn working_orders() -> Vec<WorkingOrder> {
+        wit::working_orders()
+            .into_iter()
+            .map(|o| WorkingOrder {
+                id: o.id,
+                symbol: o.symbol,
+                side: match o.side {
+                    wt::Side::Buy => Side::Buy,
+                    wt::Side::Sell => Side::Sell,
+                },
+                quantity: o.quantity,
+                filled: o.filled,
+                limit_price: o.limit_price,
+                time_in_force: crate::runner::time_in_force(o.time_in_force),
+                state: match o.state {
+                    wt::OrderState::Pending => OrderState::Pending,
+                    wt::OrderState::Accepted => OrderState::Accepted,
+                    wt::OrderState::PartiallyFilled => OrderState::PartiallyFilled,
+                    wt::OrderState::PendingCancel => OrderState::PendingCancel,
+                },
+                time: o.time,
+                tag: o.tag,
+            })
+            .collect()
+    }
+
+    pub(super) fn cancel_order(id: u64) -> Result<(), String> {
+        wit::cancel_order(id)
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod imp {
     use crate::indicators::series;
     use crate::spec::{Indicator, IndicatorValues};
-    use crate::types::{Bar, LogLevel, Position, Timeframe};
+    use crate::types::{Bar, LogLevel, OrderState, Position, Timeframe, WorkingOrder};
     use std::cell::RefCell;
     use std::collections::HashMap;
 
@@ -318,6 +364,10 @@ pub(crate) mod imp {
         pub bars: HashMap<(String, Timeframe), Vec<Bar>>,
         pub prices: HashMap<String, f64>,
         pub positions: Vec<Position>,
+        /// What `working_orders` lists.
+        pub working: Vec<WorkingOrder>,
+        /// The ids `cancel_order` recorded, each once, as the host records them.
+        pub cancels: Vec<u64>,
         pub capital: f64,
         pub kv: HashMap<String, Vec<u8>>,
         pub logs: Vec<(LogLevel, String)>,
@@ -489,5 +539,25 @@ pub(crate) mod imp {
 
     pub(super) fn log(level: LogLevel, message: &str) {
         with(|m| m.logs.push((level, message.to_owned())));
+    }
+
+    pub(super) fn working_orders() -> Vec<WorkingOrder> {
+        with(|m| m.working.clone())
+    }
+
+    /// Answers like the host: an error for an id that is not working, else recorded once
+    /// (not at all for an order whose cancel is already pending).
+    pub(super) fn cancel_order(id: u64) -> Result<(), String> {
+        with(|m| {
+            let Some(order) = m.working.iter().find(|o| o.id == id) else {
+                return Err(format!(
+                    "order #{id} is not one of this bot's working orders"
+                ));
+            };
+            if order.state != OrderState::PendingCancel && !m.cancels.contains(&id) {
+                m.cancels.push(id);
+            }
+            Ok(())
+        })
     }
 }

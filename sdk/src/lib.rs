@@ -2,8 +2,10 @@
 //!
 //! A bot is a type implementing [`Bot`], exported with [`export_bot!`] from a `cdylib`
 //! crate built for `wasm32-wasip2`. The SDK owns the generated WIT bindings
-//! (`flotilla:bot@0.6.0`, world `bot`), keeps the bot's state between calls, converts
-//! types and turns calls made before `init` into errors. Bots never see generated code.
+//! (`flotilla:bot@0.7.0`, world `bot`), keeps the bot's state between calls, converts
+//! types and turns calls made before `init` into errors. Bots never see generated code,
+//! nor the functions only backtests call (runs and batches of ticks): the SDK implements
+//! them for every [`Bot`].
 //!
 //! ```
 //! use flotilla_sdk::{indicators::sma, Bot, Config, Tick, Timeframe};
@@ -31,6 +33,10 @@
 //!
 //! flotilla_sdk::export_bot!(Trend);
 //! ```
+//!
+//! Orders: [`Order::limit`] and [`Order::time_in_force`] make an entry a limit order;
+//! [`Tick::working_orders`] lists the bot's orders still working, [`Tick::cancel`] asks
+//! to cancel one, and [`Bot::on_order`] hears what happens to them.
 //!
 //! Indicators: [`Tick::indicator`], [`Tick::macd`] and [`Tick::bollinger`] ask the host to
 //! compute an [`Indicator`] natively over its bars (TA-Lib's definitions) and return the
@@ -61,8 +67,8 @@ pub use signal::{Signal, Signals};
 pub use spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
 pub use tick::{Order, Tick};
 pub use types::{
-    Action, Bar, Fill, Intent, LogLevel, Position, ScaleOut, Side, Timeframe, Timestamp, Trail,
-    Trailing,
+    Action, Bar, Fill, Intent, LogLevel, OrderEvent, OrderState, OrderUpdate, Position, ScaleOut,
+    Side, TimeInForce, Timeframe, Timestamp, Trail, Trailing, WorkingOrder,
 };
 
 /// The generated bindings; public only because [`export_bot!`] expands in the bot's crate.
@@ -114,6 +120,10 @@ pub trait Bot: Sized + 'static {
     /// Learns of an execution of one of its orders.
     fn on_fill(&mut self, _fill: &Fill) {}
 
+    /// Learns what happened to one of its orders (accepted, rejected, canceled, expired,
+    /// partly or wholly filled); nothing by default.
+    fn on_order(&mut self, _update: &OrderUpdate) {}
+
     /// State to carry over a reload or restart; empty by default.
     fn snapshot(&self) -> Vec<u8> {
         Vec::new()
@@ -125,7 +135,8 @@ pub trait Bot: Sized + 'static {
     }
 }
 
-/// Exports a [`Bot`] type as the component's `flotilla:bot/strategy` implementation.
+/// Exports a [`Bot`] type as the component's `flotilla:bot/strategy` implementation (and
+/// `replay-strategy`, which backtests call).
 ///
 /// Use once per bot crate, at the crate root: `flotilla_sdk::export_bot!(MyBot);`.
 #[macro_export]

@@ -1,12 +1,16 @@
 //! Glue between the generated `Guest` trait and a [`Bot`]: state, conversions, errors.
 
 use crate::Bot;
+use crate::bindings::exports::flotilla::bot::replay_strategy;
 use crate::bindings::exports::flotilla::bot::strategy as wit;
 use crate::bindings::flotilla::bot::types as wt;
 use crate::config::Config;
 use crate::host;
 use crate::tick::{SeriesKey, Tick};
-use crate::types::{Action, Bar, Fill, Intent, Side, Timeframe, Timestamp, Trail};
+use crate::types::{
+    Action, Bar, Fill, Intent, OrderEvent, OrderUpdate, Side, TimeInForce, Timeframe, Timestamp,
+    Trail,
+};
 use core::any::Any;
 use core::marker::PhantomData;
 use std::cell::RefCell;
@@ -177,11 +181,6 @@ impl<B: Bot> wit::Guest for Runner<B> {
         Ok(intents.into_iter().map(wit_intent).collect())
     }
 
-    fn on_ticks(ctx: wit::TickContext) -> Result<Vec<wit::OrderIntent>, String> {
-        let intents = with_slot::<B, _>("on-ticks", |s| s.run((ctx.time, ctx.tick, ctx.capital)))??;
-        Ok(intents.into_iter().map(wit_intent).collect())
-    }
-
     fn on_fill(fill: wit::Fill) {
         let fill = Fill {
             order_id: fill.order_id,
@@ -200,12 +199,50 @@ impl<B: Bot> wit::Guest for Runner<B> {
         let _ = with_slot::<B, _>("on-fill", |s| s.bot.on_fill(&fill));
     }
 
+    fn on_order(update: wit::OrderUpdate) {
+        let update = OrderUpdate {
+            order_id: update.order_id,
+            symbol: update.symbol,
+            event: match update.event {
+                wt::OrderEvent::Accepted => OrderEvent::Accepted,
+                wt::OrderEvent::Rejected(why) => OrderEvent::Rejected(why),
+                wt::OrderEvent::Canceled => OrderEvent::Canceled,
+                wt::OrderEvent::Expired => OrderEvent::Expired,
+                wt::OrderEvent::PartialFill(q) => OrderEvent::PartialFill(q),
+                wt::OrderEvent::Filled => OrderEvent::Filled,
+            },
+            time: update.time,
+            tag: update.tag,
+        };
+        // As for fills: before init there is no bot to tell.
+        let _ = with_slot::<B, _>("on-order", |s| s.bot.on_order(&update));
+    }
+
     fn snapshot() -> Vec<u8> {
         with_slot::<B, _>("snapshot", |s| s.bot.snapshot()).unwrap_or_default()
     }
 
     fn restore(state: Vec<u8>) -> Result<(), String> {
         with_slot::<B, _>("restore", |s| s.bot.restore(&state))?
+    }
+}
+
+// Backtests only: the SDK runs the ticks itself, so no bot implements this.
+impl<B: Bot> replay_strategy::Guest for Runner<B> {
+    fn on_ticks(ctx: wit::TickContext) -> Result<Vec<wit::OrderIntent>, String> {
+        let intents = with_slot::<B, _>("on-ticks", |s| s.run((ctx.time, ctx.tick, ctx.capital)))??;
+        Ok(intents.into_iter().map(wit_intent).collect())
+    }
+}
+
+/// Converts a generated time in force to the SDK's.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn time_in_force(t: wt::TimeInForce) -> TimeInForce {
+    match t {
+        wt::TimeInForce::Day => TimeInForce::Day,
+        wt::TimeInForce::Gtc => TimeInForce::Gtc,
+        wt::TimeInForce::Ioc => TimeInForce::Ioc,
+        wt::TimeInForce::Fok => TimeInForce::Fok,
     }
 }
 
@@ -247,6 +284,13 @@ fn wit_intent(i: Intent) -> wit::OrderIntent {
                 fraction: s.fraction,
             })
             .collect(),
+        limit_price: i.limit_price,
+        time_in_force: i.time_in_force.map(|t| match t {
+            TimeInForce::Day => wt::TimeInForce::Day,
+            TimeInForce::Gtc => wt::TimeInForce::Gtc,
+            TimeInForce::Ioc => wt::TimeInForce::Ioc,
+            TimeInForce::Fok => wt::TimeInForce::Fok,
+        }),
         tag: i.tag,
     }
 }
@@ -254,6 +298,7 @@ fn wit_intent(i: Intent) -> wit::OrderIntent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::exports::flotilla::bot::replay_strategy::Guest as _;
     use crate::bindings::exports::flotilla::bot::strategy::Guest;
 
     struct Counter {
@@ -492,6 +537,63 @@ mod tests {
         // Tick 1: M1 newest, M1 one back, M5 newest. Ticks 2 and 3: the M1 newest came
         // with the tick; M5 (no bar) is never watched, so it is still asked.
         assert_eq!(crate::host::imp::with(|m| m.bar_at_calls), 3 + 2 + 2);
+    }
+
+    #[test]
+    fn order_updates_and_limit_entries_cross_the_boundary() {
+        thread_local! {
+            static HEARD: RefCell<Vec<OrderUpdate>> = const { RefCell::new(Vec::new()) };
+        }
+        struct Limit;
+        impl Bot for Limit {
+            const NAME: &'static str = "limit";
+            const VERSION: &'static str = "1.0.0";
+            fn init(_: &Config) -> Result<Self, String> {
+                Ok(Limit)
+            }
+            fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+                ctx.buy("AAA", 1.0)
+                    .limit(9.5)
+                    .time_in_force(TimeInForce::Ioc);
+                Ok(())
+            }
+            fn on_order(&mut self, update: &OrderUpdate) {
+                HEARD.with(|h| h.borrow_mut().push(update.clone()));
+            }
+        }
+        type L = Runner<Limit>;
+        let update = |event| wit::OrderUpdate {
+            order_id: 4,
+            symbol: "AAA".into(),
+            event,
+            time: 60_000,
+            tag: "t".into(),
+        };
+        L::on_order(update(wt::OrderEvent::Filled));
+        assert!(
+            HEARD.with(|h| h.borrow().is_empty()),
+            "before init: nobody to tell"
+        );
+        L::init(config(false)).unwrap();
+        L::on_order(update(wt::OrderEvent::PartialFill(0.5)));
+        L::on_order(update(wt::OrderEvent::Rejected("no".into())));
+        let heard: Vec<OrderEvent> = HEARD
+            .with(|h| h.take())
+            .into_iter()
+            .map(|u| u.event)
+            .collect();
+        assert_eq!(
+            heard,
+            [
+                OrderEvent::PartialFill(0.5),
+                OrderEvent::Rejected("no".into())
+            ]
+        );
+        let out = L::on_tick(ctx(1)).unwrap();
+        assert_eq!(
+            (out[0].limit_price, out[0].time_in_force),
+            (Some(9.5), Some(wt::TimeInForce::Ioc))
+        );
     }
 
     #[test]

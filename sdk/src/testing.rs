@@ -4,7 +4,9 @@
 
 use crate::host::imp;
 use crate::runner::Slot;
-use crate::types::{Bar, Fill, LogLevel, Position, Timeframe, Timestamp};
+use crate::types::{
+    Bar, Fill, LogLevel, OrderUpdate, Position, Timeframe, Timestamp, WorkingOrder,
+};
 use crate::{Bot, Config};
 
 /// Clears the calling thread's mock host.
@@ -44,6 +46,17 @@ pub fn set_positions(positions: Vec<Position>) {
     imp::with(|m| m.positions = positions);
 }
 
+/// Sets the working orders the mock host lists (the host's list as a tick starts).
+pub fn set_working_orders(orders: Vec<WorkingOrder>) {
+    imp::with(|m| m.working = orders);
+}
+
+/// Takes the ids of the working orders the bot asked to cancel so far, in order, each
+/// once (the mock refuses other ids, as the host does, and lists the orders unchanged).
+pub fn take_cancels() -> Vec<u64> {
+    imp::with(|m| core::mem::take(&mut m.cancels))
+}
+
 /// Sets what `host::capital()` returns.
 pub fn set_capital(capital: f64) {
     imp::with(|m| m.capital = capital);
@@ -79,6 +92,11 @@ impl<B: Bot> Harness<B> {
     /// Reports a fill.
     pub fn fill(&mut self, fill: &Fill) {
         self.slot.bot.on_fill(fill);
+    }
+
+    /// Reports an order update.
+    pub fn order(&mut self, update: &OrderUpdate) {
+        self.slot.bot.on_order(update);
     }
 
     /// The bot's snapshot.
@@ -207,6 +225,75 @@ mod tests {
             err.unwrap_err(),
             "invalid indicator: rsi: period must be in 1..=100000, got 0"
         );
+    }
+
+    /// Cancels every working order older than two minutes; counts what it hears.
+    struct Sweeper {
+        canceled: u32,
+    }
+
+    impl Bot for Sweeper {
+        const NAME: &'static str = "sweeper";
+        const VERSION: &'static str = "0.0.1";
+        fn init(_: &Config) -> Result<Self, String> {
+            Ok(Sweeper { canceled: 0 })
+        }
+        fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
+            let stale: Vec<u64> = ctx
+                .working_orders()
+                .iter()
+                .filter(|o| ctx.time() - o.time > 120_000)
+                .map(|o| o.id)
+                .collect();
+            for id in stale {
+                ctx.cancel(id)?;
+            }
+            Ok(())
+        }
+        fn on_order(&mut self, update: &OrderUpdate) {
+            if update.event == crate::OrderEvent::Canceled {
+                self.canceled += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn the_mock_lists_working_orders_and_records_cancels() {
+        use crate::{OrderEvent, OrderState, Side, TimeInForce};
+        reset();
+        let order = |id: u64, time: Timestamp, state| WorkingOrder {
+            id,
+            symbol: "AAA".into(),
+            side: Side::Buy,
+            quantity: 2.0,
+            filled: 0.0,
+            limit_price: Some(9.0),
+            time_in_force: TimeInForce::Gtc,
+            state,
+            time,
+            tag: "entry".into(),
+        };
+        set_working_orders(vec![
+            order(1, 0, OrderState::Accepted),
+            order(2, 200_000, OrderState::Accepted),
+            order(3, 0, OrderState::PendingCancel),
+        ]);
+        let mut h = Harness::<Sweeper>::init("s", &["AAA"], &[]).unwrap();
+        h.tick(300_000, 1.0).unwrap();
+        h.tick(300_000, 1.0).unwrap();
+        assert_eq!(take_cancels(), vec![1], "once, and not the pending one");
+        assert_eq!(
+            crate::host::cancel_order(9).unwrap_err(),
+            "order #9 is not one of this bot's working orders"
+        );
+        h.order(&OrderUpdate {
+            order_id: 1,
+            symbol: "AAA".into(),
+            event: OrderEvent::Canceled,
+            time: 300_000,
+            tag: "entry".into(),
+        });
+        assert_eq!(h.bot().canceled, 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use crate::host;
 use crate::spec::{BandSeries, Indicator, IndicatorValues, MacdSeries};
 use crate::types::{
-    Action, Bar, Intent, LogLevel, Position, ScaleOut, Timeframe, Timestamp, Trail, Trailing,
+    Action, Bar, Intent, LogLevel, Position, ScaleOut, TimeInForce, Timeframe, Timestamp, Trail,
+    Trailing, WorkingOrder,
 };
 use std::cell::{Cell, OnceCell};
 
@@ -20,6 +21,7 @@ pub struct Tick<'a> {
     capital: f64,
     symbols: &'a [String],
     positions: OnceCell<Vec<Position>>,
+    working: OnceCell<Vec<WorkingOrder>>,
     intents: Vec<Intent>,
     /// The newest bar of one series, handed in with the tick by `next-tick`.
     newest: Option<(SeriesKey, Bar)>,
@@ -37,6 +39,7 @@ impl<'a> Tick<'a> {
             capital,
             symbols,
             positions: OnceCell::new(),
+            working: OnceCell::new(),
             intents: Vec::new(),
             newest: None,
             watch: Cell::new(None),
@@ -212,6 +215,20 @@ impl<'a> Tick<'a> {
         self.position(symbol).map_or(0.0, |p| p.quantity)
     }
 
+    /// The bot's own orders still working, as they were when the tick started (fetched
+    /// once per tick). Exits the host manages are not listed.
+    pub fn working_orders(&self) -> &[WorkingOrder] {
+        self.working.get_or_init(host::working_orders)
+    }
+
+    /// Asks the host to cancel the working order `id`: recorded with this tick, carried
+    /// out after it (the order stays in [`Tick::working_orders`] until then). The outcome
+    /// comes to [`Bot::on_order`](crate::Bot::on_order). An error when `id` is not one of
+    /// the bot's working orders; asking twice is harmless.
+    pub fn cancel(&self, id: u64) -> Result<(), String> {
+        host::cancel_order(id)
+    }
+
     /// Units worth `fraction` of capital at `price`; 0 when the price is unusable.
     pub fn units(&self, fraction: f64, price: f64) -> f64 {
         if price.is_finite() && price > 0.0 && self.capital.is_finite() {
@@ -300,6 +317,8 @@ impl<'a> Tick<'a> {
             take_profit: None,
             trailing: None,
             scale_outs: Vec::new(),
+            limit_price: None,
+            time_in_force: None,
             tag: String::new(),
         });
         let intent = self.intents.last_mut().expect("just pushed");
@@ -309,8 +328,8 @@ impl<'a> Tick<'a> {
 
 /// An intent already queued for this tick; its methods refine it in place.
 ///
-/// Defaults: confidence 1.0, no stop-loss, take-profit, trailing stop or scale-outs, empty
-/// tag.
+/// Defaults: a market order good for the day, confidence 1.0, no stop-loss, take-profit,
+/// trailing stop or scale-outs, empty tag.
 pub struct Order<'t> {
     intent: &'t mut Intent,
 }
@@ -361,6 +380,19 @@ impl Order<'_> {
     /// .scale_out(2.0, 0.33).trailing(Trail::Atr(1.5), Some(1.0))`.
     pub fn scale_out(self, at_r: f64, fraction: f64) -> Self {
         self.intent.scale_outs.push(ScaleOut { at_r, fraction });
+        self
+    }
+
+    /// Makes it a limit order at `price`: a buy fills at or below it, a sell at or above.
+    /// On a `target`, the limit applies to the order that moves the position there.
+    pub fn limit(self, price: f64) -> Self {
+        self.intent.limit_price = Some(price);
+        self
+    }
+
+    /// Sets how long the order works (the default is [`TimeInForce::Day`]).
+    pub fn time_in_force(self, tif: TimeInForce) -> Self {
+        self.intent.time_in_force = Some(tif);
         self
     }
 
@@ -426,6 +458,22 @@ mod tests {
                 activate_at_r: Some(1.0)
             })
         );
+    }
+
+    #[test]
+    fn builder_makes_limit_orders() {
+        let syms = vec!["AAA".to_string()];
+        let mut t = Tick::new(1_000, 1, 10_000.0, &syms);
+        t.buy("AAA", 2.0)
+            .limit(99.5)
+            .time_in_force(TimeInForce::Gtc);
+        t.sell("AAA", 1.0);
+        let out = t.into_intents();
+        assert_eq!(
+            (out[0].limit_price, out[0].time_in_force),
+            (Some(99.5), Some(TimeInForce::Gtc))
+        );
+        assert_eq!((out[1].limit_price, out[1].time_in_force), (None, None));
     }
 
     #[test]

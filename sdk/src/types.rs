@@ -199,7 +199,97 @@ pub struct Intent {
     pub trailing: Option<Trailing>,
     /// Partial exits the host takes at multiples of R (R = distance to the stop-loss).
     pub scale_outs: Vec<ScaleOut>,
-    /// Free text echoed back on fills.
+    /// A limit order at this price (a buy at or below it, a sell at or above); `None` is
+    /// a market order.
+    pub limit_price: Option<f64>,
+    /// How long the order works; `None` is [`TimeInForce::Day`].
+    pub time_in_force: Option<TimeInForce>,
+    /// Free text echoed back on fills and order updates.
+    pub tag: String,
+}
+
+/// How long an order stays working.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TimeInForce {
+    /// Until the end of the trading day (the default).
+    #[default]
+    Day,
+    /// Good till canceled.
+    Gtc,
+    /// Immediate or cancel: what fills at once fills, the rest is canceled.
+    Ioc,
+    /// Fill or kill: all of it at once, or nothing.
+    Fok,
+}
+
+/// Where a working order is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderState {
+    /// Sent (or about to be), not acknowledged by the venue yet.
+    Pending,
+    /// Acknowledged, nothing filled.
+    Accepted,
+    /// Some of it filled, the rest is working.
+    PartiallyFilled,
+    /// A cancel was asked for and is not confirmed yet.
+    PendingCancel,
+}
+
+/// One of the bot's own orders that can still trade (exits the host manages are not
+/// listed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkingOrder {
+    /// The host's order id; [`Tick::cancel`](crate::Tick::cancel) takes it.
+    pub id: u64,
+    /// The instrument.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Units ordered, positive.
+    pub quantity: f64,
+    /// Units filled so far.
+    pub filled: f64,
+    /// The limit price; `None` for a market order.
+    pub limit_price: Option<f64>,
+    /// How long it works.
+    pub time_in_force: TimeInForce,
+    /// Where it is in its life.
+    pub state: OrderState,
+    /// When the host created it.
+    pub time: Timestamp,
+    /// The tag of the intent that placed it.
+    pub tag: String,
+}
+
+/// What happened to one of the bot's orders.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OrderEvent {
+    /// The venue acknowledged it.
+    Accepted,
+    /// The host or the venue refused it, saying why.
+    Rejected(String),
+    /// Canceled, at the bot's request or by the venue.
+    Canceled,
+    /// Its time in force ran out.
+    Expired,
+    /// Part of it filled: the cumulative filled quantity (each execution is also a [`Fill`]).
+    PartialFill(f64),
+    /// All of it filled.
+    Filled,
+}
+
+/// A change to one of the bot's orders, as [`Bot::on_order`](crate::Bot::on_order) hears it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderUpdate {
+    /// The host's order id, as in [`WorkingOrder::id`] and [`Fill::order_id`].
+    pub order_id: u64,
+    /// The instrument.
+    pub symbol: String,
+    /// What happened.
+    pub event: OrderEvent,
+    /// When it happened.
+    pub time: Timestamp,
+    /// The tag of the intent that placed the order.
     pub tag: String,
 }
 

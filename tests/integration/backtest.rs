@@ -409,3 +409,64 @@ fn the_cli_takes_costs_from_the_registry_unless_overridden() {
         "the override charges fees"
     );
 }
+
+/// Flat at 100 for 10 days, then day 11 gaps down (opens 97, low 96) or, with `touch`,
+/// opens at 101 and only dips to 98.5; flat at 100 afterwards.
+fn gap_data(dir: &Path, touch: bool) -> PathBuf {
+    let mut csv = String::from("Date,Open,High,Low,Close,Volume\n");
+    for d in 1..=20 {
+        let (o, h, l, c) = match d {
+            11 if touch => (101.0, 101.5, 98.5, 100.0),
+            11 => (97.0, 100.0, 96.0, 99.5),
+            _ => (100.0, 100.5, 99.5, 100.0),
+        };
+        csv.push_str(&format!("2024-01-{d:02},{o},{h},{l},{c},1000\n"));
+    }
+    let path = dir.join(if touch { "TCH.csv" } else { "GAP.csv" });
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn a_limit_buy_fills_at_the_open_of_a_bar_that_gaps_through_it_else_at_the_limit() {
+    for (touch, symbol, want) in [(false, "GAP", 97), (true, "TCH", 99)] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = gap_data(dir.path(), touch);
+        // One good-till-canceled limit buy at 99, placed on the first tick; it rests
+        // until day 11 crosses it.
+        let registry = daily_fixed_order(
+            dir.path(),
+            symbol,
+            "side = \"buy\"\nqty = 10\nlimit = 1\nlimit_price = 99\ntif = \"gtc\"\n",
+        );
+        let (_, events) =
+            backtest::load_data(std::slice::from_ref(&data), &TimeRange::default(), false).unwrap();
+        let params = RunParams {
+            fees_bps: 0.into(),
+            slippage_bps: 3.into(),
+            ..RunParams::default()
+        };
+        let db = dir.path().join("replay.db");
+        let out = backtest::run(&registry, events, params, None, Some(db.clone())).unwrap();
+        let trades = &out.report.trades;
+        assert_eq!(trades.len(), 1, "{symbol}: {trades:?}");
+        assert_eq!(
+            trades[0].entry_price,
+            want.into(),
+            "{symbol}: a limit fill takes no slippage and never pays above the limit"
+        );
+        // Day 11 starts 10 days after the first bar (2024-01-01).
+        assert_eq!(trades[0].entry_time.0, 1_704_067_200_000 + 10 * 86_400_000);
+        // The order's life in the ledger: accepted, resting, then filled on day 11.
+        let ledger = flotilla_ledger::Ledger::open(&db).unwrap();
+        let orders = ledger
+            .orders(&flotilla_ledger::OrderFilter::default())
+            .unwrap();
+        let entry = orders
+            .iter()
+            .find(|o| o.order_type == "limit")
+            .expect("the limit order");
+        assert_eq!(entry.limit_price, Some(99.into()));
+        assert_eq!(entry.state, flotilla_domain::OrderState::Filled);
+    }
+}

@@ -5,6 +5,7 @@
 
 mod backtest;
 mod cli;
+mod contracts;
 mod execution;
 mod fleet;
 mod indicators;

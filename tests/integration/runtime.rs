@@ -20,7 +20,7 @@ fn a_component_built_for_another_contract_version_is_refused_by_name() {
     let rt = Runtime::new(RuntimeConfig::default()).unwrap();
     let bytes = std::fs::read(bot("sma_crossover")).unwrap();
     // Same length, so the binary stays well-formed: only the version differs.
-    let from = b"flotilla:bot/strategy@0.6.0";
+    let from = b"flotilla:bot/strategy@0.7.0";
     let to = b"flotilla:bot/strategy@0.0.9";
     let mut patched = bytes.clone();
     let mut n = 0;
@@ -38,7 +38,8 @@ fn a_component_built_for_another_contract_version_is_refused_by_name() {
         "{text}"
     );
     assert!(
-        text.contains("flotilla:bot@0.0.9") && text.contains("flotilla:bot@0.6.0"),
+        text.contains("flotilla:bot@0.0.9")
+            && text.contains("`flotilla:bot@0.7.0` and `flotilla:bot@0.6.0`"),
         "{text}"
     );
 }

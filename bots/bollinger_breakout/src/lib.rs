@@ -6,15 +6,24 @@
 //! at the middle band at entry), `take_pct` (0 = none). Confidence grows with how far the
 //! close is beyond the band, in standard deviations.
 //!
+//! `entry = "limit"` enters on a pullback instead of at the market: a breakout places a
+//! limit order (good till canceled) at the band it broke, below the close for a long
+//! (above it for a short). An entry still unfilled after `stale_bars` (3) bars is canceled
+//! and the signal forgotten, so a breakout that goes on is bid again at the band of the
+//! moment; a signal that goes flat cancels its unfilled entry too. `entry = "market"` (the
+//! default) trades as before.
+//!
 //! The host computes the bands (the `indicator` import); the bot reads one bar for the
 //! close.
 
 use flotilla_sdk::directional::Directional;
-use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, Timeframe};
+use flotilla_sdk::{Bot, Config, Fill, Signal, Tick, TimeInForce, Timeframe};
 
 struct BollingerBreakout {
     period: usize,
     k: f64,
+    /// With limit entries: how many bars an entry may stay unfilled.
+    limit_entries: Option<u32>,
     d: Directional,
 }
 
@@ -38,13 +47,32 @@ impl Bot for BollingerBreakout {
         if !(k > 0.0 && k.is_finite()) {
             return Err(format!("param `k`: must be positive, got {k}"));
         }
-        Directional::warn_unknown(cfg, &["period", "k"]);
+        let stale_bars: u32 = cfg.get("stale_bars", 3)?;
+        let limit_entries = match cfg.get("entry", "market".to_string())?.as_str() {
+            "market" => None,
+            "limit" if stale_bars >= 1 => Some(stale_bars),
+            "limit" => return Err("param `stale_bars`: must be at least 1".into()),
+            other => {
+                return Err(format!(
+                    "param `entry`: expected market or limit, got {other:?}"
+                ));
+            }
+        };
+        Directional::warn_unknown(cfg, &["period", "k", "entry", "stale_bars"]);
         let d = Directional::from_config(cfg, 0.0, 0.0)?;
-        Ok(BollingerBreakout { period, k, d })
+        Ok(BollingerBreakout {
+            period,
+            k,
+            limit_entries,
+            d,
+        })
     }
 
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.d.ticks += 1;
+        if let Some(bars) = self.limit_entries {
+            self.cancel_stale(ctx, bars);
+        }
         for sym in ctx.symbols() {
             let bands = match ctx.bollinger(sym, self.d.timeframe, self.period as u32, self.k, 1) {
                 Ok(b) if !b.middle.is_empty() => b,
@@ -78,10 +106,22 @@ impl Bot for BollingerBreakout {
             };
             let strength = if stddev > 0.0 { beyond / stddev } else { 0.0 };
             let use_band_stop = self.d.stop_pct == 0.0;
-            let entry = self.d.act(ctx, sym, signal, close, strength, Self::NAME);
-            if let Some(entry) = entry.filter(|_| use_band_stop) {
+            let limit = self.limit_entries.is_some();
+            if limit && signal == Signal::Flat && prev != Signal::Flat {
+                // The breakout failed before the entry filled: nothing left to wait for.
+                cancel_unfilled(ctx, sym);
+            }
+            let Some(mut entry) = self.d.act(ctx, sym, signal, close, strength, Self::NAME) else {
+                continue;
+            };
+            if use_band_stop {
                 // The exit rule is the middle band: let the host enforce it between ticks.
-                entry.stop_loss(middle);
+                entry = entry.stop_loss(middle);
+            }
+            if limit {
+                // Bid at the band just broken: a pullback to it fills, a runaway does not.
+                let band = if signal == Signal::Long { upper } else { lower };
+                entry.limit(band).time_in_force(TimeInForce::Gtc);
             }
         }
         Ok(())
@@ -100,13 +140,51 @@ impl Bot for BollingerBreakout {
     }
 }
 
+impl BollingerBreakout {
+    /// Cancels limit entries unfilled after `bars` bars and forgets their signal, so a
+    /// breakout still on is bid again at the current band.
+    fn cancel_stale(&mut self, ctx: &Tick, bars: u32) {
+        let max_age = i64::from(bars) * self.d.timeframe.millis();
+        let stale: Vec<(u64, String)> = ctx
+            .working_orders()
+            .iter()
+            .filter(|o| o.limit_price.is_some() && o.filled == 0.0)
+            .filter(|o| ctx.time() - o.time >= max_age)
+            .map(|o| (o.id, o.symbol.clone()))
+            .collect();
+        for (id, symbol) in stale {
+            match ctx.cancel(id) {
+                Ok(()) => {
+                    self.d.signals.transition(&symbol, Signal::Flat);
+                }
+                Err(e) => ctx.warn(format!("{symbol}: cannot cancel order {id}: {e}")),
+            }
+        }
+    }
+}
+
+/// Cancels the unfilled limit entries of `symbol`.
+fn cancel_unfilled(ctx: &Tick, symbol: &str) {
+    let ids: Vec<u64> = ctx
+        .working_orders()
+        .iter()
+        .filter(|o| o.symbol == symbol && o.limit_price.is_some() && o.filled == 0.0)
+        .map(|o| o.id)
+        .collect();
+    for id in ids {
+        if let Err(e) = ctx.cancel(id) {
+            ctx.warn(format!("{symbol}: cannot cancel order {id}: {e}"));
+        }
+    }
+}
+
 flotilla_sdk::export_bot!(BollingerBreakout);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flotilla_sdk::Action;
-    use flotilla_sdk::testing::{Harness, reset, set_closes};
+    use flotilla_sdk::testing::{Harness, reset, set_closes, set_working_orders, take_cancels};
+    use flotilla_sdk::{Action, OrderState, Side, WorkingOrder};
 
     #[test]
     fn breaks_out_then_exits_at_middle_band() {
@@ -126,5 +204,97 @@ mod tests {
         closes.push(100.0);
         set_closes("AAA", Timeframe::M1, &closes);
         assert_eq!(h.tick(2, 1_300.0).unwrap()[0].action, Action::Target(0.0));
+    }
+
+    /// An unfilled limit buy of AAA placed at `time`.
+    fn resting(id: u64, time: i64, filled: f64) -> WorkingOrder {
+        WorkingOrder {
+            id,
+            symbol: "AAA".into(),
+            side: Side::Buy,
+            quantity: 10.0,
+            filled,
+            limit_price: Some(110.0),
+            time_in_force: TimeInForce::Gtc,
+            state: OrderState::Accepted,
+            time,
+            tag: "bollinger_breakout:long".into(),
+        }
+    }
+
+    #[test]
+    fn limit_entries_bid_at_the_band_and_stale_ones_are_canceled() {
+        reset();
+        let mut closes = vec![100.0, 101.0, 100.0, 101.0, 100.0, 130.0];
+        set_closes("AAA", Timeframe::M1, &closes);
+        let params = [
+            ("period", "5"),
+            ("k", "1.5"),
+            ("entry", "limit"),
+            ("stale_bars", "2"),
+        ];
+        let mut h = Harness::<BollingerBreakout>::init("b", &["AAA"], &params).unwrap();
+        let out = h.tick(0, 1_300.0).unwrap();
+        let limit = out[0].limit_price.expect("a limit entry");
+        assert_eq!(out[0].action, Action::Target(10.0));
+        assert_eq!(out[0].time_in_force, Some(TimeInForce::Gtc));
+        assert!(
+            limit > 100.0 && limit < 130.0,
+            "at the upper band, below the close: {limit}"
+        );
+        assert!(
+            out[0].stop_loss.unwrap() < limit,
+            "stopped at the middle band"
+        );
+
+        // The entry rests; one bar later it is young, two bars later stale.
+        set_working_orders(vec![resting(7, 0, 0.0), resting(8, 0, 4.0)]);
+        closes.push(131.0);
+        set_closes("AAA", Timeframe::M1, &closes);
+        assert!(
+            h.tick(60_000, 1_300.0).unwrap().is_empty(),
+            "still long: no new entry"
+        );
+        assert!(take_cancels().is_empty());
+        closes.push(200.0);
+        set_closes("AAA", Timeframe::M1, &closes);
+        let out = h.tick(120_000, 1_300.0).unwrap();
+        assert_eq!(
+            take_cancels(),
+            vec![7],
+            "the unfilled one; the partly filled one stays"
+        );
+        assert_eq!(
+            out.len(),
+            1,
+            "the breakout goes on: bid again at the current band"
+        );
+        assert!(out[0].limit_price.unwrap() > limit, "the band moved up");
+
+        // The close falls back to the middle band: the unfilled entry goes too.
+        set_working_orders(vec![resting(9, 120_000, 0.0)]);
+        closes.extend([100.0, 100.0]);
+        set_closes("AAA", Timeframe::M1, &closes);
+        let out = h.tick(150_000, 1_300.0).unwrap();
+        assert_eq!(out[0].action, Action::Target(0.0));
+        assert_eq!(out[0].limit_price, None, "exits go at the market");
+        assert_eq!(take_cancels(), vec![9]);
+    }
+
+    #[test]
+    fn market_entries_stay_the_default_and_bad_modes_are_refused() {
+        reset();
+        let closes = [100.0, 101.0, 100.0, 101.0, 100.0, 130.0];
+        set_closes("AAA", Timeframe::M1, &closes);
+        set_working_orders(vec![resting(7, 0, 0.0)]);
+        let mut h =
+            Harness::<BollingerBreakout>::init("b", &["AAA"], &[("period", "5"), ("k", "1.5")])
+                .unwrap();
+        let out = h.tick(600_000, 1_300.0).unwrap();
+        assert_eq!((out[0].limit_price, out[0].time_in_force), (None, None));
+        assert!(take_cancels().is_empty(), "market mode leaves orders alone");
+        let init = |p: &[(&str, &str)]| Harness::<BollingerBreakout>::init("b", &["AAA"], p);
+        assert!(init(&[("entry", "stop")]).is_err());
+        assert!(init(&[("entry", "limit"), ("stale_bars", "0")]).is_err());
     }
 }

@@ -9,7 +9,8 @@
 // `atr_period` (14), `atr_mult` (2, 0 = no stop), `timeframe` (1m), `allow_short`
 // (false), `fraction` of capital per symbol (an equal share of the granted symbols).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.6.0';
+import { indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.7.0';
+import { nextTick } from 'flotilla:bot/replay@0.7.0';
 
 const NAME = 'macd_js';
 const VERSION = '0.1.0';
@@ -165,20 +166,12 @@ export const strategy = {
     return intents;
   },
 
-  // A run of ticks (backtests): stop at the first that has intents, as the contract asks.
-  onTicks(ctx) {
-    for (;;) {
-      const intents = strategy.onTick(ctx);
-      // No series to watch: this bot reads indicators, not single bars.
-      const next = intents.length > 0 ? undefined : nextTick(undefined);
-      if (next === undefined) return intents;
-      ctx = next.ctx;
-    }
-  },
-
   onFill(_fill) {
     bot.fills += 1;
   },
+
+  // Market orders only: nothing to learn from their updates that fills do not say.
+  onOrder(_update) {},
 
   snapshot() {
     const state = { v: SNAPSHOT_VERSION, ticks: bot.ticks, fills: bot.fills, signals: bot.signals };
@@ -199,5 +192,19 @@ export const strategy = {
     bot.ticks = Number(data.ticks ?? 0);
     bot.fills = Number(data.fills ?? 0);
     bot.signals = { ...signals };
+  },
+};
+
+/** The `flotilla:bot/replay-strategy` export: a backtest's run of ticks in one call. */
+export const replayStrategy = {
+  // Stop at the first tick that has intents, as the contract asks.
+  onTicks(ctx) {
+    for (;;) {
+      const intents = strategy.onTick(ctx);
+      // No series to watch: this bot reads indicators, not single bars.
+      const next = intents.length > 0 ? undefined : nextTick(undefined);
+      if (next === undefined) return intents;
+      ctx = next.ctx;
+    }
   },
 };

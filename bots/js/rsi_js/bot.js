@@ -7,16 +7,20 @@
 // above `overbought`. Each entry carries a stop `stop_pct` away from the price.
 //
 // Params (all optional): `period` (14), `oversold` (30), `overbought` (70), `exit` (50),
-// `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03).
+// `timeframe` (1m), `allow_short` (false), `fraction` (an equal share), `stop_pct` (0.03),
+// `limit_pct` (0 = market entries): entries become limit orders this fraction below the
+// price (above it for a short), good for the day; a signal that goes flat cancels the
+// symbol's unfilled entries.
 
-import { bars, indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.6.0';
+import { bars, cancelOrder, indicator, lastPrice, log, positions, workingOrders } from 'flotilla:bot/host@0.7.0';
+import { nextTick } from 'flotilla:bot/replay@0.7.0';
 
 const NAME = 'rsi_js';
 const VERSION = '0.1.0';
 // Bump when the snapshot layout changes; restore refuses other versions.
 const SNAPSHOT_VERSION = 1;
 const TIMEFRAMES = { '1m': 'm1', '5m': 'm5', '15m': 'm15', '1h': 'h1', '1d': 'd1' };
-const KNOWN_PARAMS = ['period', 'oversold', 'overbought', 'exit', 'timeframe', 'allow_short', 'fraction', 'stop_pct'];
+const KNOWN_PARAMS = ['period', 'oversold', 'overbought', 'exit', 'timeframe', 'allow_short', 'fraction', 'stop_pct', 'limit_pct'];
 const SIGN = { flat: 0, long: 1, short: -1 };
 
 // An exported function returns `err(message)` when it throws a string; an `Error` object
@@ -59,6 +63,7 @@ function configure(config) {
   bot.allowShort = flag(params, 'allow_short', false);
   bot.fraction = number(params, 'fraction', 1 / Math.max(bot.symbols.length, 1));
   bot.stopPct = number(params, 'stop_pct', 0.03);
+  bot.limitPct = number(params, 'limit_pct', 0);
   const tf = (params.get('timeframe') ?? '1m').trim();
   if (!(tf in TIMEFRAMES)) fail(`param \`timeframe\`: expected one of ${Object.keys(TIMEFRAMES).join(', ')}, got \`${tf}\``);
   bot.timeframe = TIMEFRAMES[tf];
@@ -68,6 +73,7 @@ function configure(config) {
   }
   if (!(bot.fraction >= 0 && bot.fraction <= 10)) fail(`param \`fraction\`: must be in [0, 10], got ${bot.fraction}`);
   if (!(bot.stopPct >= 0 && bot.stopPct < 1)) fail(`param \`stop_pct\`: must be in [0, 1), got ${bot.stopPct}`);
+  if (!(bot.limitPct >= 0 && bot.limitPct < 1)) fail(`param \`limit_pct\`: must be in [0, 1), got ${bot.limitPct}`);
   for (const key of params.keys()) {
     if (!KNOWN_PARAMS.includes(key)) log('warn', `ignoring unknown param \`${key}\``);
   }
@@ -94,16 +100,31 @@ function flatMarket(symbol) {
   return closes.length > 1 && closes.every((c) => c === closes[0]);
 }
 
+// Asks the host to cancel the symbol's unfilled limit entries (done after the tick).
+function cancelEntries(symbol) {
+  for (const o of workingOrders()) {
+    if (o.symbol !== symbol || o.limitPrice === undefined || o.filled !== 0) continue;
+    try {
+      cancelOrder(o.id); // `id` is a BigInt (u64)
+    } catch (e) {
+      log('debug', `${symbol}: order ${o.id} not canceled: ${e && e.payload !== undefined ? e.payload : e}`);
+    }
+  }
+}
+
 function order(ctx, symbol, signal, rsi) {
   const tag = `${NAME}:${signal}`;
   if (signal === 'flat') {
-    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, trailing: undefined, scaleOuts: [], tag };
+    return { symbol, action: { tag: 'target', val: 0 }, confidence: 1, stopLoss: undefined, takeProfit: undefined, trailing: undefined, scaleOuts: [], limitPrice: undefined, timeInForce: undefined, tag };
   }
   const price = lastPrice(symbol);
   const qty = price > 0 ? SIGN[signal] * Math.max((ctx.capital * bot.fraction) / price, 0) : 0;
   const strength = signal === 'long' ? (bot.oversold - rsi) / 10 : (rsi - bot.overbought) / 10;
   const stopLoss = bot.stopPct > 0 ? price * (1 - SIGN[signal] * bot.stopPct) : undefined;
-  return { symbol, action: { tag: 'target', val: qty }, confidence: confidence(strength), stopLoss, takeProfit: undefined, trailing: undefined, scaleOuts: [], tag };
+  // A limit entry waits for the price to come `limit_pct` its way; undefined is a market order.
+  const limitPrice = bot.limitPct > 0 ? price * (1 - SIGN[signal] * bot.limitPct) : undefined;
+  const timeInForce = limitPrice === undefined ? undefined : 'day';
+  return { symbol, action: { tag: 'target', val: qty }, confidence: confidence(strength), stopLoss, takeProfit: undefined, trailing: undefined, scaleOuts: [], limitPrice, timeInForce, tag };
 }
 
 /** The `flotilla:bot/strategy` export. */
@@ -136,24 +157,19 @@ export const strategy = {
       if (prev !== 'flat' && !held.get(symbol)) prev = 'flat';
       const signal = decide(prev, rsi);
       bot.signals[symbol] = signal;
-      if (signal !== prev) intents.push(order(ctx, symbol, signal, rsi));
+      if (signal === prev) continue;
+      if (signal === 'flat' && bot.limitPct > 0) cancelEntries(symbol);
+      intents.push(order(ctx, symbol, signal, rsi));
     }
     return intents;
   },
 
-  // A run of ticks (backtests): stop at the first that has intents, as the contract asks.
-  onTicks(ctx) {
-    for (;;) {
-      const intents = strategy.onTick(ctx);
-      // No series to watch: this bot reads indicators, not single bars.
-      const next = intents.length > 0 ? undefined : nextTick(undefined);
-      if (next === undefined) return intents;
-      ctx = next.ctx;
-    }
-  },
-
   onFill(_fill) {
     bot.fills += 1;
+  },
+
+  onOrder(update) {
+    if (update.event.tag === 'rejected') log('warn', `${update.symbol}: order ${update.orderId} rejected: ${update.event.val}`);
   },
 
   snapshot() {
@@ -175,5 +191,19 @@ export const strategy = {
     bot.ticks = Number(data.ticks ?? 0);
     bot.fills = Number(data.fills ?? 0);
     bot.signals = { ...signals };
+  },
+};
+
+/** The `flotilla:bot/replay-strategy` export: a backtest's run of ticks in one call. */
+export const replayStrategy = {
+  // Stop at the first tick that has intents, as the contract asks.
+  onTicks(ctx) {
+    for (;;) {
+      const intents = strategy.onTick(ctx);
+      // No series to watch: this bot reads indicators, not single bars.
+      const next = intents.length > 0 ? undefined : nextTick(undefined);
+      if (next === undefined) return intents;
+      ctx = next.ctx;
+    }
   },
 };

@@ -6,7 +6,10 @@ mirrors that above `overbought`. Each entry carries a stop `stop_pct` away from 
 
 Params (all optional, text in the registry): `period` (14), `oversold` (30),
 `overbought` (70), `exit` (50), `timeframe` (1m), `allow_short` (false), `fraction` of
-capital per symbol (an equal share of the granted symbols), `stop_pct` (0.03, 0 = none).
+capital per symbol (an equal share of the granted symbols), `stop_pct` (0.03, 0 = none),
+`limit_pct` (0 = market entries): entries become limit orders this fraction below the
+price (above it for a short), good for the day; a signal that goes flat cancels the
+symbol's unfilled entries (`host.working_orders`, `host.cancel_order`).
 
 The same rule as `rsi_js` and the Rust `rsi_rust`, so the three can be benchmarked
 against each other (host/runtime/benches/languages.rs).
@@ -16,8 +19,9 @@ import json
 import math
 
 from componentize_py_types import Err
+from wit_world.exports import ReplayStrategy as ReplayStrategyProtocol
 from wit_world.exports import Strategy as StrategyProtocol
-from wit_world.imports import host
+from wit_world.imports import host, replay
 from wit_world.imports.types import (
     BotConfig,
     Description,
@@ -26,8 +30,11 @@ from wit_world.imports.types import (
     IndicatorValues_Line,
     LogLevel,
     OrderAction_Target,
+    OrderEvent_Rejected,
     OrderIntent,
+    OrderUpdate,
     TickContext,
+    TimeInForce,
     Timeframe,
 )
 
@@ -43,7 +50,7 @@ TIMEFRAMES = {
     "1h": Timeframe.H1,
     "1d": Timeframe.D1,
 }
-KNOWN_PARAMS = {"period", "oversold", "overbought", "exit", "timeframe", "allow_short", "fraction", "stop_pct"}
+KNOWN_PARAMS = {"period", "oversold", "overbought", "exit", "timeframe", "allow_short", "fraction", "stop_pct", "limit_pct"}
 
 FLAT, LONG, SHORT = "flat", "long", "short"
 SIGN = {FLAT: 0.0, LONG: 1.0, SHORT: -1.0}
@@ -110,6 +117,7 @@ class RsiBot:
         self.allow_short = _flag(params, "allow_short", False)
         self.fraction = _number(params, "fraction", 1.0 / max(len(self.symbols), 1))
         self.stop_pct = _number(params, "stop_pct", 0.03)
+        self.limit_pct = _number(params, "limit_pct", 0.0)
         tf = params.get("timeframe", "1m").strip()
         if tf not in TIMEFRAMES:
             raise Err(f"param `timeframe`: expected one of {', '.join(TIMEFRAMES)}, got `{tf}`")
@@ -125,6 +133,8 @@ class RsiBot:
             raise Err(f"param `fraction`: must be in [0, 10], got {self.fraction}")
         if not 0 <= self.stop_pct < 1:
             raise Err(f"param `stop_pct`: must be in [0, 1), got {self.stop_pct}")
+        if not 0 <= self.limit_pct < 1:
+            raise Err(f"param `limit_pct`: must be in [0, 1), got {self.limit_pct}")
         for key in sorted(set(params) - KNOWN_PARAMS):
             host.log(LogLevel.WARN, f"ignoring unknown param `{key}`")
 
@@ -164,8 +174,19 @@ class RsiBot:
             self.signals[symbol] = signal
             if signal == prev:
                 continue
+            if signal == FLAT and self.limit_pct > 0:
+                self.cancel_entries(symbol)
             intents.append(self.order(ctx, symbol, signal, rsi))
         return intents
+
+    def cancel_entries(self, symbol):
+        """Asks the host to cancel the symbol's unfilled limit entries (done after the tick)."""
+        for o in host.working_orders():
+            if o.symbol == symbol and o.limit_price is not None and o.filled == 0.0:
+                try:
+                    host.cancel_order(o.id)
+                except Err as e:  # it filled or went meanwhile
+                    host.log(LogLevel.DEBUG, f"{symbol}: order {o.id} not canceled: {e.value}")
 
     def flat_market(self, symbol):
         """TA-Lib's RSI is 0 both after nothing but losses and when nothing moved; only
@@ -180,7 +201,7 @@ class RsiBot:
         """A target intent for `signal`: flat closes; long/short hold `fraction` of capital."""
         tag = f"{NAME}:{signal}"
         if signal == FLAT:
-            return OrderIntent(symbol, OrderAction_Target(0.0), 1.0, None, None, None, [], tag)
+            return OrderIntent(symbol, OrderAction_Target(0.0), 1.0, None, None, None, [], None, None, tag)
         price = host.last_price(symbol)
         qty = SIGN[signal] * max(ctx.capital * self.fraction / price, 0.0) if price > 0 else 0.0
         if signal == LONG:
@@ -190,10 +211,18 @@ class RsiBot:
         stop = None
         if self.stop_pct > 0:
             stop = price * (1.0 - SIGN[signal] * self.stop_pct)
-        return OrderIntent(symbol, OrderAction_Target(qty), confidence(strength), stop, None, None, [], tag)
+        # A limit entry waits for the price to come `limit_pct` its way; None is a market order.
+        limit, tif = None, None
+        if self.limit_pct > 0:
+            limit, tif = price * (1.0 - SIGN[signal] * self.limit_pct), TimeInForce.DAY
+        return OrderIntent(symbol, OrderAction_Target(qty), confidence(strength), stop, None, None, [], limit, tif, tag)
 
     def on_fill(self, fill: Fill):
         self.fills += 1
+
+    def on_order(self, update: OrderUpdate):
+        if isinstance(update.event, OrderEvent_Rejected):
+            host.log(LogLevel.WARN, f"{update.symbol}: order {update.order_id} rejected: {update.event.value}")
 
     def snapshot(self):
         state = {"v": SNAPSHOT_VERSION, "ticks": self.ticks, "fills": self.fills, "signals": self.signals}
@@ -232,21 +261,28 @@ class Strategy(StrategyProtocol):
     def on_tick(self, ctx: TickContext):
         return BOT.on_tick(ctx)
 
-    def on_ticks(self, ctx: TickContext):
-        # A run of ticks (backtests): stop at the first that has intents, as the contract asks.
-        while True:
-            intents = BOT.on_tick(ctx)
-            # No series to watch: this bot reads indicators, not single bars.
-            nxt = None if intents else host.next_tick(None)
-            if nxt is None:
-                return intents
-            ctx = nxt.ctx
-
     def on_fill(self, fill: Fill):
         BOT.on_fill(fill)
+
+    def on_order(self, update: OrderUpdate):
+        BOT.on_order(update)
 
     def snapshot(self):
         return BOT.snapshot()
 
     def restore(self, state: bytes):
         BOT.restore(state)
+
+
+class ReplayStrategy(ReplayStrategyProtocol):
+    """The `replay-strategy` export: a backtest's run of ticks in one call."""
+
+    def on_ticks(self, ctx: TickContext):
+        # Stop at the first tick that has intents, as the contract asks.
+        while True:
+            intents = BOT.on_tick(ctx)
+            # No series to watch: this bot reads indicators, not single bars.
+            nxt = None if intents else replay.next_tick(None)
+            if nxt is None:
+                return intents
+            ctx = nxt.ctx

@@ -143,6 +143,38 @@ impl Core {
         );
     }
 
+    /// The bot's working orders as its tick lists them (contract 0.7.0 `working-orders`).
+    pub(crate) fn working_views(
+        &self,
+        bot: &flotilla_domain::BotId,
+    ) -> Arc<[flotilla_runtime::WorkingOrderView]> {
+        if self.working.is_empty() && self.resting.is_empty() {
+            return self.no_working.clone();
+        }
+        let views: Vec<_> = self
+            .working
+            .values()
+            .chain(self.resting.iter().map(|(w, _)| w))
+            .filter(|w| &w.order.bot == bot)
+            .filter_map(|w| flotilla_runtime::WorkingOrderView::of(&w.order))
+            .collect();
+        if views.is_empty() {
+            self.no_working.clone()
+        } else {
+            views.into()
+        }
+    }
+
+    /// Tells the order's bot what `event` did to it, at its next tick.
+    pub(crate) fn notify(&mut self, order: &Order, event: &OrderEvent, time: Timestamp) {
+        if let Some(u) = flotilla_runtime::OrderUpdateView::of(order, event, time) {
+            self.order_notices
+                .entry(order.bot.clone())
+                .or_default()
+                .push(u);
+        }
+    }
+
     /// What working orders (and a replay's resting limit orders) reserve, for risk.
     pub(crate) fn reservations(&self) -> Vec<Reservation> {
         self.working
@@ -240,8 +272,18 @@ impl Fleet {
     pub(crate) fn flush_outbox(&self, core: &mut Core) {
         let Some(e) = self.execution.get() else {
             core.outbox.clear();
+            core.cancel_outbox.clear();
             return;
         };
+        let now = core
+            .last_bar
+            .values()
+            .max()
+            .copied()
+            .unwrap_or(self.start());
+        for client in std::mem::take(&mut core.cancel_outbox) {
+            e.send(Command::Cancel(client, now));
+        }
         for id in std::mem::take(&mut core.outbox) {
             if let Some(w) = core.working.get(&id) {
                 let queued = w.queued.unwrap_or_else(Instant::now);
@@ -252,6 +294,35 @@ impl Fleet {
                 ));
             }
         }
+    }
+
+    /// A bot asked to cancel its order `id` (checked by the runtime to be one of its
+    /// working orders): a replay's resting order is canceled at once; a working one is
+    /// recorded as `pending_cancel` and the venue asked once the tick's record commits.
+    pub(crate) fn request_cancel(
+        &self,
+        core: &mut Core,
+        id: OrderId,
+        now: Timestamp,
+    ) -> Result<()> {
+        if let Some(i) = core.resting.iter().position(|(w, _)| w.order.id == id) {
+            let (mut w, _) = core.resting.remove(i);
+            w.order.apply(&OrderEvent::Canceled)?;
+            core.notify(&w.order, &OrderEvent::Canceled, now);
+            return core.set_order_state(id, OrderState::Canceled, now, "canceled by the bot");
+        }
+        let Some(w) = core.working.get_mut(&id) else {
+            return Ok(()); // done meanwhile: nothing to cancel
+        };
+        if w.order.apply(&OrderEvent::CancelRequested).is_err() {
+            return Ok(()); // already pending cancel
+        }
+        let client = w.order.client_id.clone();
+        let detail = serde_json::json!({ "reason": "canceled by the bot" });
+        core.ledger
+            .set_order_state(id, OrderState::PendingCancel, now, &detail, &[])?;
+        core.cancel_outbox.push(client);
+        Ok(())
     }
 
     /// Sends new bars to the venue (matching happens on the service's thread).
@@ -356,6 +427,7 @@ impl Fleet {
             }
         };
         let order = w.order.clone();
+        core.notify(&order, &event, ev.time);
         if let VenueEventKind::Fill {
             trade_id,
             quantity,

@@ -200,6 +200,12 @@ pub struct Core {
     /// The host state last written to the ledger, per key, so unchanged state is not
     /// written again.
     pub persisted: BTreeMap<&'static str, String>,
+    /// Order updates to report to each bot at its next tick (contract 0.7.0 `on-order`).
+    pub order_notices: BTreeMap<BotId, Vec<flotilla_runtime::OrderUpdateView>>,
+    /// Cancels asked for by the tick in progress, sent once its record commits.
+    pub cancel_outbox: Vec<ClientOrderId>,
+    /// Shared by every tick that has no working orders (a replay allocates none per tick).
+    pub no_working: std::sync::Arc<[flotilla_runtime::WorkingOrderView]>,
     /// When the oldest fill waiting for each bot came from the venue (latency figures).
     pub notice_since: BTreeMap<BotId, std::time::Instant>,
     /// Fills to report to each bot at its next tick.
@@ -416,6 +422,9 @@ impl Fleet {
                     .then(crate::journal::ReplayLog::default),
                 fill_notices: BTreeMap::new(),
                 notice_since: BTreeMap::new(),
+                order_notices: BTreeMap::new(),
+                cancel_outbox: Vec::new(),
+                no_working: std::sync::Arc::from([]),
             }),
             bots: RwLock::new(BTreeMap::new()),
             spawner: Mutex::new(None),

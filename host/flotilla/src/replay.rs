@@ -184,6 +184,7 @@ impl Replay {
         if !core.pending.is_empty()
             || !core.resting.is_empty()
             || core.fill_notices.contains_key(&self.ids[bot])
+            || core.order_notices.contains_key(&self.ids[bot])
         {
             return;
         }

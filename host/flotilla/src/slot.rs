@@ -3,8 +3,9 @@
 
 use flotilla_domain::{BotId, MarketData, Symbol, Timestamp};
 use flotilla_runtime::{
-    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, PositionView,
-    RunOutput, Runtime, RuntimeError, SandboxLimits, TickOutput, TickSource,
+    BotInstance, CallError, Description, FillView, HostIo, LoadedComponent, OrderUpdateView,
+    PositionView, RunOutput, Runtime, RuntimeError, SandboxLimits, TickOutput, TickSource,
+    WorkingOrderView,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -240,16 +241,19 @@ impl BotSlot {
         Ok(())
     }
 
-    /// Runs one tick. A poisoned instance is rebuilt first; a failure drops the instance so
-    /// the next tick starts clean.
+    /// Runs one tick, showing the bot its `positions` and `working` orders. A poisoned
+    /// instance is rebuilt first; a failure drops the instance so the next tick starts
+    /// clean.
     pub fn tick(
         &mut self,
         runtime: &Runtime,
         now: Timestamp,
         capital: f64,
         positions: Arc<[PositionView]>,
+        working: Arc<[WorkingOrderView]>,
     ) -> Result<TickOutput, CallError> {
-        self.run(runtime, now, capital, positions, None).result
+        self.run(runtime, now, capital, positions, working, None)
+            .result
     }
 
     /// Runs the tick at `now`, then, while the bot has no intents, the ticks `source`
@@ -260,6 +264,7 @@ impl BotSlot {
         now: Timestamp,
         capital: f64,
         positions: Arc<[PositionView]>,
+        working: Arc<[WorkingOrderView]>,
         source: Option<TickSource>,
     ) -> RunOutput {
         self.stats.ticks += 1;
@@ -276,6 +281,7 @@ impl BotSlot {
         }
         let inst = self.instance.as_mut().expect("built above");
         inst.io().positions = positions;
+        inst.io().working = working;
         let mut run = inst.run(now, capital, source);
         self.stats.ticks += run.ticks.saturating_sub(1);
         run.result = match run.result {
@@ -306,6 +312,17 @@ impl BotSlot {
             && let Err(e) = inst.on_fill(fill)
         {
             tracing::warn!(bot = %self.spec.id, error = %e, "on-fill failed");
+            self.failed(e);
+        }
+    }
+
+    /// Reports an order update to the bot (a no-op for a 0.6.0 bot); a failure poisons the
+    /// instance like any other.
+    pub fn on_order(&mut self, update: &OrderUpdateView) {
+        if let Some(inst) = self.instance.as_mut()
+            && let Err(e) = inst.on_order(update)
+        {
+            tracing::warn!(bot = %self.spec.id, error = %e, "on-order failed");
             self.failed(e);
         }
     }

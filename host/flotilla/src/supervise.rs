@@ -174,6 +174,7 @@ impl Fleet {
             let id = w.order.id;
             if w.order.expires_at.is_some_and(|t| bar.time >= t) {
                 let _ = w.order.apply(&OrderEvent::Expired);
+                core.notify(&w.order, &OrderEvent::Expired, bar.time);
                 core.set_order_state(
                     id,
                     OrderState::Expired,
@@ -192,6 +193,7 @@ impl Fleet {
                     fee: x.fee,
                 };
                 w.order.apply(&event)?;
+                core.notify(&w.order, &event, bar.time);
                 let fill = flotilla_domain::Fill {
                     order_id: id,
                     bot: w.order.bot.clone(),
@@ -223,6 +225,7 @@ impl Fleet {
                 Remainder::Filled => {}
                 Remainder::Expire { reason } | Remainder::Reject { reason } => {
                     let _ = w.order.apply(&OrderEvent::Expired);
+                    core.notify(&w.order, &OrderEvent::Expired, bar.time);
                     core.set_order_state(id, OrderState::Expired, bar.time, &reason)?;
                 }
             }

@@ -41,9 +41,11 @@ impl Fleet {
         if let Some(until) = slot.quarantined_until().filter(|u| now < *u) {
             return self.record_quarantined(handle, scheduled, now, until);
         }
-        let (capital, positions, notices) = {
+        let (capital, positions, notices, updates, working) = {
             let mut core = self.core();
             let notices = core.fill_notices.remove(&handle.id).unwrap_or_default();
+            let updates = core.order_notices.remove(&handle.id).unwrap_or_default();
+            let working = core.working_views(&handle.id);
             if let Some(since) = core.notice_since.remove(&handle.id)
                 && let Some(e) = self.execution()
             {
@@ -51,16 +53,20 @@ impl Fleet {
                 l.fill_to_bot_us.push(since.elapsed().as_micros() as u64);
             }
             let (capital, positions) = tick_inputs(&mut core, &handle.id);
-            (capital, positions, notices)
+            (capital, positions, notices, updates, working)
         };
-        // Fills that happened outside the bot's tick (next-open fills) reach it now.
+        // What happened to its orders since its last tick reaches the bot now: order
+        // updates (contract 0.7.0), then fills.
+        for u in &updates {
+            slot.on_order(u);
+        }
         for f in &notices {
             slot.on_fill(&fill_view(f));
         }
         // A run right after a quarantine would record its recovery late: one tick only.
         let source = source.filter(|_| slot.quarantined_until().is_none());
         let started = Instant::now();
-        let run = slot.run(&self.runtime, now, capital, positions, source);
+        let run = slot.run(&self.runtime, now, capital, positions, working, source);
         let duration_us = started.elapsed().as_micros() as u64;
         let (scheduled, now) = run.last.unwrap_or((scheduled, now));
         let result = run.result;
@@ -101,6 +107,9 @@ impl Fleet {
                 }
                 for v in &out.violations {
                     core.record_event(now, Some(&handle.id), "sandbox_violation", v)?;
+                }
+                for id in &out.cancels {
+                    self.request_cancel(&mut core, *id, now)?;
                 }
                 let (intents, rejected) =
                     validate_intents(&handle.id, slot.grant(), out.intents, &self.boundary);

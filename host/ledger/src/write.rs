@@ -4,7 +4,8 @@ use crate::records::{BotVersionRecord, IntentRecord, OrderStatus, TickId, TickRe
 use crate::sql::{Dec, action_parts, opt_dec, to_i64};
 use crate::{Ledger, LedgerError};
 use flotilla_domain::{
-    BotId, Decimal, Fill, Money, OrderId, OrderRequest, OrderState, Position, Symbol, Timestamp,
+    BotId, Decimal, Fill, Intent, Money, OrderId, OrderRequest, OrderState, Position, Symbol,
+    Timestamp,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -19,8 +20,8 @@ const INSERT_INTENT: &str = "INSERT INTO intents (tick_id, bot, symbol, action, 
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 const INSERT_ORDER: &str = "INSERT INTO orders (id, intent_id, bot, symbol, side, quantity, \
-     time, tag, status, client_id, state, filled_quantity, exit) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+     time, tag, status, client_id, state, filled_quantity, exit, order_type, limit_price, \
+     time_in_force) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 const INSERT_FILL: &str = "INSERT INTO fills (order_id, bot, symbol, side, quantity, price, \
      fee, time, realized_pnl, tag, trade_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -420,10 +421,10 @@ fn insert_intent(
             None => OrderStatus::Open,
         };
         if ir.queued {
-            insert_created(conn, Some(intent_id), order)?;
+            insert_created(conn, Some(intent_id), order, i)?;
         } else {
             let fill = ir.fill.as_ref().map(|(f, _)| f);
-            insert_order(conn, Some(intent_id), order, status, fill)?;
+            insert_order(conn, Some(intent_id), order, i, status, fill)?;
         }
     }
     if let Some((fill, realized)) = &ir.fill {
@@ -437,6 +438,7 @@ fn insert_created(
     conn: &Connection,
     intent_id: Option<i64>,
     o: &OrderRequest,
+    i: &Intent,
 ) -> Result<(), LedgerError> {
     conn.prepare_cached(INSERT_ORDER)?.execute(params![
         to_i64(o.id.0, "order id")?,
@@ -452,6 +454,9 @@ fn insert_created(
         OrderState::Created.as_str(),
         Dec(Decimal::ZERO),
         o.exit,
+        i.order_type.as_str(),
+        opt_dec(i.limit_price),
+        i.time_in_force.as_str(),
     ])?;
     let detail = serde_json::json!({ "client_id": o.client_id.as_str() });
     crate::orders::insert_event(conn, o.id, o.time, None, OrderState::Created, &detail)
@@ -463,6 +468,7 @@ fn insert_order(
     conn: &Connection,
     intent_id: Option<i64>,
     o: &OrderRequest,
+    i: &Intent,
     status: OrderStatus,
     fill: Option<&Fill>,
 ) -> Result<(), LedgerError> {
@@ -482,6 +488,9 @@ fn insert_order(
         state.as_str(),
         Dec(filled),
         o.exit,
+        i.order_type.as_str(),
+        opt_dec(i.limit_price),
+        i.time_in_force.as_str(),
     ])?;
     let none = serde_json::Value::Null;
     crate::orders::insert_event(conn, o.id, o.time, None, OrderState::Created, &none)?;

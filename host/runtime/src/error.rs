@@ -36,14 +36,14 @@ pub enum RuntimeError {
     },
     /// The component was built against a contract version this host does not know.
     #[error(
-        "{origin} was built for contract `{found}`, but this host speaks `{expected}`; rebuild the bot against wit/ of this Flotilla version"
+        "{origin} was built for contract `{found}`, but this host runs {expected}; rebuild the bot against wit/ of this Flotilla version"
     )]
     ContractMismatch {
         /// Where the bytes came from.
         origin: String,
         /// The version the component names.
         found: String,
-        /// The version the host knows.
+        /// The versions the host runs, each in backticks.
         expected: String,
     },
     /// The component needs imports the host does not provide.

@@ -1,11 +1,11 @@
-//! The store data of one bot and the host imports it may call.
+//! The store data of one bot: what the host imports read and write for it, and where a
+//! run of ticks takes its ticks from. The imports themselves are in `imports.rs`.
 //!
 //! Every import is deny-by-default: market data only for granted symbols, sizes capped,
 //! and every refusal remembered so the host can record it.
 
-use crate::bindings::flotilla::bot::{host, types};
-use flotilla_domain::{Bar, BotId, MarketData, Symbol, Timeframe, Timestamp};
-use flotilla_indicators::{Spec, Values};
+use crate::views::{PositionView, WorkingOrderView};
+use flotilla_domain::{Bar, BotId, MarketData, OrderId, Symbol, Timeframe, Timestamp};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -14,24 +14,7 @@ use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// Most bars one `bars` call returns, and most values one `indicator` call returns.
-pub const MAX_BARS_PER_CALL: u32 = 5_000;
-const MAX_KV_KEY: usize = 256;
-const MAX_KV_VALUE: usize = 64 * 1024;
-const MAX_KV_ENTRIES: usize = 1_024;
-const MAX_LOG_LEN: usize = 1_024;
 const MAX_VIOLATIONS: usize = 32;
-
-/// A bot's position as the bot sees it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PositionView {
-    /// The instrument.
-    pub symbol: Symbol,
-    /// Signed units.
-    pub quantity: f64,
-    /// Average entry price.
-    pub avg_price: f64,
-}
 
 /// One more tick of a run, as the host hands it to a bot inside `on-ticks`.
 #[derive(Clone, Debug)]
@@ -45,6 +28,8 @@ pub struct NextTick {
     /// The bot's open positions at that tick (shared: they change only with its fills).
     pub positions: Arc<[PositionView]>,
 }
+// No working orders here: they change only with an order event, which must reach the bot
+// first, so a source ends the run before one and the first tick's list holds for the run.
 
 /// Where a run inside `on-ticks` takes its ticks from.
 pub trait Ticks: Send {
@@ -88,10 +73,11 @@ pub const MAX_BATCH: usize = 1_024;
 /// traps after at most this long, not after a thousand deadlines.
 pub const MAX_BATCH_TIME: Duration = Duration::from_secs(2);
 /// Numbers per tick in a `next-ticks` list: the tick's time and its bar's six fields.
-const BATCH_STRIDE: usize = 7;
+pub(crate) const BATCH_STRIDE: usize = 7;
 
 /// What the host imports read and write for one bot: its grant, market view, positions,
-/// capital and key-value store. The host updates it before each call.
+/// working orders, capital and key-value store, and what a call leaves for the host (key
+/// writes, refusals, cancels). The host updates it before each call.
 pub struct HostIo {
     /// The bot.
     pub bot: BotId,
@@ -101,6 +87,8 @@ pub struct HostIo {
     pub market: Arc<dyn MarketData>,
     /// The bot's open positions.
     pub positions: Arc<[PositionView]>,
+    /// The bot's working orders as `working-orders` lists them (contract 0.7.0).
+    pub working: Arc<[WorkingOrderView]>,
     /// The bot's allocated capital.
     pub capital: f64,
     /// The bot's persisted key-value store (the host loads and saves it).
@@ -109,10 +97,12 @@ pub struct HostIo {
     pub kv_writes: Vec<(String, Vec<u8>)>,
     /// Imports the bot was refused since the last drain (e.g. an ungranted symbol).
     pub violations: Vec<String>,
+    /// Working orders the bot asked to cancel since the last drain, each once.
+    pub cancels: Vec<OrderId>,
     /// Host calls made since the last drain.
     pub host_calls: u64,
     /// Reused by `bars` and `indicator` so a tick does not allocate for the bars it reads.
-    scratch: Scratch,
+    pub(crate) scratch: Scratch,
     /// Inside an `on-ticks` call: where `next-tick` takes its ticks from.
     pub(crate) source: Option<TickSource>,
     /// Ticks this instance has started (the `tick` field of the contexts).
@@ -141,11 +131,11 @@ pub struct HostIo {
 
 /// Buffers the `bars` and `indicator` imports keep between calls.
 #[derive(Default)]
-struct Scratch {
-    bars: Vec<Bar>,
-    high: Vec<f64>,
-    low: Vec<f64>,
-    close: Vec<f64>,
+pub(crate) struct Scratch {
+    pub(crate) bars: Vec<Bar>,
+    pub(crate) high: Vec<f64>,
+    pub(crate) low: Vec<f64>,
+    pub(crate) close: Vec<f64>,
 }
 
 impl HostIo {
@@ -156,10 +146,12 @@ impl HostIo {
             grant,
             market,
             positions: Arc::from([]),
+            working: Arc::from([]),
             capital: 0.0,
             kv: BTreeMap::new(),
             kv_writes: Vec::new(),
             violations: Vec::new(),
+            cancels: Vec::new(),
             host_calls: 0,
             scratch: Scratch::default(),
             source: None,
@@ -190,13 +182,19 @@ impl HostIo {
         self.ticks
     }
 
+    /// Whether the current tick left something the host records with that tick (a key
+    /// written, an import refused, a cancel asked for): a run must hand back first.
+    pub(crate) fn must_hand_back(&self) -> bool {
+        !self.kv_writes.is_empty() || !self.violations.is_empty() || !self.cancels.is_empty()
+    }
+
     /// Moves the host through the first `n` ticks of the batch (no further than its end);
     /// a tick that is not the one planned ends the run.
     pub(crate) fn catch_up(&mut self, n: usize) {
         let n = n.min(self.batch.len());
         while self.caught_up < n {
-            // A key written or an import refused is recorded with its own tick.
-            if !self.kv_writes.is_empty() || !self.violations.is_empty() {
+            // What a tick left is recorded with that tick.
+            if self.must_hand_back() {
                 self.ended = true;
                 return;
             }
@@ -215,7 +213,7 @@ impl HostIo {
     }
 
     /// The index of `symbol` in the grant (an index, not a clone: this is on the tick path).
-    fn granted(&mut self, symbol: &str) -> Result<usize, String> {
+    pub(crate) fn granted(&mut self, symbol: &str) -> Result<usize, String> {
         match self.grant.iter().position(|s| s.as_str() == symbol) {
             Some(i) => Ok(i),
             None => {
@@ -230,7 +228,7 @@ impl HostIo {
         }
     }
 
-    fn violate(&mut self, msg: String) {
+    pub(crate) fn violate(&mut self, msg: String) {
         if self.violations.len() < MAX_VIOLATIONS {
             self.violations.push(msg);
         }
@@ -300,320 +298,6 @@ impl wasmtime_wasi::HostMonotonicClock for SimMonotonicClock {
     }
     fn now(&self) -> u64 {
         (self.0.load(Ordering::Relaxed).max(0) as u64).saturating_mul(1_000_000)
-    }
-}
-
-impl BotState {
-    /// The last `count` (at most [`MAX_BARS_PER_CALL`]) closed bars of a granted symbol,
-    /// read into the reused buffer, so the only allocation is what wasmtime is handed.
-    fn last_bars(
-        &mut self,
-        symbol: &str,
-        timeframe: types::Timeframe,
-        count: u32,
-    ) -> Result<&[Bar], String> {
-        self.io.host_calls += 1;
-        let i = self.io.granted(symbol)?;
-        let count = count.min(MAX_BARS_PER_CALL) as usize;
-        let io = &mut self.io;
-        io.market
-            .bars_into(&io.grant[i], timeframe.into(), count, &mut io.scratch.bars)
-            .map_err(|e| e.to_string())?;
-        Ok(&io.scratch.bars)
-    }
-
-    /// The newest closed bar of a watched series, as `bar-at(.., 0)` answers it; `None`
-    /// (the guest then asks `bar-at`) for an index past the grant or no bar held.
-    fn newest_bar(&mut self, watch: types::Series) -> Option<types::Bar> {
-        let io = &mut self.io;
-        let symbol = io.grant.get(watch.symbol as usize)?;
-        io.market
-            .bars_into(symbol, watch.timeframe.into(), 1, &mut io.scratch.bars)
-            .ok()?;
-        io.scratch.bars.first().map(wit_bar)
-    }
-}
-
-impl types::Host for BotState {}
-
-impl host::Host for BotState {
-    fn bars(
-        &mut self,
-        symbol: String,
-        timeframe: types::Timeframe,
-        count: u32,
-    ) -> Result<Vec<types::Bar>, String> {
-        let bars = self.last_bars(&symbol, timeframe, count)?;
-        Ok(bars.iter().map(wit_bar).collect())
-    }
-
-    fn bar_at(
-        &mut self,
-        symbol: String,
-        timeframe: types::Timeframe,
-        back: u32,
-    ) -> Result<Option<types::Bar>, String> {
-        let count = back.saturating_add(1);
-        let bars = self.last_bars(&symbol, timeframe, count)?;
-        // Fewer than `back + 1` bars held (or more asked than a call returns): no such bar.
-        Ok((bars.len() == count as usize).then(|| wit_bar(&bars[0])))
-    }
-
-    fn next_tick(&mut self, watch: Option<types::Series>) -> Option<types::RunTick> {
-        self.io.host_calls += 1;
-        // The rest of a batch never runs.
-        self.io.batch.clear();
-        self.io.caught_up = 0;
-        // A key written or an import refused is recorded with its own tick: hand back first.
-        if self.io.ended || !self.io.kv_writes.is_empty() || !self.io.violations.is_empty() {
-            return None;
-        }
-        let Some(next) = self.io.source.as_mut().and_then(|source| source.next()) else {
-            self.io.ended = true;
-            return None;
-        };
-        let tick = self.io.start_tick(next.time);
-        self.io.positions = next.positions;
-        self.io.capital = next.capital;
-        self.io.last = Some((next.scheduled, next.time));
-        // Read after the source moved the market: the bar `bar-at(.., 0)` would give now.
-        let newest = watch.and_then(|w| self.newest_bar(w));
-        Some(types::RunTick {
-            ctx: types::TickContext {
-                time: next.time.0,
-                tick,
-                capital: next.capital,
-            },
-            newest,
-        })
-    }
-
-    fn next_ticks(&mut self, watch: types::Series, max: u32, done: u32) -> Vec<f64> {
-        self.io.host_calls += 1;
-        let io = &mut self.io;
-        io.catch_up(done as usize);
-        io.batch.clear();
-        io.caught_up = 0;
-        if io.ended || !io.kv_writes.is_empty() || !io.violations.is_empty() {
-            return Vec::new();
-        }
-        let fit = MAX_BATCH_TIME.as_micros() / io.deadline.as_micros().max(1);
-        let max = (max as usize).min(MAX_BATCH).min(fit.max(1) as usize);
-        if let (Some(symbol), Some(source)) =
-            (io.grant.get(watch.symbol as usize), io.source.as_mut())
-        {
-            source.plan(symbol, watch.timeframe.into(), max, &mut io.batch);
-            io.batch.truncate(max);
-        }
-        if !io.batch.is_empty() {
-            io.tick_started = io.beats.load(Ordering::Relaxed);
-            io.deadlines = io.batch.len() as u64;
-            let mut out = Vec::with_capacity(2 + BATCH_STRIDE * io.batch.len());
-            out.extend([0.0, io.capital]);
-            for (time, bar) in &io.batch {
-                wire_tick(&mut out, time.0, Some(wit_bar(bar)));
-            }
-            return out;
-        }
-        // Nothing planned: one tick, moved to, as `next-tick` hands it.
-        let next = self.next_tick(Some(watch));
-        // `next_tick` counted this call again.
-        self.io.host_calls -= 1;
-        let Some(next) = next else {
-            return Vec::new();
-        };
-        let mut out = vec![1.0, next.ctx.capital];
-        wire_tick(&mut out, next.ctx.time, next.newest);
-        out
-    }
-
-    fn catch_up(&mut self, n: u32) {
-        self.io.host_calls += 1;
-        self.io.catch_up(n as usize);
-    }
-
-    fn indicator(
-        &mut self,
-        symbol: String,
-        timeframe: types::Timeframe,
-        spec: types::Indicator,
-        count: u32,
-    ) -> Result<types::IndicatorValues, String> {
-        self.io.host_calls += 1;
-        let i = self.io.granted(&symbol)?;
-        let spec = spec_from_wit(spec);
-        spec.validate()
-            .map_err(|e| format!("invalid indicator: {e}"))?;
-        let count = count.min(MAX_BARS_PER_CALL) as usize;
-        let io = &mut self.io;
-        let s = &mut io.scratch;
-        io.market
-            .bars_into(
-                &io.grant[i],
-                timeframe.into(),
-                spec.history(count),
-                &mut s.bars,
-            )
-            .map_err(|e| e.to_string())?;
-        s.close.clear();
-        s.close.extend(s.bars.iter().map(|b| b.close));
-        // Only ATR reads highs and lows; skip copying them for everything else.
-        s.high.clear();
-        s.low.clear();
-        if matches!(spec, Spec::Atr(_)) {
-            s.high.extend(s.bars.iter().map(|b| b.high));
-            s.low.extend(s.bars.iter().map(|b| b.low));
-        }
-        let values = flotilla_indicators::compute(&spec, &s.high, &s.low, &s.close, count)
-            .map_err(|e| format!("invalid indicator: {e}"))?;
-        Ok(values_to_wit(values))
-    }
-
-    fn last_price(&mut self, symbol: String) -> Result<f64, String> {
-        self.io.host_calls += 1;
-        let i = self.io.granted(&symbol)?;
-        self.io
-            .market
-            .last_price(&self.io.grant[i])
-            .map(|(p, _)| p)
-            .map_err(|e| e.to_string())
-    }
-
-    fn positions(&mut self) -> Vec<types::Position> {
-        self.io.host_calls += 1;
-        self.io
-            .positions
-            .iter()
-            .map(|p| types::Position {
-                symbol: p.symbol.to_string(),
-                quantity: p.quantity,
-                avg_price: p.avg_price,
-            })
-            .collect()
-    }
-
-    fn capital(&mut self) -> f64 {
-        self.io.host_calls += 1;
-        self.io.capital
-    }
-
-    fn kv_get(&mut self, key: String) -> Option<Vec<u8>> {
-        self.io.host_calls += 1;
-        self.io.kv.get(&key).cloned()
-    }
-
-    fn kv_set(&mut self, key: String, value: Vec<u8>) {
-        self.io.host_calls += 1;
-        if key.len() > MAX_KV_KEY || value.len() > MAX_KV_VALUE {
-            let msg = format!(
-                "kv-set refused: key {} bytes, value {} bytes (caps {MAX_KV_KEY}/{MAX_KV_VALUE})",
-                key.len(),
-                value.len()
-            );
-            return self.io.violate(msg);
-        }
-        if !self.io.kv.contains_key(&key) && self.io.kv.len() >= MAX_KV_ENTRIES {
-            return self.io.violate(format!(
-                "kv-set refused: store full ({MAX_KV_ENTRIES} keys)"
-            ));
-        }
-        self.io.kv.insert(key.clone(), value.clone());
-        self.io.kv_writes.retain(|(k, _)| *k != key);
-        self.io.kv_writes.push((key, value));
-    }
-
-    fn log(&mut self, level: types::LogLevel, message: String) {
-        self.io.host_calls += 1;
-        let message = truncate(&message, MAX_LOG_LEN);
-        let bot = self.io.bot.as_str();
-        match level {
-            types::LogLevel::Trace => tracing::trace!(target: "flotilla::bot", bot, "{message}"),
-            types::LogLevel::Debug => tracing::debug!(target: "flotilla::bot", bot, "{message}"),
-            types::LogLevel::Info => tracing::info!(target: "flotilla::bot", bot, "{message}"),
-            types::LogLevel::Warn => tracing::warn!(target: "flotilla::bot", bot, "{message}"),
-            types::LogLevel::Error => tracing::error!(target: "flotilla::bot", bot, "{message}"),
-        }
-    }
-}
-
-impl From<types::Timeframe> for Timeframe {
-    fn from(tf: types::Timeframe) -> Self {
-        match tf {
-            types::Timeframe::M1 => Timeframe::M1,
-            types::Timeframe::M5 => Timeframe::M5,
-            types::Timeframe::M15 => Timeframe::M15,
-            types::Timeframe::H1 => Timeframe::H1,
-            types::Timeframe::D1 => Timeframe::D1,
-        }
-    }
-}
-
-/// A bar as the contract spells it.
-/// Appends one tick of a `next-ticks` list: its time, then its bar (NaN when none).
-fn wire_tick(out: &mut Vec<f64>, time: i64, bar: Option<types::Bar>) {
-    out.push(time as f64);
-    match bar {
-        Some(b) => out.extend([b.time as f64, b.open, b.high, b.low, b.close, b.volume]),
-        None => out.extend([f64::NAN; BATCH_STRIDE - 1]),
-    }
-}
-
-fn wit_bar(b: &Bar) -> types::Bar {
-    types::Bar {
-        time: b.time.0,
-        open: b.open,
-        high: b.high,
-        low: b.low,
-        close: b.close,
-        volume: b.volume,
-    }
-}
-
-/// The indicator a guest asked for, in the indicators crate's terms.
-fn spec_from_wit(spec: types::Indicator) -> Spec {
-    use types::Indicator as I;
-    match spec {
-        I::Sma(p) => Spec::Sma(p),
-        I::Ema(p) => Spec::Ema(p),
-        I::Wma(p) => Spec::Wma(p),
-        I::Rsi(p) => Spec::Rsi(p),
-        I::Atr(p) => Spec::Atr(p),
-        I::Stddev(p) => Spec::StdDev(p),
-        I::Roc(p) => Spec::Roc(p),
-        I::Macd(m) => Spec::Macd {
-            fast: m.fast,
-            slow: m.slow,
-            signal: m.signal,
-        },
-        I::Bollinger(b) => Spec::Bollinger {
-            period: b.period,
-            deviations: b.deviations,
-        },
-    }
-}
-
-/// Computed values as the WIT variant; the vectors move, nothing is copied.
-fn values_to_wit(values: Values) -> types::IndicatorValues {
-    match values {
-        Values::Line(v) => types::IndicatorValues::Line(v),
-        Values::Macd {
-            macd,
-            signal,
-            histogram,
-        } => types::IndicatorValues::Macd(types::MacdValues {
-            macd,
-            signal,
-            histogram,
-        }),
-        Values::Bands {
-            upper,
-            middle,
-            lower,
-        } => types::IndicatorValues::Bands(types::BandValues {
-            upper,
-            middle,
-            lower,
-        }),
     }
 }
 

@@ -1,11 +1,12 @@
 //! One bot's sandboxed instance and the calls into it.
 
-use crate::bindings::{Bot, types};
 use crate::error::{CallError, RuntimeError};
+use crate::guest::{Contract, Guest};
 use crate::host::{BotState, HostIo, TickSource};
-use crate::intents::{RawAction, RawIntent, RawTrail, RawTrailing};
+use crate::intents::RawIntent;
 use crate::runtime::{LoadedComponent, Runtime};
-use flotilla_domain::{Timeframe, Timestamp};
+use crate::views::{FillView, OrderUpdateView};
+use flotilla_domain::{OrderId, Timeframe, Timestamp};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
@@ -41,27 +42,6 @@ pub struct Description {
     pub timeframes: Vec<Timeframe>,
 }
 
-/// A fill as reported to a bot.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FillView {
-    /// Host order id.
-    pub order_id: u64,
-    /// Instrument.
-    pub symbol: String,
-    /// True for a buy.
-    pub buy: bool,
-    /// Units.
-    pub quantity: f64,
-    /// Price.
-    pub price: f64,
-    /// Fee.
-    pub fee: f64,
-    /// Time.
-    pub time: Timestamp,
-    /// The intent's tag.
-    pub tag: String,
-}
-
 /// The result of one tick call.
 #[derive(Debug, Default)]
 pub struct TickOutput {
@@ -69,6 +49,9 @@ pub struct TickOutput {
     pub intents: Vec<RawIntent>,
     /// Key-value writes made during the call.
     pub kv_writes: Vec<(String, Vec<u8>)>,
+    /// Working orders the bot asked to cancel (each once, each one of the working orders
+    /// it was shown); the host cancels them after the tick. Always empty for 0.6.0 bots.
+    pub cancels: Vec<OrderId>,
     /// Host imports the bot was refused.
     pub violations: Vec<String>,
     /// Host imports called.
@@ -91,7 +74,7 @@ pub struct RunOutput {
 /// refuses further calls; build a new one from the same [`LoadedComponent`].
 pub struct BotInstance {
     store: Store<BotState>,
-    bot: Bot,
+    guest: Guest,
     deadline_ticks: u64,
     limits: SandboxLimits,
     poisoned: bool,
@@ -136,20 +119,21 @@ impl BotInstance {
                 _ => Err(Trap::Interrupt.into()),
             }
         });
-        let bot = component
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| RuntimeError::Instantiate {
-                origin: component.origin.clone(),
-                message: format!("{e:#}")
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-            })?;
+        let guest =
+            component
+                .pre
+                .instantiate(&mut store)
+                .map_err(|e| RuntimeError::Instantiate {
+                    origin: component.origin.clone(),
+                    message: format!("{e:#}")
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                })?;
         Ok(Self {
             store,
-            bot,
+            guest,
             deadline_ticks,
             limits,
             poisoned: false,
@@ -159,6 +143,14 @@ impl BotInstance {
     /// The host-side state the imports read; update positions and capital before a tick.
     pub fn io(&mut self) -> &mut HostIo {
         &mut self.store.data_mut().io
+    }
+
+    /// The contract version the bot was built for.
+    pub fn contract(&self) -> Contract {
+        match self.guest {
+            Guest::V06(_) => Contract::V0_6,
+            Guest::V07(_) => Contract::V0_7,
+        }
     }
 
     /// Whether an earlier failure poisoned this instance.
@@ -173,30 +165,15 @@ impl BotInstance {
 
     /// Calls `describe`.
     pub fn describe(&mut self) -> Result<Description, CallError> {
-        let d = self.call(|b, s| b.flotilla_bot_strategy().call_describe(s))?;
-        Ok(Description {
-            name: d.name,
-            version: d.version,
-            symbols: d.symbols,
-            timeframes: d.timeframes.into_iter().map(Into::into).collect(),
-        })
+        self.call(|g, s| g.describe(s))
     }
 
     /// Calls `init` with the bot id, granted symbols and params.
     pub fn init(&mut self, params: &[(String, String)]) -> Result<(), CallError> {
         let io = &self.store.data().io;
-        let config = types::BotConfig {
-            bot_id: io.bot.to_string(),
-            symbols: io.grant.iter().map(|s| s.to_string()).collect(),
-            params: params
-                .iter()
-                .map(|(k, v)| types::Param {
-                    key: k.clone(),
-                    value: v.clone(),
-                })
-                .collect(),
-        };
-        self.call(|b, s| b.flotilla_bot_strategy().call_init(s, &config))?
+        let bot = io.bot.to_string();
+        let symbols = io.grant.iter().map(|s| s.to_string()).collect();
+        self.call(|g, s| g.init(s, bot, symbols, params))?
             .map_err(CallError::Bot)
     }
 
@@ -219,16 +196,7 @@ impl BotInstance {
         io.ended = false;
         io.batch.clear();
         io.caught_up = 0;
-        let ctx = types::TickContext {
-            time: time.0,
-            tick,
-            capital,
-        };
-        let result = if batch {
-            self.call(|b, s| b.flotilla_bot_strategy().call_on_ticks(s, ctx))
-        } else {
-            self.call(|b, s| b.flotilla_bot_strategy().call_on_tick(s, ctx))
-        };
+        let result = self.call(|g, s| g.on_tick(s, (time, tick, capital), batch));
         let io = self.io();
         io.source = None;
         // Ticks of a batch the bot did not catch up with never ran.
@@ -237,6 +205,7 @@ impl BotInstance {
         let out = TickOutput {
             intents: Vec::new(),
             kv_writes: std::mem::take(&mut io.kv_writes),
+            cancels: std::mem::take(&mut io.cancels),
             violations: std::mem::take(&mut io.violations),
             host_calls: std::mem::take(&mut io.host_calls),
         };
@@ -246,10 +215,7 @@ impl BotInstance {
             Ok(Ok(intents)) if io.ended && !intents.is_empty() => Err(CallError::Bot(
                 "on-ticks returned intents after next-tick ended the run".into(),
             )),
-            Ok(Ok(intents)) => Ok(TickOutput {
-                intents: intents.into_iter().map(raw_intent).collect(),
-                ..out
-            }),
+            Ok(Ok(intents)) => Ok(TickOutput { intents, ..out }),
             Ok(Err(e)) => Err(CallError::Bot(e)),
             Err(e) => Err(e),
         };
@@ -262,38 +228,33 @@ impl BotInstance {
 
     /// Calls `on-fill`.
     pub fn on_fill(&mut self, fill: &FillView) -> Result<(), CallError> {
-        let f = types::Fill {
-            order_id: fill.order_id,
-            symbol: fill.symbol.clone(),
-            side: if fill.buy {
-                types::Side::Buy
-            } else {
-                types::Side::Sell
-            },
-            quantity: fill.quantity,
-            price: fill.price,
-            fee: fill.fee,
-            time: fill.time.0,
-            tag: fill.tag.clone(),
-        };
-        self.call(|b, s| b.flotilla_bot_strategy().call_on_fill(s, &f))
+        self.call(|g, s| g.on_fill(s, fill))
+    }
+
+    /// Calls `on-order` (contract 0.7.0); a 0.6.0 bot has no such export and hears nothing.
+    pub fn on_order(&mut self, update: &OrderUpdateView) -> Result<(), CallError> {
+        if self.contract() == Contract::V0_6 {
+            // Nothing to call, so nothing to fail, poisoned or not.
+            return Ok(());
+        }
+        self.call(|g, s| g.on_order(s, update))
     }
 
     /// Calls `snapshot`.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, CallError> {
-        self.call(|b, s| b.flotilla_bot_strategy().call_snapshot(s))
+        self.call(|g, s| g.snapshot(s))
     }
 
     /// Calls `restore`.
     pub fn restore(&mut self, state: &[u8]) -> Result<(), CallError> {
-        self.call(|b, s| b.flotilla_bot_strategy().call_restore(s, state))?
+        self.call(|g, s| g.restore(s, state))?
             .map_err(CallError::Bot)
     }
 
     /// Runs one export call under the deadline; any trap poisons the instance.
     fn call<R>(
         &mut self,
-        f: impl FnOnce(&Bot, &mut Store<BotState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Guest, &mut Store<BotState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         if self.poisoned {
             return Err(CallError::Poisoned);
@@ -302,7 +263,7 @@ impl BotInstance {
         io.tick_started = io.beats.load(Ordering::Relaxed);
         io.deadlines = 1;
         self.store.set_epoch_deadline(self.deadline_ticks);
-        match f(&self.bot, &mut self.store) {
+        match f(&self.guest, &mut self.store) {
             Ok(r) => Ok(r),
             Err(e) => {
                 self.poisoned = true;
@@ -328,36 +289,5 @@ impl BotInstance {
                 CallError::Trap(crate::host::truncate(&e.root_cause().to_string(), 300).to_string())
             }
         }
-    }
-}
-
-fn raw_intent(i: types::OrderIntent) -> RawIntent {
-    RawIntent {
-        symbol: i.symbol,
-        action: match i.action {
-            types::OrderAction::Buy(q) => RawAction::Buy(q),
-            types::OrderAction::Sell(q) => RawAction::Sell(q),
-            types::OrderAction::Target(q) => RawAction::Target(q),
-        },
-        confidence: i.confidence,
-        stop_loss: i.stop_loss,
-        take_profit: i.take_profit,
-        trailing: i.trailing.map(|t| RawTrailing {
-            distance: match t.distance {
-                types::TrailDistance::Atr(k) => RawTrail::Atr(k),
-                types::TrailDistance::Percent(p) => RawTrail::Percent(p),
-                types::TrailDistance::Absolute(d) => RawTrail::Absolute(d),
-            },
-            activate_at_r: t.activate_at_r,
-        }),
-        scale_outs: i
-            .scale_outs
-            .into_iter()
-            .map(|s| flotilla_domain::ScaleOut {
-                at_r: s.at_r,
-                fraction: s.fraction,
-            })
-            .collect(),
-        tag: i.tag,
     }
 }

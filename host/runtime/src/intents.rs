@@ -2,7 +2,8 @@
 
 use crate::host::truncate;
 use flotilla_domain::{
-    BotId, Decimal, Intent, OrderAction, ScaleOut, Symbol, TrailDistance, TrailingStop,
+    BotId, Decimal, Intent, OrderAction, OrderType, ScaleOut, Symbol, TimeInForce, TrailDistance,
+    TrailingStop,
 };
 
 /// Most scale-outs one intent may carry.
@@ -25,6 +26,10 @@ pub struct RawIntent {
     pub trailing: Option<RawTrailing>,
     /// Partial exits, as given.
     pub scale_outs: Vec<ScaleOut>,
+    /// Limit price, if any: then a limit order (contract 0.7.0; always `None` from 0.6.0).
+    pub limit_price: Option<f64>,
+    /// Time in force, if given; `None` is day.
+    pub time_in_force: Option<TimeInForce>,
     /// Free tag.
     pub tag: String,
 }
@@ -182,6 +187,16 @@ fn validate_one(
     };
     let stop_loss = price(r.stop_loss, "stop-loss")?;
     let take_profit = price(r.take_profit, "take-profit")?;
+    let limit_price = match r.limit_price {
+        None => None,
+        Some(v) if v.is_finite() && v > 0.0 => Some(to_decimal(v)),
+        Some(v) => {
+            return Err((
+                "invalid_limit_price",
+                format!("limit price {v} must be a positive finite price"),
+            ));
+        }
+    };
     let trailing = r
         .trailing
         .map(|t| trailing(t, stop_loss.is_some()))
@@ -202,9 +217,14 @@ fn validate_one(
         take_profit,
         trailing,
         scale_outs,
-        order_type: Default::default(),
-        limit_price: None,
-        time_in_force: Default::default(),
+        // A limit price makes a limit order, whatever the action (a target too).
+        order_type: if limit_price.is_some() {
+            OrderType::Limit
+        } else {
+            OrderType::Market
+        },
+        limit_price,
+        time_in_force: r.time_in_force.unwrap_or_default(),
         tag: r.tag.clone(),
     })
 }
@@ -309,6 +329,8 @@ mod tests {
             take_profit: None,
             trailing: None,
             scale_outs: Vec::new(),
+            limit_price: None,
+            time_in_force: None,
             tag: String::new(),
         }
     }
@@ -418,6 +440,60 @@ mod tests {
                 "absurd_quantity",
                 "invalid_confidence",
                 "invalid_price"
+            ]
+        );
+    }
+
+    #[test]
+    fn limit_prices_make_limit_orders_and_bad_ones_are_refused() {
+        let bot = BotId::new("b");
+        let grant = vec![Symbol::new("AAPL")];
+        let with = |action, limit: Option<f64>, tif: Option<TimeInForce>| {
+            let mut r = raw("AAPL", action);
+            (r.limit_price, r.time_in_force) = (limit, tif);
+            r
+        };
+        let input = vec![
+            with(RawAction::Buy(1.0), None, None),
+            with(RawAction::Buy(1.0), Some(99.25), Some(TimeInForce::Gtc)),
+            with(RawAction::Target(-3.0), Some(101.0), Some(TimeInForce::Ioc)),
+            with(RawAction::Sell(1.0), None, Some(TimeInForce::Fok)),
+            with(RawAction::Buy(1.0), Some(0.0), None),
+            with(RawAction::Buy(1.0), Some(f64::NAN), None),
+            with(RawAction::Buy(1.0), Some(-5.0), Some(TimeInForce::Day)),
+            with(RawAction::Buy(1.0), Some(f64::INFINITY), None),
+        ];
+        let (ok, rejected) = validate_intents(&bot, &grant, input, &BoundaryLimits::default());
+        let kinds: Vec<_> = ok
+            .iter()
+            .map(|i| (i.order_type, i.limit_price, i.time_in_force))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (OrderType::Market, None, TimeInForce::Day),
+                (
+                    OrderType::Limit,
+                    Some(Decimal::new(9925, 2)),
+                    TimeInForce::Gtc
+                ),
+                (
+                    OrderType::Limit,
+                    Some(Decimal::new(101, 0)),
+                    TimeInForce::Ioc
+                ),
+                (OrderType::Market, None, TimeInForce::Fok),
+            ]
+        );
+        assert!(rejected.iter().all(|r| r.code == "invalid_limit_price"));
+        let messages: Vec<&str> = rejected.iter().map(|r| r.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "limit price 0 must be a positive finite price",
+                "limit price NaN must be a positive finite price",
+                "limit price -5 must be a positive finite price",
+                "limit price inf must be a positive finite price",
             ]
         );
     }

@@ -1,8 +1,8 @@
 //! The shared engine, the linker and component loading.
 
-use crate::bindings::BotPre;
 use crate::cache::ComponentCache;
 use crate::error::RuntimeError;
+use crate::guest::{Contract, GuestPre};
 use crate::host::BotState;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-/// The contract package and version this host speaks.
-pub const CONTRACT: &str = "flotilla:bot@0.6.0";
+/// The contract package and version of `wit/`, what new bots are built against.
+pub const CONTRACT: &str = CONTRACT_0_7;
+/// Contract 0.7.0: limit orders, working orders, cancels, order updates.
+pub const CONTRACT_0_7: &str = "flotilla:bot@0.7.0";
+/// Contract 0.6.0 (`wit/0.6.0/`), still run unchanged.
+pub const CONTRACT_0_6: &str = "flotilla:bot@0.6.0";
 const STRATEGY_EXPORT: &str = "flotilla:bot/strategy";
 
 /// How the runtime is set up.
@@ -46,7 +50,7 @@ pub struct Runtime {
 
 /// A compiled, contract-checked component, ready to instantiate many times.
 pub struct LoadedComponent {
-    pub(crate) pre: BotPre<BotState>,
+    pub(crate) pre: GuestPre,
     /// Hex SHA-256 of the component bytes.
     pub hash: String,
     /// Where it was loaded from.
@@ -57,18 +61,27 @@ pub struct LoadedComponent {
     pub load_time: Duration,
 }
 
+impl LoadedComponent {
+    /// The contract version the component was built for.
+    pub fn contract(&self) -> Contract {
+        self.pre.contract()
+    }
+}
+
 impl std::fmt::Debug for LoadedComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadedComponent")
             .field("origin", &self.origin)
             .field("hash", &self.hash)
+            .field("contract", &self.contract())
             .finish_non_exhaustive()
     }
 }
 
 impl Runtime {
     /// Builds the engine (Cranelift, component model, epoch interruption) and the linker
-    /// with WASI p2 (no capabilities granted) and the Flotilla host interface.
+    /// with WASI p2 (no capabilities granted) and the Flotilla host interfaces of every
+    /// contract version: their names carry the version, so one linker serves both.
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let mut wcfg = Config::new();
         wcfg.wasm_component_model(true);
@@ -79,7 +92,9 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        crate::bindings::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        crate::bindings::v07::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        crate::bindings::v06::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let cache = config
             .cache_dir
@@ -150,7 +165,7 @@ impl Runtime {
                 c
             }
         };
-        self.check_contract(&component, origin)?;
+        let contract = self.contract_of(&component, origin)?;
         let instance_pre =
             self.linker
                 .instantiate_pre(&component)
@@ -158,7 +173,7 @@ impl Runtime {
                     origin: origin.to_string(),
                     message: format!("{e:#}"),
                 })?;
-        let pre = BotPre::new(instance_pre).map_err(|e| RuntimeError::Link {
+        let pre = GuestPre::new(contract, instance_pre).map_err(|e| RuntimeError::Link {
             origin: origin.to_string(),
             message: format!("{e:#}"),
         })?;
@@ -171,22 +186,25 @@ impl Runtime {
         }))
     }
 
-    /// Refuses components that speak another contract version, naming both versions.
-    fn check_contract(&self, component: &Component, origin: &str) -> Result<(), RuntimeError> {
+    /// The contract version a component was built for, by the strategy interface it
+    /// exports; another version is refused, naming it and the ones this host runs.
+    fn contract_of(&self, component: &Component, origin: &str) -> Result<Contract, RuntimeError> {
         let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect();
-        let expected = format!("{STRATEGY_EXPORT}@{}", contract_version());
-        if exports.contains(&expected) {
-            return Ok(());
+        if let Some(c) = Contract::ALL
+            .into_iter()
+            .find(|c| exports.contains(&c.strategy_export()))
+        {
+            return Ok(c);
         }
         match exports.iter().find(|n| n.starts_with(STRATEGY_EXPORT)) {
             Some(found) => Err(RuntimeError::ContractMismatch {
                 origin: origin.to_string(),
                 found: found.replace("/strategy", ""),
-                expected: CONTRACT.to_string(),
+                expected: Contract::ALL.map(|c| format!("`{c}`")).join(" and "),
             }),
             None => Err(RuntimeError::NotABot {
                 origin: origin.to_string(),
@@ -204,10 +222,6 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn contract_version() -> &'static str {
-    CONTRACT.split_once('@').map(|(_, v)| v).unwrap_or_default()
 }
 
 fn first_line(e: &wasmtime::Error) -> String {

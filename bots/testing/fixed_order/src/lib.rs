@@ -4,15 +4,23 @@
 //! Params: `symbol` (first granted), `side` = buy | sell | target (buy), `qty` (1),
 //! `every` (1), `limit` (most intents sent; none = no limit), `tag` ("fixed_order"),
 //! `confidence` (1.0), `stop_loss`, `take_profit`, `trail_pct` / `trail_atr` (a trailing
-//! stop), `trail_from_r`, `scale_outs` (`R:fraction` pairs, e.g. `1:0.5`) (absent = none).
+//! stop), `trail_from_r`, `scale_outs` (`R:fraction` pairs, e.g. `1:0.5`) (absent = none),
+//! `limit_price` (a limit order; absent = market), `tif` (day/gtc/ioc/fok; absent = none
+//! sent), `cancel` (order ids, comma-separated, to ask to cancel every tick).
 //!
 //! Counters, all ASCII decimal so tests can read them directly:
 //! - kv `ticks`: incremented every tick from its stored value (survives via the host kv);
 //! - kv `fills`: incremented on every fill;
+//! - kv `orders`: incremented on every order update, the last one in kv `last_order`
+//!   (`<id> <event>`);
+//! - kv `cancel_errors`: the host's refusals of the last tick's cancels, `; `-separated;
 //! - snapshot: the in-memory tick count (survives only through snapshot/restore).
+//!
+//! `tests/fixtures/contract-0.6.0/fixed_order.wasm` is this bot built for contract 0.6.0,
+//! before the order params and counters: it must keep running unchanged.
 
 use flotilla_sdk::directional::ExitParams;
-use flotilla_sdk::{Bot, Config, Fill, Tick};
+use flotilla_sdk::{Bot, Config, Fill, OrderUpdate, Tick, TimeInForce};
 
 enum Kind {
     Buy,
@@ -31,6 +39,9 @@ struct FixedOrder {
     take_profit: Option<f64>,
     exits: ExitParams,
     limit: Option<u64>,
+    limit_price: Option<f64>,
+    tif: Option<TimeInForce>,
+    cancel: Vec<u64>,
     sent: u64,
     ticks: u64,
 }
@@ -73,6 +84,14 @@ impl Bot for FixedOrder {
         if every == 0 {
             return Err("param `every`: must be at least 1".into());
         }
+        let cancel = cfg
+            .raw("cancel")
+            .unwrap_or("")
+            .split(',')
+            .filter(|id| !id.trim().is_empty())
+            .map(|id| id.trim().parse::<u64>())
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(|_| "param `cancel`: expected order ids like 3,7".to_string())?;
         Ok(FixedOrder {
             symbol,
             kind,
@@ -84,6 +103,9 @@ impl Bot for FixedOrder {
             take_profit: cfg.get_opt("take_profit")?,
             exits: ExitParams::from_config(cfg)?,
             limit: cfg.get_opt("limit")?,
+            limit_price: cfg.get_opt("limit_price")?,
+            tif: cfg.get_opt("tif")?,
+            cancel,
             sent: 0,
             ticks: 0,
         })
@@ -92,6 +114,14 @@ impl Bot for FixedOrder {
     fn on_tick(&mut self, ctx: &mut Tick) -> Result<(), String> {
         self.ticks += 1;
         bump("ticks");
+        if !self.cancel.is_empty() {
+            let errors: Vec<String> = self
+                .cancel
+                .iter()
+                .filter_map(|&id| ctx.cancel(id).err())
+                .collect();
+            ctx.kv_set("cancel_errors", errors.join("; "));
+        }
         if !self.ticks.is_multiple_of(self.every) || self.limit.is_some_and(|l| self.sent >= l) {
             return Ok(());
         }
@@ -107,12 +137,26 @@ impl Bot for FixedOrder {
             .stop_loss_opt(self.stop_loss)
             .take_profit_opt(self.take_profit)
             .tag(self.tag.as_str());
+        let order = match self.limit_price {
+            Some(p) => order.limit(p),
+            None => order,
+        };
+        let order = match self.tif {
+            Some(t) => order.time_in_force(t),
+            None => order,
+        };
         self.exits.apply(order);
         Ok(())
     }
 
     fn on_fill(&mut self, _fill: &Fill) {
         bump("fills");
+    }
+
+    fn on_order(&mut self, update: &OrderUpdate) {
+        bump("orders");
+        let last = format!("{} {:?}", update.order_id, update.event);
+        flotilla_sdk::host::kv_set("last_order", last.as_bytes());
     }
 
     fn snapshot(&self) -> Vec<u8> {
@@ -164,5 +208,51 @@ mod tests {
         assert_eq!(flotilla_sdk::host::kv_get("ticks"), Some(b"3".to_vec()));
         assert!(Harness::<FixedOrder>::init("f", &["AAA"], &[("side", "hold")]).is_err());
         assert!(Harness::<FixedOrder>::init("f", &[], &[]).is_err());
+    }
+
+    #[test]
+    fn limit_orders_cancels_and_order_updates() {
+        use flotilla_sdk::testing::{set_working_orders, take_cancels};
+        use flotilla_sdk::{OrderEvent, OrderState, Side, WorkingOrder};
+        reset();
+        set_working_orders(vec![WorkingOrder {
+            id: 3,
+            symbol: "AAA".into(),
+            side: Side::Buy,
+            quantity: 1.0,
+            filled: 0.0,
+            limit_price: Some(9.0),
+            time_in_force: TimeInForce::Gtc,
+            state: OrderState::Accepted,
+            time: 0,
+            tag: "fixed_order".into(),
+        }]);
+        let params = [("limit_price", "9.5"), ("tif", "ioc"), ("cancel", "3, 4")];
+        let mut h = Harness::<FixedOrder>::init("f", &["AAA"], &params).unwrap();
+        let out = h.tick(0, 1.0).unwrap();
+        assert_eq!(
+            (out[0].limit_price, out[0].time_in_force),
+            (Some(9.5), Some(TimeInForce::Ioc))
+        );
+        assert_eq!(take_cancels(), vec![3]);
+        let errors = flotilla_sdk::host::kv_get("cancel_errors").unwrap();
+        assert_eq!(
+            String::from_utf8(errors).unwrap(),
+            "order #4 is not one of this bot's working orders"
+        );
+        h.order(&OrderUpdate {
+            order_id: 3,
+            symbol: "AAA".into(),
+            event: OrderEvent::Canceled,
+            time: 60_000,
+            tag: "fixed_order".into(),
+        });
+        assert_eq!(flotilla_sdk::host::kv_get("orders"), Some(b"1".to_vec()));
+        assert_eq!(
+            flotilla_sdk::host::kv_get("last_order"),
+            Some(b"3 Canceled".to_vec())
+        );
+        assert!(Harness::<FixedOrder>::init("f", &["AAA"], &[("tif", "week")]).is_err());
+        assert!(Harness::<FixedOrder>::init("f", &["AAA"], &[("cancel", "x")]).is_err());
     }
 }

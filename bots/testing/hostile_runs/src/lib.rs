@@ -6,10 +6,11 @@
 //! belong to no tick). `on-tick` calls `next-tick` outside any run, fails if the host hands
 //! out a tick there, and otherwise returns nothing.
 
+use flotilla_sdk::bindings::exports::flotilla::bot::replay_strategy;
 use flotilla_sdk::bindings::exports::flotilla::bot::strategy::{
-    BotConfig, Description, Fill, Guest, OrderIntent, TickContext,
+    BotConfig, Description, Fill, Guest, OrderIntent, OrderUpdate, TickContext,
 };
-use flotilla_sdk::bindings::flotilla::bot::host;
+use flotilla_sdk::bindings::flotilla::bot::replay;
 use flotilla_sdk::bindings::flotilla::bot::types::{OrderAction, Timeframe};
 use std::cell::RefCell;
 
@@ -36,7 +37,7 @@ impl Guest for HostileRuns {
     }
 
     fn on_tick(_ctx: TickContext) -> Result<Vec<OrderIntent>, String> {
-        match host::next_tick(None) {
+        match replay::next_tick(None) {
             Some(t) => Err(format!(
                 "next-tick outside a run handed out tick {}",
                 t.ctx.tick
@@ -45,8 +46,22 @@ impl Guest for HostileRuns {
         }
     }
 
+    fn on_fill(_fill: Fill) {}
+
+    fn on_order(_update: OrderUpdate) {}
+
+    fn snapshot() -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn restore(_state: Vec<u8>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl replay_strategy::Guest for HostileRuns {
     fn on_ticks(_ctx: TickContext) -> Result<Vec<OrderIntent>, String> {
-        while host::next_tick(None).is_some() {}
+        while replay::next_tick(None).is_some() {}
         Ok(vec![OrderIntent {
             symbol: SYMBOL.with(|s| s.borrow().clone()),
             action: OrderAction::Buy(1.0),
@@ -55,18 +70,10 @@ impl Guest for HostileRuns {
             take_profit: None,
             trailing: None,
             scale_outs: Vec::new(),
+            limit_price: None,
+            time_in_force: None,
             tag: "after-the-end".into(),
         }])
-    }
-
-    fn on_fill(_fill: Fill) {}
-
-    fn snapshot() -> Vec<u8> {
-        Vec::new()
-    }
-
-    fn restore(_state: Vec<u8>) -> Result<(), String> {
-        Ok(())
     }
 }
 

@@ -3,7 +3,8 @@
 // Params (text in the registry, all optional): `period` (20) bars of the EMA, computed by
 // the host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
 
-import { indicator, lastPrice, positions, log, nextTick } from 'flotilla:bot/host@0.6.0';
+import { indicator, lastPrice, positions, log } from 'flotilla:bot/host@0.7.0';
+import { nextTick } from 'flotilla:bot/replay@0.7.0';
 
 const bot = { symbols: [] };
 
@@ -49,13 +50,32 @@ export const strategy = {
         takeProfit: undefined,
         trailing: undefined, // e.g. { distance: { tag: 'percent', val: 0.02 }, activateAtR: undefined }
         scaleOuts: [], // e.g. [{ atR: 1, fraction: 0.5 }] (needs a stop-loss)
+        limitPrice: undefined, // a limit order, e.g. price * 0.999; undefined: a market order
+        timeInForce: undefined, // 'day' (undefined), 'gtc', 'ioc' or 'fok'
         tag: '{{name}}',
       });
     }
     return intents;
   },
 
-  // A run of ticks (backtests): stop at the first that has intents, as the contract asks.
+  onFill(fill) {
+    log('info', `filled ${fill.quantity} ${fill.symbol} at ${fill.price}`);
+  },
+
+  // What happened to an order: update.event.tag is 'accepted', 'rejected', 'canceled',
+  // 'expired', 'partial-fill' or 'filled'.
+  onOrder(_update) {},
+
+  snapshot() {
+    return new Uint8Array();
+  },
+
+  restore(_state) {},
+};
+
+// A backtest's run of ticks in one call.
+export const replayStrategy = {
+  // Stop at the first tick that has intents, as the contract asks.
   onTicks(ctx) {
     for (;;) {
       const intents = strategy.onTick(ctx);
@@ -65,14 +85,4 @@ export const strategy = {
       ctx = next.ctx;
     }
   },
-
-  onFill(fill) {
-    log('info', `filled ${fill.quantity} ${fill.symbol} at ${fill.price}`);
-  },
-
-  snapshot() {
-    return new Uint8Array();
-  },
-
-  restore(_state) {},
 };

@@ -6,8 +6,9 @@ host; `fraction` of capital per symbol (an equal share); `stop_pct` (0.03).
 
 import wit_world
 from componentize_py_types import Err
+from wit_world.exports import ReplayStrategy as ReplayStrategyProtocol
 from wit_world.exports import Strategy as StrategyProtocol
-from wit_world.imports import host
+from wit_world.imports import host, replay
 from wit_world.imports.types import (
     BotConfig,
     Description,
@@ -61,24 +62,34 @@ class Strategy(StrategyProtocol):
                 continue  # already where it wants to be
             units = ctx.capital * STATE["fraction"] / price if long else 0.0
             stop = price * (1.0 - STATE["stop_pct"]) if long and STATE["stop_pct"] > 0 else None
-            intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, None, [], "{{name}}"))
+            # The two Nones before the tag: a limit price (None: a market order) and a
+            # time in force (None: day), e.g. `price * 0.999, TimeInForce.GTC`.
+            intents.append(OrderIntent(symbol, OrderAction_Target(units), 1.0, stop, None, None, [], None, None, "{{name}}"))
         return intents
-
-    def on_ticks(self, ctx: TickContext):
-        # A run of ticks (backtests): stop at the first that has intents, as the contract asks.
-        while True:
-            intents = self.on_tick(ctx)
-            # No series to watch: this bot reads indicators, not single bars.
-            nxt = None if intents else host.next_tick(None)
-            if nxt is None:
-                return intents
-            ctx = nxt.ctx
 
     def on_fill(self, fill):
         host.log(LogLevel.INFO, f"filled {fill.quantity} {fill.symbol} at {fill.price}")
+
+    def on_order(self, update):
+        pass  # accepted, rejected, canceled, expired, partly filled, filled
 
     def snapshot(self):
         return b""
 
     def restore(self, state):
         pass
+
+
+class ReplayStrategy(ReplayStrategyProtocol):
+    """The `replay-strategy` export: a backtest's run of ticks in one call."""
+
+    def on_ticks(self, ctx: TickContext):
+        # Stop at the first tick that has intents, as the contract asks.
+        strategy = Strategy()
+        while True:
+            intents = strategy.on_tick(ctx)
+            # No series to watch: this bot reads indicators, not single bars.
+            nxt = None if intents else replay.next_tick(None)
+            if nxt is None:
+                return intents
+            ctx = nxt.ctx
