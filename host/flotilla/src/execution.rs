@@ -114,6 +114,15 @@ pub fn venue_path(db: &Path) -> std::path::PathBuf {
     db.with_file_name(format!("{stem}.paper-venue.db"))
 }
 
+impl Working {
+    /// Whether it holds a place in risk. A backtest's market order waiting for the next
+    /// open does not: it fills at that bar, before any later tick of its bot, and replays
+    /// have always evaluated the orders of one tick without it (so reports stay the same).
+    pub fn reserves(&self) -> bool {
+        self.queued.is_some() || self.order.order_type == OrderType::Limit
+    }
+}
+
 impl Execution {
     /// The venue this service owns (tests and status read its account).
     pub fn venue(&self) -> &PaperVenue {
@@ -179,7 +188,7 @@ impl Core {
     pub(crate) fn reservations(&self) -> Vec<Reservation> {
         self.working
             .values()
-            .chain(self.resting.iter().map(|(w, _)| w))
+            .chain(self.resting.iter().map(|(w, _)| w).filter(|w| w.reserves()))
             .filter(|w| w.order.is_working())
             .map(|w| Reservation {
                 order: w.order.id,

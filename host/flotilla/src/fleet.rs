@@ -181,11 +181,9 @@ pub struct Core {
     pub marks: rustc_hash::FxHashMap<Symbol, Decimal>,
     /// When capital is next reallocated.
     pub next_rebalance: Timestamp,
-    /// Orders waiting for the next bar's open (next-open fills).
-    pub pending: Vec<flotilla_domain::OrderRequest>,
-    /// A replay's limit orders resting until a bar crosses them (the shared matching
-    /// model, `flotilla_broker::matching`), oldest first, with whether the next bar is
-    /// their first.
+    /// A replay's orders waiting for a bar (market orders for the next open, limits until
+    /// a bar crosses them: the shared matching model, `flotilla_broker::matching`),
+    /// oldest first, with whether the next bar is their first.
     pub resting: Vec<(crate::execution::Working, bool)>,
     /// Orders handed to the execution service and not done yet, by id.
     pub working: BTreeMap<flotilla_domain::OrderId, crate::execution::Working>,
@@ -415,7 +413,6 @@ impl Fleet {
                 by_client: BTreeMap::new(),
                 outbox: Vec::new(),
                 venue_seq: 0,
-                pending: Vec::new(),
                 tick_views: Default::default(),
                 replay_log: options
                     .journal_in_memory

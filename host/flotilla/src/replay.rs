@@ -181,8 +181,7 @@ impl Replay {
             return;
         };
         let core = self.fleet.core();
-        if !core.pending.is_empty()
-            || !core.resting.is_empty()
+        if !core.resting.is_empty()
             || core.fill_notices.contains_key(&self.ids[bot])
             || core.order_notices.contains_key(&self.ids[bot])
         {

@@ -23,7 +23,7 @@ impl Fleet {
     }
 
     /// The host's duties at `now` after the bars in `new_bars` arrived (when empty, the
-    /// latest 1-minute bar of every symbol): pending fills, risk's bar feed, exits, equity.
+    /// latest 1-minute bar of every symbol): waiting orders, risk's bar feed, exits, equity.
     pub fn host_duties(&self, now: Timestamp, new_bars: &[NewBar], snapshot: bool) -> Result<()> {
         let mut core = self.core();
         let latest;
@@ -49,9 +49,6 @@ impl Fleet {
                         core.marks.insert(symbol.clone(), mark);
                     }
                 }
-            }
-            if !core.pending.is_empty() {
-                self.fill_pending(&mut core, symbol, bar)?;
             }
             if !core.resting.is_empty() {
                 self.match_resting(&mut core, symbol, bar)?;
@@ -135,33 +132,10 @@ impl Fleet {
         out
     }
 
-    /// Fills the orders waiting for `bar` of `symbol` at its open (next-open fills).
-    fn fill_pending(&self, core: &mut Core, symbol: &Symbol, bar: &Bar) -> Result<()> {
-        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut core.pending)
-            .into_iter()
-            .partition(|o| &o.symbol == symbol && o.time <= bar.time);
-        core.pending = rest;
-        for order in due {
-            let (fill, rejected) = self.fill_order(core, &order, bar.open, bar.time, false)?;
-            if let Some((fill, realized)) = fill {
-                let pos = position_row(core, &fill, realized);
-                core.record_fill(&fill, realized, &pos)?;
-                core.fill_notices
-                    .entry(fill.bot.clone())
-                    .or_default()
-                    .push(fill);
-            }
-            if let Some(id) = rejected {
-                core.order_rejected(id)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Matches a replay's resting limit orders of `symbol` against `bar` with the matching
-    /// model the paper venue uses: a fill at the limit (or the better open of a bar that
-    /// gapped through it), ioc and fok on their first bar only, day orders expiring at
-    /// the session's end.
+    /// Matches a replay's waiting orders of `symbol` against `bar` with the matching model
+    /// the paper venue uses: a market order at the open (slipped against it), a limit at
+    /// the limit (or the better open of a bar that gapped through it), ioc and fok on
+    /// their first bar only, day orders expiring at the session's end.
     fn match_resting(&self, core: &mut Core, symbol: &Symbol, bar: &Bar) -> Result<()> {
         use flotilla_broker::matching::{Remainder, match_on_bar};
         use flotilla_domain::{OrderEvent, OrderState};

@@ -198,7 +198,7 @@ impl Fleet {
         let price_dec = price.and_then(to_price).unwrap_or_default();
         let budget = core.budgets.get(&intent.bot).copied().unwrap_or_default();
         let reference = self.previous_close(&intent.symbol);
-        let executes = self.executes() || !core.resting.is_empty();
+        let executes = self.executes() || core.resting.iter().any(|(w, _)| w.reserves());
         // Working orders hold their place: risk sees each position at its worst end and
         // a target measured from where the working orders take it (see `against_working`).
         let working = if executes {
@@ -285,10 +285,14 @@ impl Fleet {
             tag: intent.tag.clone(),
             exit,
         };
-        let expires_at = (intent.time_in_force == flotilla_domain::TimeInForce::Day)
+        let limit = intent.order_type == flotilla_domain::OrderType::Limit;
+        // A market order fills at the next price whatever its time in force says.
+        let expires_at = (limit && intent.time_in_force == flotilla_domain::TimeInForce::Day)
             .then(|| self.session_end(now));
-        if !self.executes() && intent.order_type == flotilla_domain::OrderType::Limit {
-            // A replay's limit order rests until a later bar crosses it.
+        let next_open = self.fill_mode == FillMode::NextOpen && !exit;
+        if !self.executes() && (limit || next_open) {
+            // A replay's order waits for the next bar: one case of the matching model the
+            // paper venue uses (a market order at the open, a limit when a bar crosses it).
             let spec = order_spec(&order, &intent, now, expires_at);
             match flotilla_domain::Order::new(spec) {
                 Ok(mut o) => {
@@ -332,12 +336,6 @@ impl Fleet {
                     }
                 }
             }
-            return Ok((record, None, None));
-        }
-        if self.fill_mode == FillMode::NextOpen && !exit {
-            // Filled by the host at the open of the symbol's next bar (no look-ahead).
-            record.order = Some(order.clone());
-            core.pending.push(order);
             return Ok((record, None, None));
         }
         let (fill, rejected_order) =
