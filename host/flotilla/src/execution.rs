@@ -176,6 +176,15 @@ impl Core {
 
     /// Tells the order's bot what `event` did to it, at its next tick.
     pub(crate) fn notify(&mut self, order: &Order, event: &OrderEvent, time: Timestamp) {
+        // A market order filled whole by one execution: its on-fill says it all (and a
+        // replay's most common trade then costs no second call into the bot).
+        let single_fill = matches!(event, OrderEvent::Fill { .. })
+            && order.order_type == OrderType::Market
+            && order.state == OrderState::Filled
+            && order.trade_ids.len() == 1;
+        if single_fill {
+            return;
+        }
         if let Some(u) = flotilla_runtime::OrderUpdateView::of(order, event, time) {
             self.order_notices
                 .entry(order.bot.clone())
