@@ -105,3 +105,71 @@ qty = 3
     let p = &ledger.positions().unwrap()[0];
     assert_eq!(p.quantity, rust_decimal::Decimal::from(3));
 }
+
+#[test]
+fn a_resting_limit_order_is_accepted_then_canceled_at_the_bots_request_through_the_venue() {
+    let _t = timing();
+    let dir = tempfile::tempdir().unwrap();
+    // Order 1 is a buy far below the market, good till canceled: it rests at the venue.
+    // From its second tick on the bot asks to cancel order 1.
+    let reg = registry(
+        dir.path(),
+        r#"
+[[bot]]
+id = "limiter"
+component = "fixed_order.wasm"
+every = "1m"
+symbols = ["AAPL"]
+[bot.params]
+qty = 1
+limit = 1
+limit_price = 1
+tif = "gtc"
+cancel = "1"
+"#,
+    );
+    let fleet = fleet(dir.path(), &reg);
+    fleet.start_execution(&dir.path().join("venue.db")).unwrap();
+    run_for(&fleet, 60.0, 5 * 60_000);
+    fleet.stop_execution();
+    let ledger = Ledger::open(dir.path().join("ledger.db")).unwrap();
+    let orders = ledger.orders(&OrderFilter::default()).unwrap();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    let o = &orders[0];
+    assert_eq!(
+        (o.order_type.as_str(), o.time_in_force.as_str()),
+        ("limit", "gtc")
+    );
+    let states: Vec<OrderState> = o.history.iter().map(|e| e.to).collect();
+    assert_eq!(
+        states,
+        [
+            OrderState::Created,
+            OrderState::Submitted,
+            OrderState::Accepted,
+            OrderState::PendingCancel,
+            OrderState::Canceled
+        ],
+        "{o:?}"
+    );
+    let venue = fleet.execution().unwrap().venue();
+    let client = o.client_id.as_deref().unwrap().parse().unwrap();
+    assert_eq!(
+        venue.order(&client).unwrap().unwrap().state,
+        OrderState::Canceled,
+        "the venue canceled it"
+    );
+    assert!(ledger.all_fills().unwrap().is_empty());
+    // The bot heard both updates: accepted, then canceled.
+    let kv: std::collections::BTreeMap<String, String> = ledger
+        .kv_all(&BotId::new("limiter"))
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
+        .collect();
+    assert_eq!(kv.get("orders").map(String::as_str), Some("2"), "{kv:?}");
+    assert!(
+        kv["last_order"].to_lowercase().ends_with("canceled"),
+        "{kv:?}"
+    );
+}
