@@ -470,3 +470,40 @@ fn a_limit_buy_fills_at_the_open_of_a_bar_that_gaps_through_it_else_at_the_limit
         assert_eq!(entry.state, flotilla_domain::OrderState::Filled);
     }
 }
+
+#[test]
+fn a_day_limit_expires_at_the_session_end_and_a_gtc_one_keeps_working() {
+    for (tif, want) in [("day", "expired"), ("gtc", "accepted")] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = gap_data(dir.path(), false);
+        // A buy at 90 that no bar reaches.
+        let registry = daily_fixed_order(
+            dir.path(),
+            "GAP",
+            &format!("side = \"buy\"\nqty = 1\nlimit = 1\nlimit_price = 90\ntif = \"{tif}\"\n"),
+        );
+        let (_, events) =
+            backtest::load_data(std::slice::from_ref(&data), &TimeRange::default(), false).unwrap();
+        let db = dir.path().join("replay.db");
+        let out = backtest::run(
+            &registry,
+            events,
+            RunParams::default(),
+            None,
+            Some(db.clone()),
+        )
+        .unwrap();
+        assert!(out.report.trades.is_empty(), "{tif}");
+        let ledger = flotilla_ledger::Ledger::open(&db).unwrap();
+        let orders = ledger
+            .orders(&flotilla_ledger::OrderFilter::default())
+            .unwrap();
+        assert_eq!(orders.len(), 1, "{tif}: {orders:?}");
+        assert_eq!(
+            orders[0].state.as_str(),
+            want,
+            "{tif}: {:?}",
+            orders[0].history
+        );
+    }
+}

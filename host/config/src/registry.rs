@@ -198,6 +198,20 @@ pub struct MarketConfig {
     /// Simulated start time, RFC 3339 (a TOML date-time or a string; default
     /// `2026-01-05T14:30:00Z`, a Monday's New York open).
     pub start: TimeText,
+    /// When each symbol's trading day ends, for orders good for the day, e.g.
+    /// `AAPL = { time = "16:00", tz = "America/New_York" }`; a symbol not listed trades
+    /// around the clock and its day ends at 00:00 UTC (default: none listed).
+    pub session_close: std::collections::BTreeMap<String, SessionClose>,
+}
+
+/// The end of a symbol's trading day: a local time of day in a time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionClose {
+    /// Local time of day, `HH:MM`.
+    pub time: String,
+    /// IANA zone (`America/New_York`) or fixed offset (`+02:00`, `UTC`).
+    pub tz: String,
 }
 
 /// The simulator's default symbols.
@@ -209,6 +223,7 @@ impl Default for MarketConfig {
             seed: 42,
             symbols: DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect(),
             start: TimeText("2026-01-05T14:30:00Z".into()),
+            session_close: Default::default(),
         }
     }
 }

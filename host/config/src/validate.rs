@@ -341,6 +341,8 @@ pub struct MarketSpec {
     pub symbols: Vec<Symbol>,
     /// Simulated start time.
     pub start: Timestamp,
+    /// Each listed symbol's end of day (others end theirs at 00:00 UTC).
+    pub session_close: std::collections::BTreeMap<Symbol, flotilla_engine::SessionReset>,
 }
 
 impl Registry {
@@ -576,6 +578,25 @@ impl Checker<'_> {
         }
         self.symbols(&at, "market.symbols", &f.market.symbols, None);
         let start = self.time("market.start", &f.market.start);
+        let mut session_close = std::collections::BTreeMap::new();
+        for (symbol, close) in &f.market.session_close {
+            let field = format!("market.session_close.{symbol}");
+            if !f.market.symbols.contains(symbol) {
+                let why = format!("{symbol} is not one of market.symbols");
+                self.problem(&at, &field, ProblemKind::Invalid(why));
+                continue;
+            }
+            let reset = flotilla_engine::SessionReset {
+                time: close.time.clone(),
+                tz: close.tz.clone(),
+            };
+            match flotilla_engine::risk::SessionClock::new(&reset) {
+                Ok(_) => {
+                    session_close.insert(Symbol::new(symbol), reset);
+                }
+                Err(e) => self.problem(&at, &field, ProblemKind::Invalid(e.to_string())),
+            }
+        }
         if self.problems.len() > before {
             return None;
         }
@@ -599,6 +620,7 @@ impl Checker<'_> {
                 seed: f.market.seed,
                 symbols: f.market.symbols.iter().map(Symbol::new).collect(),
                 start: start?,
+                session_close,
             },
         })
     }

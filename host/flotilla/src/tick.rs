@@ -288,7 +288,7 @@ impl Fleet {
         let limit = intent.order_type == flotilla_domain::OrderType::Limit;
         // A market order fills at the next price whatever its time in force says.
         let expires_at = (limit && intent.time_in_force == flotilla_domain::TimeInForce::Day)
-            .then(|| self.session_end(now));
+            .then(|| self.session_end(&intent.symbol, now));
         let next_open = self.fill_mode == FillMode::NextOpen && !exit;
         if !self.executes() && (limit || next_open) {
             // A replay's order waits for the next bar: one case of the matching model the
@@ -384,12 +384,19 @@ impl Fleet {
         }
     }
 
-    /// When a day order placed at `now` expires: the end of the fleet's trading session
-    /// (`[fleet.risk] session_reset`, 00:00 UTC by default, the close of 24/7 markets).
-    pub(crate) fn session_end(&self, now: Timestamp) -> Timestamp {
-        match flotilla_engine::risk::SessionClock::new(&self.spec.risk.session_reset) {
-            Ok(clock) => clock.next_reset(now),
-            Err(_) => Timestamp(now.0 - now.0.rem_euclid(86_400_000) + 86_400_000),
+    /// When a day order in `symbol` placed at `now` expires: the symbol's session close
+    /// from the registry (`[fleet.market.session_close]`), else 00:00 UTC (24/7 markets).
+    pub(crate) fn session_end(
+        &self,
+        symbol: &flotilla_domain::Symbol,
+        now: Timestamp,
+    ) -> Timestamp {
+        let midnight = Timestamp(now.0 - now.0.rem_euclid(86_400_000) + 86_400_000);
+        match self.spec.market.session_close.get(symbol) {
+            Some(close) => flotilla_engine::risk::SessionClock::new(close)
+                .map(|c| c.next_reset(now))
+                .unwrap_or(midnight),
+            None => midnight,
         }
     }
 

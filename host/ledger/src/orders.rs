@@ -313,9 +313,14 @@ mod tests {
                 (Some(Submitted), Filled)
             ]
         );
+        // Not filled in its tick: it rests at the in-process venue.
         assert_eq!(
             states(&ledger, 2),
-            vec![(None, Created), (Some(Created), Submitted)]
+            vec![
+                (None, Created),
+                (Some(Created), Submitted),
+                (Some(Submitted), Accepted)
+            ]
         );
 
         // Two partial fills, then nothing can move it back.
@@ -343,14 +348,14 @@ mod tests {
         let pos = position(dec!(5), dec!(10), dec!(0), dec!(0));
         ledger.record_fill(&fill, dec!(0), &pos).unwrap();
         assert_eq!(
-            states(&ledger, 2)[2..],
+            states(&ledger, 2)[3..],
             [
-                (Some(Submitted), PartiallyFilled),
+                (Some(Accepted), PartiallyFilled),
                 (Some(PartiallyFilled), Filled)
             ]
         );
         let history = ledger.order_history(OrderId(2)).unwrap();
-        assert_eq!(history[2].detail["trade_id"], "T1");
+        assert_eq!(history[3].detail["trade_id"], "T1");
 
         let all = ledger.orders(&OrderFilter::default()).unwrap();
         assert_eq!(all.iter().map(|o| o.id.0).collect::<Vec<_>>(), vec![2, 1]);
@@ -358,7 +363,7 @@ mod tests {
         assert_eq!((o.state, o.filled_quantity), (Filled, dec!(4)));
         let cid = o.client_id.as_deref().unwrap();
         assert!(ClientOrderId::parse(cid).is_ok(), "{cid}");
-        assert_eq!(o.history.len(), 4);
+        assert_eq!(o.history.len(), 5);
         let working = OrderFilter {
             working_only: true,
             ..OrderFilter::default()
@@ -417,7 +422,7 @@ mod tests {
         let last = rejected.history.last().unwrap();
         assert_eq!(
             (last.time, last.from, last.to),
-            (Timestamp(50), Some(Submitted), Rejected)
+            (Timestamp(50), Some(Accepted), Rejected)
         );
         let other = OrderFilter {
             bot: Some(BotId::new("nobody")),

@@ -473,7 +473,11 @@ fn insert_order(
     fill: Option<&Fill>,
 ) -> Result<(), LedgerError> {
     let filled = fill.map_or(Decimal::ZERO, |f| f.quantity);
-    let state = crate::orders::state_of(status);
+    // An order the in-process venue did not fill at once rests there: accepted.
+    let state = match (status, fill) {
+        (OrderStatus::Open, None) => OrderState::Accepted,
+        _ => crate::orders::state_of(status),
+    };
     conn.prepare_cached(INSERT_ORDER)?.execute(params![
         to_i64(o.id.0, "order id")?,
         intent_id,
@@ -503,6 +507,10 @@ fn insert_order(
         OrderState::Submitted,
         &sent,
     )?;
+    if state == OrderState::Accepted {
+        let at = Some(OrderState::Submitted);
+        crate::orders::insert_event(conn, o.id, o.time, at, OrderState::Accepted, &none)?;
+    }
     if let Some(f) = fill {
         let detail = serde_json::json!({
             "trade_id": f.trade_id, "quantity": f.quantity, "price": f.price,

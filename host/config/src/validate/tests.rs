@@ -427,6 +427,39 @@ timeout_ms = 400
 }
 
 #[test]
+fn session_closes_name_known_symbols_and_real_zones() {
+    let text = r#"
+[fleet]
+name = "t"
+[fleet.market]
+symbols = ["AAPL", "BTC-USD"]
+[fleet.market.session_close]
+AAPL = { time = "16:00", tz = "America/New_York" }
+NOPE = { time = "16:00", tz = "UTC" }
+BTC-USD = { time = "25:00", tz = "Mars/Olympus" }
+"#;
+    let reg = Registry::parse(text, PathBuf::from("s.toml")).unwrap();
+    let errors = reg.fleet_spec().unwrap_err().to_string();
+    assert!(errors.contains("market.session_close.NOPE"), "{errors}");
+    assert!(errors.contains("market.session_close.BTC-USD"), "{errors}");
+    assert!(!errors.contains("market.session_close.AAPL"), "{errors}");
+    let ok = text
+        .replace("NOPE = { time = \"16:00\", tz = \"UTC\" }\n", "")
+        .replace(
+            "BTC-USD = { time = \"25:00\", tz = \"Mars/Olympus\" }\n",
+            "",
+        );
+    let spec = Registry::parse(&ok, PathBuf::from("s.toml"))
+        .unwrap()
+        .fleet_spec()
+        .unwrap();
+    assert_eq!(
+        spec.market.session_close[&Symbol::new("AAPL")].tz,
+        "America/New_York"
+    );
+}
+
+#[test]
 fn the_paper_venue_settings_are_checked() {
     let text = r#"
 [fleet]

@@ -124,7 +124,7 @@ impl RiskConfig {
 }
 
 /// The daily session boundary: a local wall-clock time in a time zone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionReset {
     /// Local time of day, `HH:MM`. Default `00:00`.
