@@ -7,7 +7,7 @@ mod paper;
 
 pub use paper::{PaperBroker, PaperConfig};
 
-use flotilla_domain::{Fill, OrderRequest, Price, Timestamp};
+use flotilla_domain::{Fill, OrderRequest, Timestamp};
 
 /// Why a broker did not fill an order.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -39,6 +39,4 @@ pub trait Broker: Send {
         reference_price: f64,
         now: Timestamp,
     ) -> Result<Fill, BrokerError>;
-    /// Cash held at the broker.
-    fn cash(&self) -> Price;
 }

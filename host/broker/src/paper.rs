@@ -44,6 +44,12 @@ impl PaperBroker {
         }
     }
 
+    /// Cash after the market orders this broker filled (a replay's resting orders fill
+    /// through the matching model, not here: the fleet's book is the account).
+    pub fn cash(&self) -> Price {
+        self.cash
+    }
+
     /// Net position per symbol.
     pub fn positions(&self) -> &HashMap<Symbol, Decimal> {
         &self.positions
@@ -99,10 +105,6 @@ impl Broker for PaperBroker {
             trade_id: format!("paper-{}", order.client_id),
             tag: order.tag.clone(),
         })
-    }
-
-    fn cash(&self) -> Price {
-        self.cash
     }
 }
 
