@@ -14,7 +14,6 @@
 //! any difference between the venue's and the ledger's positions and cash is recorded.
 
 use crate::fleet::{Core, Fleet};
-use crate::tick::position_row;
 use anyhow::{Context, Result};
 use flotilla_domain::{
     Applied, Bar, ClientOrderId, Decimal, Fill, Order, OrderEvent, OrderId, OrderSpec, OrderState,
@@ -466,18 +465,11 @@ impl Fleet {
                 trade_id: trade_id.clone(),
                 tag: order.tag.clone(),
             };
-            let outcome = core.portfolio.apply_fill_detailed(&fill);
-            core.risk.on_fill(&fill, &outcome);
-            let pos = core.portfolio.position(&fill.bot, &fill.symbol).cloned();
-            core.exits.on_fill(&fill, pos.as_ref());
-            if let Some(trade) = &outcome.closed_trade {
-                core.allocator.observe_trade(trade);
-            }
-            let row = position_row(core, &fill, outcome.realized);
+            let (realized, row) = core.book_fill(&fill);
             let mut state = self.changed_host_state(core, true)?;
             state.push(seq_state[0].clone());
             core.ledger
-                .record_fill_with(&fill, outcome.realized, &row, Some(to), &state)?;
+                .record_fill_with(&fill, realized, &row, Some(to), &state)?;
             core.notice_since
                 .entry(fill.bot.clone())
                 .or_insert(received);

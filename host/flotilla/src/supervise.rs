@@ -180,15 +180,8 @@ impl Fleet {
                     trade_id,
                     tag: w.order.tag.clone(),
                 };
-                let outcome = core.portfolio.apply_fill_detailed(&fill);
-                core.risk.on_fill(&fill, &outcome);
-                let pos = core.portfolio.position(&fill.bot, &fill.symbol).cloned();
-                core.exits.on_fill(&fill, pos.as_ref());
-                if let Some(trade) = &outcome.closed_trade {
-                    core.allocator.observe_trade(trade);
-                }
-                let row = position_row(core, &fill, outcome.realized);
-                core.record_fill(&fill, outcome.realized, &row)?;
+                let (realized, row) = core.book_fill(&fill);
+                core.record_fill(&fill, realized, &row)?;
                 core.fill_notices
                     .entry(fill.bot.clone())
                     .or_default()

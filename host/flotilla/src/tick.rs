@@ -482,6 +482,23 @@ pub(crate) fn tick_inputs(
     (capital, positions)
 }
 
+impl Core {
+    /// Books a fill that came back from a venue or the matching model: the portfolio,
+    /// risk, the exit book and the allocator. Returns the PnL it realised and the bot's
+    /// position row after it (the caller records both).
+    pub(crate) fn book_fill(&mut self, fill: &Fill) -> (Decimal, flotilla_domain::Position) {
+        let outcome = self.portfolio.apply_fill_detailed(fill);
+        self.risk.on_fill(fill, &outcome);
+        let pos = self.portfolio.position(&fill.bot, &fill.symbol).cloned();
+        self.exits.on_fill(fill, pos.as_ref());
+        if let Some(trade) = &outcome.closed_trade {
+            self.allocator.observe_trade(trade);
+        }
+        let row = position_row(self, fill, outcome.realized);
+        (outcome.realized, row)
+    }
+}
+
 /// The bot's position row after `fill`, with realised PnL and fees since the ledger began.
 pub(crate) fn position_row(
     core: &mut Core,
