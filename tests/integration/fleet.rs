@@ -51,19 +51,7 @@ fn a_simulated_session_produces_fills_from_several_bots() {
         traded,
         "every trade in the summary is a fill row"
     );
-    // The book's cash is the starting cash less every fill's notional and fee, to the
-    // cent and beyond (market fills and the bollinger bot's limit fills alike).
-    let spent: rust_decimal::Decimal = core
-        .ledger
-        .all_fills()
-        .unwrap()
-        .iter()
-        .map(|f| f.side.sign() * f.quantity * f.price + f.fee)
-        .sum();
-    assert_eq!(
-        core.portfolio.cash(),
-        core.portfolio.starting_cash() - spent
-    );
+    crate::support::assert_cash_matches_fills(&core);
 }
 
 #[test]

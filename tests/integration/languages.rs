@@ -147,18 +147,7 @@ fn rust_python_and_javascript_bots_trade_side_by_side_in_one_fleet() {
             "{id} ({name}) has fills in the ledger: {s:#?}"
         );
     }
-    // The book's cash is the starting cash less every fill's notional and fee.
-    let spent: rust_decimal::Decimal = core
-        .ledger
-        .all_fills()
-        .unwrap()
-        .iter()
-        .map(|f| f.side.sign() * f.quantity * f.price + f.fee)
-        .sum();
-    assert_eq!(
-        core.portfolio.cash(),
-        core.portfolio.starting_cash() - spent
-    );
+    crate::support::assert_cash_matches_fills(&core);
     drop(core);
     drop(fleet);
 

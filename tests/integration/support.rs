@@ -124,3 +124,19 @@ pub fn timing() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// The book's cash is the starting cash less every recorded fill's notional and fee, to
+/// the cent and beyond (market and limit fills alike).
+pub fn assert_cash_matches_fills(core: &flotilla::fleet::Core) {
+    let spent: rust_decimal::Decimal = core
+        .ledger
+        .all_fills()
+        .unwrap()
+        .iter()
+        .map(|f| f.side.sign() * f.quantity * f.price + f.fee)
+        .sum();
+    assert_eq!(
+        core.portfolio.cash(),
+        core.portfolio.starting_cash() - spent
+    );
+}

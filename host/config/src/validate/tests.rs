@@ -1,6 +1,8 @@
 use super::*;
+use crate::registry::BrokerKind;
 use crate::{ConfigError, DEFAULT_REGISTRY, SOURCE_CONFIG_DIR};
 use std::path::Path;
+use std::time::Duration;
 
 const NO_FILES: ValidateOptions = ValidateOptions { check_files: false };
 
