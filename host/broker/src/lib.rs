@@ -1,9 +1,11 @@
 //! Broker routing: the [`Broker`] trait and the paper broker.
 //!
-//! Venue connectors (REST through reqwest) implement the same trait in their own modules.
+//! The execution service's venues share [`venue::Venue`]: the paper venue, and the real
+//! venues' connectors in their own crate (the HTTP and TLS stack stays out of this one).
 
 pub mod matching;
 mod paper;
+pub mod venue;
 
 pub use paper::{PaperBroker, PaperConfig};
 

@@ -21,18 +21,19 @@
 mod book;
 mod config;
 mod error;
-mod event;
 mod matching;
-mod order;
 pub mod schema;
 mod store;
 mod submit;
+mod venue;
 
 pub use config::VenueConfig;
 pub use error::VenueError;
-pub use event::{VenueEvent, VenueEventKind};
+pub use flotilla_broker::venue::{
+    CancelOutcome, Venue, VenueEvent, VenueEventKind, VenueFailure, VenueFill, VenueOrder,
+    VenueOrderRequest,
+};
 pub use flotilla_domain::ClientOrderId;
-pub use order::{CancelOutcome, VenueFill, VenueOrder, VenueOrderRequest};
 
 use flotilla_domain::{Money, Position, Quantity, Symbol};
 use rusqlite::Connection;

@@ -118,11 +118,14 @@ pub struct VenueOrder {
     pub updated_at: Timestamp,
 }
 
-/// What [`crate::PaperVenue::cancel`] did.
+/// What [`crate::venue::Venue::cancel`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum CancelOutcome {
     /// The order was working and is now canceled (at once: the paper venue is synchronous).
     Canceled,
+    /// The venue accepted the request; the order is canceled once its `canceled` event
+    /// arrives (a remote venue: Alpaca's 204), or it may still fill meanwhile.
+    Requested,
     /// The order is already done, in this state.
     NotCancelable(OrderState),
     /// The venue never saw this client id.
@@ -134,7 +137,7 @@ const VENUE_BOT: &str = "paper-venue";
 
 impl VenueOrder {
     /// A new record of `req`, received at `now`, in `state` and nothing filled.
-    pub(crate) fn new(req: &VenueOrderRequest, state: OrderState, now: Timestamp) -> Self {
+    pub fn new(req: &VenueOrderRequest, state: OrderState, now: Timestamp) -> Self {
         Self {
             client_id: req.client_id.clone(),
             symbol: req.symbol.clone(),
@@ -179,7 +182,7 @@ impl VenueOrder {
 
     /// The domain order for matching and for its state machine, numbered `id`. Trade ids
     /// are left out: the venue makes each one once, so there is no repeat to detect.
-    pub(crate) fn to_domain(&self, id: OrderId) -> Order {
+    pub fn to_domain(&self, id: OrderId) -> Order {
         Order {
             id,
             client_id: self.client_id.clone(),
@@ -204,7 +207,7 @@ impl VenueOrder {
     }
 
     /// Takes the progress of `order` (booked through the domain machine) as of `now`.
-    pub(crate) fn absorb(&mut self, order: &Order, now: Timestamp) {
+    pub fn absorb(&mut self, order: &Order, now: Timestamp) {
         self.state = order.state;
         self.filled_quantity = order.filled_quantity;
         self.avg_price = order.avg_fill_price;

@@ -4,7 +4,7 @@ use flotilla_domain::{ClientOrderId, Money, OrderEvent, Price, Quantity, Timesta
 use serde::{Deserialize, Serialize};
 
 /// One report about one order. Every event is also stored with a sequence number
-/// ([`crate::PaperVenue::events_since`]).
+/// (`events_since` of the [`crate::venue::Venue`]).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct VenueEvent {
     /// The order it is about.
@@ -16,7 +16,7 @@ pub struct VenueEvent {
 }
 
 /// What happened to an order. The reason of a venue-side cancel or expiry is on the order
-/// ([`crate::VenueOrder::reason`]).
+/// ([`crate::venue::VenueOrder::reason`]).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VenueEventKind {

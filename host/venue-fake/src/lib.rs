@@ -1,0 +1,4 @@
+//! Loopback fake venues.
+
+pub mod alpaca;
+pub mod binance;

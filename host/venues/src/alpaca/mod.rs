@@ -1,0 +1,1 @@
+//! Alpaca: Trading API v2 (stocks and crypto) and its market data.

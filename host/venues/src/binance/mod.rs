@@ -1,0 +1,1 @@
+//! Binance Spot (testnet by default).
