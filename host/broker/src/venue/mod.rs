@@ -92,6 +92,21 @@ pub trait Venue: Send + Sync {
     /// Cash in the account currency.
     fn cash(&self) -> Result<Money, VenueFailure>;
 
+    /// The order as this venue will take it, checked before the host records it: the
+    /// quantity rounded down to the lot step and the price to the tick (Binance's
+    /// filters); `Err` with the reason, the filter named, when it is below a minimum. The
+    /// default takes every request as it is. Pure and cheap: the host calls it on the
+    /// tick path.
+    fn prepare(&self, req: &VenueOrderRequest) -> Result<VenueOrderRequest, String> {
+        Ok(req.clone())
+    }
+
+    /// What the connection did that an operator should see since the last call (a
+    /// circuit opened or closed, a stream reconnected, the clock resynced), one line each.
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// New bars of the host's market: a simulated venue matches on them; a real venue has
     /// its own market and ignores them.
     fn on_bars(&self, _bars: &[(Symbol, Bar)], _now: Timestamp) -> Result<(), VenueFailure> {
