@@ -20,8 +20,8 @@ pub mod validate;
 
 pub use registry::{
     BotConfig, BotLimits, BotRiskOverrides, BrokerConfig, BrokerKind, ConfigError,
-    DEFAULT_REGISTRY, DEFAULT_SYMBOLS, DecimalText, FleetConfig, MarketConfig, Registry,
-    RiskConfig, SOURCE_CONFIG_DIR, SandboxConfig, ThompsonConfig, TimeText,
+    DEFAULT_REGISTRY, DEFAULT_SYMBOLS, DecimalText, FleetConfig, MarketConfig, MarketSourceKind,
+    Registry, RiskConfig, SOURCE_CONFIG_DIR, SandboxConfig, ThompsonConfig, TimeText, VenueMode,
 };
 pub use schedule::{Schedule, ScheduleError, parse_cron, parse_interval, parse_tz};
 pub use validate::{

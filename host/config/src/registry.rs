@@ -151,8 +151,26 @@ impl Default for SandboxConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrokerConfig {
-    /// Which broker (default `paper`, the only kind so far).
+    /// Which broker (default `paper`: the local paper venue beside the ledger; `alpaca`
+    /// and `binance` reach those venues, on their paper account or testnet unless `mode`
+    /// is `live`).
     pub kind: BrokerKind,
+    /// `paper` (default) or `live`. Real money needs this *and* `flotilla run --live` (or
+    /// `FLOTILLA_LIVE=1`); with either missing the host only talks to paper or testnet.
+    pub mode: VenueMode,
+    /// The venue's base URL, for a rehearsal against a fake venue
+    /// (`flotilla venue fake-alpaca`); only loopback addresses are allowed (default: the
+    /// venue's own paper/testnet or live URL).
+    pub url: Option<String>,
+    /// How long a venue request may take before its outcome counts as unknown, ms
+    /// (default 10000; 100..=120000).
+    pub request_timeout_ms: u64,
+    /// The account's request budget per minute, shared by every bot (default: the venue's
+    /// documented limit: Alpaca 200 requests, Binance 6000 weight; 1..=100000).
+    pub rate_limit_per_minute: Option<u32>,
+    /// After an ambiguous submit, how long "not found" is doubted before the order may be
+    /// sent again, ms (default 10000; 0..=600000).
+    pub resend_grace_ms: u64,
     /// Slippage applied against the order, basis points; decimal (default 2; 0..=10000).
     pub slippage_bps: DecimalText,
     /// Fee charged on notional, basis points; decimal (default 1; 0..=10000).
@@ -173,23 +191,80 @@ impl Default for BrokerConfig {
             fee_bps: DecimalText("1".into()),
             partial_fill_fraction: None,
             latency_ms: 0,
+            mode: VenueMode::Paper,
+            url: None,
+            request_timeout_ms: 10_000,
+            rate_limit_per_minute: None,
+            resend_grace_ms: 10_000,
         }
     }
+}
+
+/// Paper (or testnet) or real money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VenueMode {
+    /// The venue's paper account or testnet.
+    #[default]
+    Paper,
+    /// Real money (also needs `--live` or `FLOTILLA_LIVE=1`).
+    Live,
+}
+
+/// Where bars come from in `flotilla run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarketSourceKind {
+    /// The embedded simulator.
+    #[default]
+    Sim,
+    /// Alpaca's market data (REST backfill, WebSocket bars).
+    Alpaca,
+    /// Binance's market data (klines backfill, kline streams).
+    Binance,
 }
 
 /// The kind of broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BrokerKind {
-    /// Simulated fills at the last price, with slippage and fees.
+    /// The local paper venue: simulated fills on the host's market, slippage and fees.
     #[default]
     Paper,
+    /// Alpaca's Trading API v2 (paper account unless live).
+    Alpaca,
+    /// Binance Spot (testnet unless live).
+    Binance,
 }
 
-/// `[fleet.market]`: the embedded market simulator.
+impl BrokerKind {
+    /// The name as written in the registry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Alpaca => "alpaca",
+            Self::Binance => "binance",
+        }
+    }
+}
+
+/// `[fleet.market]`: where bars come from, and the symbols offered.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MarketConfig {
+    /// `sim` (default: the embedded simulator), `alpaca` or `binance` (the venue's live
+    /// bars; keys from the environment as for the broker).
+    pub source: MarketSourceKind,
+    /// The live feed's bar timeframe (default `1m`).
+    pub feed_timeframe: String,
+    /// A live symbol is stale once no bar came for this many bar intervals past its
+    /// close; decimal (default 2; 1..=100). Stale symbols take no new entries.
+    pub stale_after_bars: DecimalText,
+    /// Bars backfilled per symbol when a live feed first connects (default 300; 0..=10000).
+    pub warm_up_bars: u32,
+    /// How long a due bot waits for the bars that close at its tick to arrive from a
+    /// live feed, ms (default 2000; 0..=60000).
+    pub bar_wait_ms: u64,
     /// Random seed, so a run replays exactly (default 42).
     pub seed: u64,
     /// The symbols the simulator offers; bots may only trade these (default `AAPL`, `MSFT`,
@@ -220,6 +295,11 @@ pub const DEFAULT_SYMBOLS: [&str; 6] = ["AAPL", "MSFT", "SPY", "QQQ", "BTC-USD",
 impl Default for MarketConfig {
     fn default() -> Self {
         Self {
+            source: MarketSourceKind::Sim,
+            feed_timeframe: "1m".into(),
+            stale_after_bars: DecimalText("2".into()),
+            warm_up_bars: 300,
+            bar_wait_ms: 2000,
             seed: 42,
             symbols: DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect(),
             start: TimeText("2026-01-05T14:30:00Z".into()),

@@ -1,6 +1,6 @@
 //! The resolved view of a registry that validation produces: what the host builds from.
 
-use crate::registry::{BrokerKind, SandboxConfig};
+use crate::registry::{BrokerKind, MarketSourceKind, SandboxConfig, VenueMode};
 use crate::schedule::Schedule;
 use flotilla_domain::{BotId, Symbol, Timestamp};
 use rust_decimal::Decimal;
@@ -87,6 +87,16 @@ pub struct FleetSpec {
 /// The broker settings, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerSpec {
+    /// Paper or live (live also needs the command line's opt-in).
+    pub mode: VenueMode,
+    /// A loopback base URL for a rehearsal against a fake venue.
+    pub url: Option<String>,
+    /// How long a venue request may take before its outcome is unknown.
+    pub request_timeout: std::time::Duration,
+    /// The account's request budget per minute, if not the venue's own.
+    pub rate_limit_per_minute: Option<u32>,
+    /// How long "not found" is doubted after an ambiguous submit.
+    pub resend_grace: std::time::Duration,
     /// Which broker.
     pub kind: BrokerKind,
     /// Slippage, basis points.
@@ -100,8 +110,18 @@ pub struct BrokerSpec {
 }
 
 /// The market simulator settings, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MarketSpec {
+    /// Where bars come from.
+    pub source: MarketSourceKind,
+    /// The live feed's timeframe.
+    pub feed_timeframe: flotilla_domain::Timeframe,
+    /// Bar intervals of silence after which a live symbol is stale.
+    pub stale_after_bars: f64,
+    /// Bars backfilled per symbol at a live feed's first connect.
+    pub warm_up_bars: u32,
+    /// How long a due bot waits for its bars from a live feed.
+    pub bar_wait: std::time::Duration,
     /// Random seed.
     pub seed: u64,
     /// Offered symbols.

@@ -423,6 +423,11 @@ timeout_ms = 400
             fee_bps: 1.into(),
             partial_fill_fraction: None,
             latency_ms: 0,
+            mode: crate::VenueMode::Paper,
+            url: None,
+            request_timeout: Duration::from_secs(10),
+            rate_limit_per_minute: None,
+            resend_grace: Duration::from_secs(10),
         }
     );
     assert_eq!(fleet.market.start, Timestamp(1_767_623_400_000));
@@ -547,4 +552,64 @@ fn config_error_wraps_validation_errors() {
         err.to_string(),
         "f.toml:2: fleet field name: missing (required)"
     );
+}
+
+#[test]
+fn venue_settings_are_checked_with_their_place() {
+    let text = r#"
+[fleet]
+name = "t"
+[fleet.broker]
+kind = "paper"
+mode = "live"
+url = "https://api.alpaca.markets"
+request_timeout_ms = 5
+[fleet.market]
+feed_timeframe = "7m"
+stale_after_bars = 0.5
+"#;
+    let reg = Registry::parse(text, PathBuf::from("v.toml")).unwrap();
+    let errors = reg.fleet_spec().unwrap_err().to_string();
+    for field in [
+        "broker.mode",
+        "broker.url",
+        "broker.request_timeout_ms",
+        "market.feed_timeframe",
+        "market.stale_after_bars",
+    ] {
+        assert!(errors.contains(field), "{field} missing in {errors}");
+    }
+    assert!(errors.contains("only a loopback address"), "{errors}");
+    let ok = r#"
+[fleet]
+name = "t"
+[fleet.broker]
+kind = "binance"
+url = "http://127.0.0.1:9200"
+rate_limit_per_minute = 1200
+[fleet.market]
+source = "binance"
+symbols = ["BTC-USDT"]
+"#;
+    let spec = Registry::parse(ok, PathBuf::from("v.toml"))
+        .unwrap()
+        .fleet_spec()
+        .unwrap();
+    assert_eq!(spec.broker.kind, BrokerKind::Binance);
+    assert_eq!(spec.broker.mode, crate::VenueMode::Paper);
+    assert_eq!(spec.broker.url.as_deref(), Some("http://127.0.0.1:9200"));
+    assert_eq!(spec.broker.rate_limit_per_minute, Some(1200));
+    assert_eq!(spec.market.source, crate::MarketSourceKind::Binance);
+    assert_eq!(spec.market.feed_timeframe, flotilla_domain::Timeframe::M1);
+    assert_eq!(spec.market.bar_wait, Duration::from_millis(2000));
+}
+
+#[test]
+fn only_loopback_urls_are_taken() {
+    for good in ["http://127.0.0.1:1", "http://localhost/x", "https://[::1]:8443"] {
+        assert!(loopback_url(good).is_ok(), "{good}");
+    }
+    for bad in ["http://10.0.0.1", "ftp://127.0.0.1", "http://127.0.0.1.evil.com", "api"] {
+        assert!(loopback_url(bad).is_err(), "{bad}");
+    }
 }
