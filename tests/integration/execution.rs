@@ -63,7 +63,7 @@ fn a_venue_stalled_for_ten_seconds_delays_no_bot() {
         ],
         "{o:?}"
     );
-    let venue = fleet.execution().unwrap().venue();
+    let venue = fleet.execution().unwrap().paper().unwrap();
     assert_eq!(
         venue
             .submissions(&o.client_id.as_deref().unwrap().parse().unwrap())
@@ -152,7 +152,7 @@ cancel = "1"
         ],
         "{o:?}"
     );
-    let venue = fleet.execution().unwrap().venue();
+    let venue = fleet.execution().unwrap().paper().unwrap();
     let client = o.client_id.as_deref().unwrap().parse().unwrap();
     assert_eq!(
         venue.order(&client).unwrap().unwrap().state,

@@ -298,7 +298,7 @@ fn kill_9_at_random_points_loses_no_fill_and_no_stop() {
             "round {round}: {:?}",
             rec.differences
         );
-        let venue = fleet.execution().unwrap().venue();
+        let venue = fleet.execution().unwrap().paper().unwrap();
         assert_eq!(
             venue.duplicate_submissions().unwrap(),
             0,

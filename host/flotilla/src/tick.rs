@@ -304,6 +304,7 @@ impl Fleet {
                             order: o,
                             reference,
                             queued: None,
+                            refusal: None,
                         },
                         true,
                     ));
@@ -318,11 +319,16 @@ impl Fleet {
         }
         if self.executes() {
             // Recorded as created with this tick; the service sends it once that commits.
-            let spec = order_spec(&order, &intent, now, expires_at);
+            // The venue's filters round it first; one they refuse is booked rejected with
+            // the filter named, and never sent.
+            let mut spec = order_spec(&order, &intent, now, expires_at);
+            let refusal = self.prepare_spec(&mut spec);
+            let mut order = order;
+            order.quantity = spec.quantity;
             match flotilla_domain::Order::new(spec) {
                 Ok(o) => {
-                    let reference = intent.limit_price.unwrap_or(price_dec);
-                    core.queue_order(o, reference);
+                    let reference = o.limit_price.unwrap_or(price_dec);
+                    core.queue_order(o, reference, refusal);
                     record.order = Some(order);
                     record.queued = true;
                 }

@@ -1,0 +1,226 @@
+//! Booking what a venue reports: its numbered events, and what a REST answer shows of an
+//! order (after a restart, a reconnect or an ambiguous submit). Each fact is booked once:
+//! a fill by its trade id and by the order's cumulative quantity, a state change by the
+//! state it leads to, so reports that overlap are safe.
+
+use crate::fleet::{Core, Fleet};
+use anyhow::Result;
+use flotilla_domain::{Applied, Fill, Order, OrderState, Quantity};
+use flotilla_venue_paper::{VenueEvent, VenueEventKind, VenueOrder};
+use std::time::Instant;
+
+impl Fleet {
+    /// Books the venue's numbered events, in order, skipping those already booked.
+    pub(crate) fn apply_venue_events(&self, events: &[(u64, VenueEvent)]) -> Result<usize> {
+        let mut core = self.core();
+        let mut booked = 0;
+        for (seq, ev) in events {
+            if *seq <= core.venue_seq {
+                continue;
+            }
+            core.venue_seq = *seq;
+            if self.apply_one(&mut core, Some(*seq), ev)? {
+                booked += 1;
+            }
+        }
+        Ok(booked)
+    }
+
+    /// Books events that carry no venue number (read from a REST answer, or made by the
+    /// host itself, such as a refusal by the venue's filters before sending).
+    pub(crate) fn apply_unnumbered(&self, events: &[VenueEvent]) -> Result<usize> {
+        let mut core = self.core();
+        let mut booked = 0;
+        for ev in events {
+            if self.apply_one(&mut core, None, ev)? {
+                booked += 1;
+            }
+        }
+        Ok(booked)
+    }
+
+    /// Books what the venue's record of an order shows beyond what the host has.
+    pub(crate) fn apply_snapshot(&self, venue_order: &VenueOrder) -> Result<usize> {
+        let events = {
+            let core = self.core();
+            let Some(id) = core.by_client.get(&venue_order.client_id) else {
+                return Ok(0);
+            };
+            let Some(w) = core.working.get(id) else {
+                return Ok(0);
+            };
+            snapshot_events(&w.order, venue_order)
+        };
+        self.apply_unnumbered(&events)
+    }
+
+    fn apply_one(&self, core: &mut Core, seq: Option<u64>, ev: &VenueEvent) -> Result<bool> {
+        let received = Instant::now();
+        let seq_state: Vec<(&'static str, serde_json::Value)> = seq
+            .map(|s| ("venue_seq", serde_json::json!(s)))
+            .into_iter()
+            .collect();
+        let Some(id) = core.by_client.get(&ev.client_id).copied() else {
+            // Not ours, or done long ago: nothing to book, only where we are in the log.
+            if let Some((k, v)) = seq_state.first() {
+                core.ledger.save_host_state(ev.time, k, v)?;
+            }
+            return Ok(false);
+        };
+        let Some(w) = core.working.get_mut(&id) else {
+            return Ok(false);
+        };
+        // A fill whose cumulative quantity the host already holds was booked under another
+        // report of the same execution (the stream's and a REST answer's).
+        if let VenueEventKind::Fill { cumulative, .. } = &ev.kind
+            && *cumulative <= w.order.filled_quantity
+        {
+            return Ok(false);
+        }
+        // The venue only reports orders it received: a report settles that it was sent.
+        if w.order.state == OrderState::Created && !is_local_refusal(ev) {
+            w.order.apply(&flotilla_domain::OrderEvent::Submitted)?;
+        }
+        let event = ev.kind.to_order_event();
+        let from = w.order.state;
+        let to = match w.order.apply(&event) {
+            Ok(Applied::DuplicateFill) => return Ok(false),
+            Ok(Applied::Changed { to, .. }) => to,
+            Err(e) => {
+                // Booked before a crash (the state already shows it) or a report that
+                // makes no sense for the order: recorded, never forced.
+                if !from.is_terminal() && !matches!(ev.kind, VenueEventKind::Accepted) {
+                    let bot = w.order.bot.clone();
+                    let msg = format!("{} ({}): {e}", id, ev.client_id);
+                    core.record_event(ev.time, Some(&bot), "venue_event_refused", &msg)?;
+                }
+                return Ok(false);
+            }
+        };
+        let order = w.order.clone();
+        core.notify(&order, &event, ev.time);
+        if let VenueEventKind::Fill {
+            trade_id,
+            quantity,
+            price,
+            fee,
+            ..
+        } = &ev.kind
+        {
+            let fill = Fill {
+                order_id: id,
+                bot: order.bot.clone(),
+                symbol: order.symbol.clone(),
+                side: order.side,
+                quantity: *quantity,
+                price: *price,
+                fee: *fee,
+                time: ev.time,
+                trade_id: trade_id.clone(),
+                tag: order.tag.clone(),
+            };
+            let (realized, row) = core.book_fill(&fill);
+            let mut state = self.changed_host_state(core, true)?;
+            state.extend(seq_state.iter().cloned());
+            core.ledger
+                .record_fill_with(&fill, realized, &row, Some(to), &state)?;
+            core.notice_since
+                .entry(fill.bot.clone())
+                .or_insert(received);
+            core.fill_notices
+                .entry(fill.bot.clone())
+                .or_default()
+                .push(fill);
+        } else {
+            let detail = match &ev.kind {
+                VenueEventKind::Rejected { reason } => serde_json::json!({ "reason": reason }),
+                _ => serde_json::json!({ "venue": ev.kind.name() }),
+            };
+            core.ledger
+                .set_order_state(id, to, ev.time, &detail, &seq_state)?;
+            if order.exit && to.is_terminal() && to != OrderState::Filled {
+                // The exit did not happen: the book issues it again on the next bar.
+                core.exits.exit_failed(&order.bot, &order.symbol);
+            }
+            if matches!(ev.kind, VenueEventKind::Rejected { .. }) {
+                let msg = format!("{id} ({}): {}", ev.client_id, detail["reason"]);
+                core.record_event(ev.time, Some(&order.bot), "broker_rejected", &msg)?;
+            }
+        }
+        if to.is_terminal() {
+            core.working.remove(&id);
+            core.by_client.remove(&order.client_id);
+        }
+        Ok(true)
+    }
+}
+
+/// A refusal the host made for the venue (its filters) before anything was sent.
+fn is_local_refusal(ev: &VenueEvent) -> bool {
+    matches!(&ev.kind, VenueEventKind::Rejected { reason } if reason.starts_with(LOCAL_REFUSAL))
+}
+
+/// How the reason of an order refused by the venue's filters before sending begins.
+pub(crate) const LOCAL_REFUSAL: &str = "refused before sending: ";
+
+/// The events that bring `order` (as the host booked it) to what `venue` shows: its
+/// acceptance, the fills beyond the host's cumulative quantity (each listed fill by its
+/// trade id; a venue that lists none gives one fill of the difference, priced from its
+/// average), and its end.
+pub(crate) fn snapshot_events(order: &Order, venue: &VenueOrder) -> Vec<VenueEvent> {
+    let mut out = Vec::new();
+    let ev = |kind| VenueEvent {
+        client_id: venue.client_id.clone(),
+        kind,
+        time: venue.updated_at,
+    };
+    if venue.state != OrderState::Rejected && order.state == OrderState::Submitted {
+        out.push(ev(VenueEventKind::Accepted));
+    }
+    let held = order.filled_quantity;
+    if venue.fills.is_empty() {
+        let delta = venue.filled_quantity - held;
+        if delta > Quantity::ZERO {
+            // notional of the venue's fills less what the host booked, over the rest
+            let venue_notional = venue.filled_quantity * venue.avg_price;
+            let booked = order.filled_quantity * order.avg_fill_price;
+            let price = ((venue_notional - booked) / delta).round_dp(8).normalize();
+            let fee = (venue.fees - order.fees).max(flotilla_domain::Money::ZERO);
+            out.push(ev(VenueEventKind::Fill {
+                trade_id: format!(
+                    "{}-cum-{}",
+                    venue.client_id,
+                    venue.filled_quantity.normalize()
+                ),
+                quantity: delta,
+                price,
+                fee,
+                cumulative: venue.filled_quantity,
+            }));
+        }
+    } else {
+        for f in venue.fills.iter().filter(|f| f.cumulative > held) {
+            out.push(VenueEvent {
+                client_id: venue.client_id.clone(),
+                kind: VenueEventKind::Fill {
+                    trade_id: f.trade_id.clone(),
+                    quantity: f.quantity.min(f.cumulative - held),
+                    price: f.price,
+                    fee: f.fee,
+                    cumulative: f.cumulative,
+                },
+                time: f.time,
+            });
+        }
+    }
+    let end = match venue.state {
+        OrderState::Canceled => Some(VenueEventKind::Canceled),
+        OrderState::Expired => Some(VenueEventKind::Expired),
+        OrderState::Rejected => Some(VenueEventKind::Rejected {
+            reason: venue.reason.clone().unwrap_or_else(|| "rejected".into()),
+        }),
+        _ => None,
+    };
+    out.extend(end.map(ev));
+    out
+}
