@@ -7,9 +7,14 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// Binance's 8-decimal spelling.
+/// Binance's 8-decimal spelling; a figure with more decimals (the paper venue's slipped
+/// prices and cash) is written whole, so balances are exact.
 pub fn d8(x: Decimal) -> String {
-    format!("{:.8}", x)
+    if x.normalize().scale() <= 8 {
+        format!("{x:.8}")
+    } else {
+        x.normalize().to_string()
+    }
 }
 
 /// Binance's status of a paper order.

@@ -309,7 +309,7 @@ mod tests {
         assert!(r.prepare(&req(Side::Buy, dec!(0.0001), None), None).is_ok());
         let e = r.prepare(&req(Side::Buy, dec!(101), None), None).unwrap_err();
         assert_eq!(e, "MARKET_LOT_SIZE: quantity 101 is above maxQty 100");
-        let e = r.prepare(&req(Side::Sell, dec!(1), Some(dec!(0.001))), None).unwrap_err();
+        let e = r.prepare(&req(Side::Buy, dec!(1), Some(dec!(0.001))), None).unwrap_err();
         assert!(e.starts_with("PRICE_FILTER"), "{e}");
     }
 

@@ -294,7 +294,7 @@ mod tests {
             "symbol": "BTCUSDT", "orderId": 28, "orderListId": -1,
             "clientOrderId": "fl-a-1", "transactTime": 1507725176595i64,
             "price": "0.00000000", "origQty": "0.30000000", "executedQty": "0.30000000",
-            "cummulativeQuoteQty": "30000.30000000", "status": "FILLED", "timeInForce": "GTC",
+            "cummulativeQuoteQty": "30000.02000000", "status": "FILLED", "timeInForce": "GTC",
             "type": "MARKET", "side": "BUY",
             "fills": [
                 {"price": "100000.00000000", "qty": "0.10000000", "commission": "0.10000000", "commissionAsset": "USDT", "tradeId": 56},
@@ -304,7 +304,7 @@ mod tests {
         .unwrap();
         let o = to_venue_order(&w, &Symbol::new("BTC-USDT"), "BTC", "USDT").unwrap();
         assert_eq!((o.state, o.quantity, o.filled_quantity), (OrderState::Filled, dec!(0.3), dec!(0.3)));
-        assert_eq!(o.avg_price, dec!(100000.1));
+        assert_eq!(o.avg_price, (dec!(30000.02) / dec!(0.3)).round_dp(10).normalize());
         assert_eq!(o.fills.len(), 2);
         assert_eq!(o.fills[1].cumulative, dec!(0.3));
         assert_eq!(o.fills[1].trade_id, "57");

@@ -115,23 +115,9 @@ impl Shared {
 
     /// Submits `req` under the submit policy; books what the answer shows.
     pub(super) async fn submit(&self, req: &VenueOrderRequest) -> Result<VenueOrder, VenueFailure> {
-        let Some(rules) = self.rules.get(&req.symbol) else {
-            return Ok(self.rejected(req, format!("symbol {} is not configured for binance", req.symbol)));
-        };
-        // The host prepares orders before it records them; an order off the grid here
-        // would be changed on the way, so it is refused instead.
-        match rules.prepare(req, self.price(&req.symbol)) {
-            Err(reason) => return Ok(self.rejected(req, reason)),
-            Ok(p) if p.quantity != req.quantity || p.limit_price != req.limit_price => {
-                return Ok(self.rejected(
-                    req,
-                    format!(
-                        "not on the venue's grid (quantity {} price {:?}; prepare gives {} {:?})",
-                        req.quantity, req.limit_price, p.quantity, p.limit_price
-                    ),
-                ));
-            }
-            Ok(_) => {}
+        if let Some(refused) = self.refuse(req) {
+            self.log.snapshot(&refused, refused.updated_at);
+            return Ok(refused);
         }
         self.track(req);
         let o = submit_once(
@@ -151,6 +137,29 @@ impl Shared {
             Err(_) => {}
         }
         o
+    }
+
+    /// The refusal of an order that is not sent at all: unknown symbol, below a filter's
+    /// minimum, or off the grid.
+    fn refuse(&self, req: &VenueOrderRequest) -> Option<VenueOrder> {
+        let Some(rules) = self.rules.get(&req.symbol) else {
+            return Some(self.rejected(req, format!("symbol {} is not configured for binance", req.symbol)));
+        };
+        // The host prepares orders before it records them; an order off the grid here
+        // would be changed on the way, so it is refused instead.
+        match rules.prepare(req, self.price(&req.symbol)) {
+            Err(reason) => Some(self.rejected(req, reason)),
+            Ok(p) if p.quantity != req.quantity || p.limit_price != req.limit_price => {
+                Some(self.rejected(
+                    req,
+                    format!(
+                        "not on the venue's grid (quantity {} price {:?}; prepare gives {} {:?})",
+                        req.quantity, req.limit_price, p.quantity, p.limit_price
+                    ),
+                ))
+            }
+            Ok(_) => None,
+        }
     }
 
     /// `GET /api/v3/order` by origClientOrderId; -2013 is `None`. Without a symbol, each
