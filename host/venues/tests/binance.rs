@@ -1,7 +1,9 @@
 //! Contract tests of the Binance connector against the fake Binance on 127.0.0.1: every
 //! endpoint the connector uses and every error it maps, through its public API.
 
-use flotilla_broker::venue::{CancelOutcome, Venue, VenueEventKind, VenueFailure, VenueOrderRequest};
+use flotilla_broker::venue::{
+    CancelOutcome, Venue, VenueEventKind, VenueFailure, VenueOrderRequest,
+};
 use flotilla_domain::{ClientOrderId, OrderState, Side, Symbol, Timestamp};
 use flotilla_venue_fake::binance::{FakeBinance, FakeBinanceConfig, FakeServer};
 use flotilla_venues::binance::{Binance, BinanceConfig, sign};
@@ -65,48 +67,94 @@ fn every_endpoint_round_trips() {
     let f = fake(1.0);
     let b = connect(&f);
     let info = b.info();
-    assert_eq!((info.venue.as_str(), info.mode.as_str()), ("binance", "testnet"));
+    assert_eq!(
+        (info.venue.as_str(), info.mode.as_str()),
+        ("binance", "testnet")
+    );
     assert_eq!(info.account, "424242");
     assert!(b.weight_remaining().is_some());
     assert!(b.last_price(&btc()).is_some());
     // A market buy: FULL answer with fills, booked once.
-    let req = b.prepare(&VenueOrderRequest::market(cid("fl-m-1"), btc(), Side::Buy, dec!(0.0123456))).unwrap();
+    let req = b
+        .prepare(&VenueOrderRequest::market(
+            cid("fl-m-1"),
+            btc(),
+            Side::Buy,
+            dec!(0.0123456),
+        ))
+        .unwrap();
     assert_eq!(req.quantity, dec!(0.01234));
     let o = b.submit(&req, Timestamp(0)).unwrap();
-    assert_eq!((o.state, o.filled_quantity), (OrderState::Filled, dec!(0.01234)));
+    assert_eq!(
+        (o.state, o.filled_quantity),
+        (OrderState::Filled, dec!(0.01234))
+    );
     assert_eq!(o.fills.len(), 1);
     assert_eq!(fills(&b, &req.client_id).len(), 1);
     let q = b.order(&req.client_id).unwrap().unwrap();
-    assert_eq!((q.state, q.filled_quantity), (OrderState::Filled, dec!(0.01234)));
+    assert_eq!(
+        (q.state, q.filled_quantity),
+        (OrderState::Filled, dec!(0.01234))
+    );
+    // The query's cumulative figures (no trade ids) after the FULL answer's fills: the
+    // fill is still booked once.
+    assert_eq!(fills(&b, &req.client_id).len(), 1);
     assert_eq!(b.positions().unwrap().get(&btc()), Some(&dec!(0.01234)));
     let cash = b.cash().unwrap();
     assert!(cash < dec!(100000) && cash > dec!(98000), "{cash}");
     assert_eq!(f.balances()["USDT"], cash);
     // A resting limit far below: open, then canceled, then not cancelable.
     let px = b.last_price(&btc()).unwrap() * dec!(0.5);
-    let lim = b.prepare(&VenueOrderRequest::limit(cid("fl-l-1"), btc(), Side::Buy, dec!(0.001), px)).unwrap();
+    let lim = b
+        .prepare(&VenueOrderRequest::limit(
+            cid("fl-l-1"),
+            btc(),
+            Side::Buy,
+            dec!(0.001),
+            px,
+        ))
+        .unwrap();
     let o = b.submit(&lim, Timestamp(0)).unwrap();
     assert_eq!(o.state, OrderState::Accepted);
     let open = b.open_orders().unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].client_id, lim.client_id);
-    assert_eq!(b.cancel(&lim.client_id, Timestamp(0)).unwrap(), CancelOutcome::Canceled);
+    assert_eq!(
+        b.cancel(&lim.client_id, Timestamp(0)).unwrap(),
+        CancelOutcome::Canceled
+    );
     assert_eq!(
         b.cancel(&lim.client_id, Timestamp(0)).unwrap(),
         CancelOutcome::NotCancelable(OrderState::Canceled)
     );
-    assert_eq!(b.cancel(&cid("fl-never"), Timestamp(0)).unwrap(), CancelOutcome::Unknown);
+    assert_eq!(
+        b.cancel(&cid("fl-never"), Timestamp(0)).unwrap(),
+        CancelOutcome::Unknown
+    );
     assert_eq!(b.order(&cid("fl-never")).unwrap(), None);
     assert!(b.open_orders().unwrap().is_empty());
-    let kinds: Vec<&str> = b.events_since(0).unwrap().iter().map(|(_, e)| e.kind.name()).collect();
+    let kinds: Vec<&str> = b
+        .events_since(0)
+        .unwrap()
+        .iter()
+        .map(|(_, e)| e.kind.name())
+        .collect();
     assert_eq!(kinds, ["accepted", "fill", "accepted", "canceled"]);
     // Every path the connector used, at the fake.
-    let paths: std::collections::BTreeSet<String> =
-        f.journal().iter().map(|e| format!("{} {}", e.method, e.path)).collect();
+    let paths: std::collections::BTreeSet<String> = f
+        .journal()
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
     for p in [
-        "GET /api/v3/time", "GET /api/v3/exchangeInfo", "GET /api/v3/account",
-        "GET /api/v3/ticker/price", "POST /api/v3/order", "GET /api/v3/order",
-        "DELETE /api/v3/order", "GET /api/v3/openOrders",
+        "GET /api/v3/time",
+        "GET /api/v3/exchangeInfo",
+        "GET /api/v3/account",
+        "GET /api/v3/ticker/price",
+        "POST /api/v3/order",
+        "GET /api/v3/order",
+        "DELETE /api/v3/order",
+        "GET /api/v3/openOrders",
     ] {
         assert!(paths.contains(p), "{p} missing from {paths:?}");
     }
@@ -119,25 +167,43 @@ fn definite_refusals_are_rejections_with_the_reason() {
     // -2010: more than the cash.
     let px = b.last_price(&btc()).unwrap().round_dp(2);
     let o = b
-        .submit(&VenueOrderRequest::limit(cid("fl-r-1"), btc(), Side::Buy, dec!(100), px), Timestamp(0))
+        .submit(
+            &VenueOrderRequest::limit(cid("fl-r-1"), btc(), Side::Buy, dec!(100), px),
+            Timestamp(0),
+        )
         .unwrap();
     assert_eq!(o.state, OrderState::Rejected);
-    assert!(o.reason.as_deref().unwrap().contains("-2010"), "{:?}", o.reason);
+    assert!(
+        o.reason.as_deref().unwrap().contains("-2010"),
+        "{:?}",
+        o.reason
+    );
     // -1013: the venue's filter refuses (its message names the filter).
     f.faults().filter_failures.store(1, Ordering::SeqCst);
     let o = b
-        .submit(&VenueOrderRequest::market(cid("fl-r-2"), btc(), Side::Buy, dec!(0.001)), Timestamp(0))
+        .submit(
+            &VenueOrderRequest::market(cid("fl-r-2"), btc(), Side::Buy, dec!(0.001)),
+            Timestamp(0),
+        )
         .unwrap();
     assert_eq!(o.state, OrderState::Rejected);
     let r = o.reason.unwrap();
     assert!(r.contains("-1013") && r.contains("LOT_SIZE"), "{r}");
     // Refused before sending, the filter named; nothing reached the venue.
     let e = b
-        .prepare(&VenueOrderRequest::market(cid("fl-r-3"), btc(), Side::Buy, dec!(0.00001)))
+        .prepare(&VenueOrderRequest::market(
+            cid("fl-r-3"),
+            btc(),
+            Side::Buy,
+            dec!(0.00001),
+        ))
         .unwrap_err();
     assert_eq!(e, "LOT_SIZE: quantity 0.00001 is below minQty 0.0001");
     let o = b
-        .submit(&VenueOrderRequest::market(cid("fl-r-3"), btc(), Side::Buy, dec!(0.00001)), Timestamp(0))
+        .submit(
+            &VenueOrderRequest::market(cid("fl-r-3"), btc(), Side::Buy, dec!(0.00001)),
+            Timestamp(0),
+        )
         .unwrap();
     assert_eq!(o.reason.as_deref(), Some(e.as_str()));
     assert_eq!(f.orders_received("fl-r-3"), 0);
@@ -155,11 +221,16 @@ fn a_lost_answer_is_found_and_the_order_exists_once() {
     let f = fake(1.0);
     let b = connect(&f);
     // The fake places the order and answers after the client's 600 ms timeout.
-    f.faults().delay_after_accept_ms.store(1500, Ordering::SeqCst);
+    f.faults()
+        .delay_after_accept_ms
+        .store(1500, Ordering::SeqCst);
     let req = VenueOrderRequest::market(cid("fl-amb-1"), btc(), Side::Buy, dec!(0.002));
     let o = b.submit(&req, Timestamp(0)).unwrap();
     f.faults().delay_after_accept_ms.store(0, Ordering::SeqCst);
-    assert_eq!((o.state, o.filled_quantity), (OrderState::Filled, dec!(0.002)));
+    assert_eq!(
+        (o.state, o.filled_quantity),
+        (OrderState::Filled, dec!(0.002))
+    );
     assert_eq!(f.orders_received("fl-amb-1"), 1);
     // The poll runs meanwhile: still one fill of the whole quantity.
     std::thread::sleep(Duration::from_millis(400));
@@ -178,7 +249,10 @@ fn a_5xx_after_placing_and_not_found_for_a_while_send_nothing_twice() {
     let req = VenueOrderRequest::market(cid("fl-5xx-1"), btc(), Side::Buy, dec!(0.002));
     let t = Instant::now();
     let o = b.submit(&req, Timestamp(0)).unwrap();
-    assert!(t.elapsed() >= Duration::from_millis(900), "found only once visible");
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "found only once visible"
+    );
     assert_eq!(o.state, OrderState::Filled);
     assert_eq!(f.orders_received("fl-5xx-1"), 1);
     assert_eq!(f.orders_placed(), 1);
@@ -209,14 +283,26 @@ fn rate_limited(status: u16) {
         matches!(&e, VenueFailure::NotSent { retry_after: Some(d), .. } if *d == Duration::from_secs(1)),
         "{e:?}"
     );
-    let o = b.submit(&VenueOrderRequest::market(cid("fl-rl-1"), btc(), Side::Buy, dec!(0.001)), Timestamp(0)).unwrap();
+    let o = b
+        .submit(
+            &VenueOrderRequest::market(cid("fl-rl-1"), btc(), Side::Buy, dec!(0.001)),
+            Timestamp(0),
+        )
+        .unwrap();
     assert_eq!(o.state, OrderState::Filled);
     let j = f.journal();
     let hit = j.iter().position(|e| e.status == status).unwrap();
     let next = &j[hit + 1];
     let gap = next.at - j[hit].at;
-    assert!(gap >= Duration::from_millis(950), "sent {gap:?} after the {status}");
-    assert!(b.take_notices().iter().any(|n| n.contains(&status.to_string())));
+    assert!(
+        gap >= Duration::from_millis(950),
+        "sent {gap:?} after the {status}"
+    );
+    assert!(
+        b.take_notices()
+            .iter()
+            .any(|n| n.contains(&status.to_string()))
+    );
 }
 
 #[test]
@@ -240,8 +326,15 @@ fn a_skewed_clock_is_resynced_on_1021() {
     let j = f.journal();
     let n = j.len();
     assert_eq!(
-        j[n - 3..].iter().map(|e| (e.path.as_str(), e.status)).collect::<Vec<_>>(),
-        [("/api/v3/account", 400), ("/api/v3/time", 200), ("/api/v3/account", 200)]
+        j[n - 3..]
+            .iter()
+            .map(|e| (e.path.as_str(), e.status))
+            .collect::<Vec<_>>(),
+        [
+            ("/api/v3/account", 400),
+            ("/api/v3/time", 200),
+            ("/api/v3/account", 200)
+        ]
     );
     assert!(b.take_notices().iter().any(|n| n.contains("-1021")));
 }
@@ -253,13 +346,24 @@ fn bad_keys_are_refused_and_secrets_never_print() {
     let e = Binance::connect(config(&f, 1.0), Secret::new(KEY), Secret::new(wrong)).unwrap_err();
     let text = format!("{e} {e:?}");
     assert!(text.contains("-1022"), "{text}");
-    let e = Binance::connect(config(&f, 1.0), Secret::new("wrong-key-55aa"), Secret::new(SECRET)).unwrap_err();
+    let e = Binance::connect(
+        config(&f, 1.0),
+        Secret::new("wrong-key-55aa"),
+        Secret::new(SECRET),
+    )
+    .unwrap_err();
     let text2 = format!("{e} {e:?}");
     assert!(text2.contains("-2015"), "{text2}");
     let b = connect(&f);
     f.faults().fail_5xx.store(1, Ordering::SeqCst);
     let mut out = format!("{b:?} {:?} {text} {text2}", b.info());
-    out += &format!("{:?}", b.submit(&VenueOrderRequest::market(cid("fl-s-1"), btc(), Side::Buy, dec!(0.001)), Timestamp(0)));
+    out += &format!(
+        "{:?}",
+        b.submit(
+            &VenueOrderRequest::market(cid("fl-s-1"), btc(), Side::Buy, dec!(0.001)),
+            Timestamp(0)
+        )
+    );
     out += &format!("{:?}", b.take_notices());
     for s in [KEY, SECRET, wrong] {
         assert!(!out.contains(s), "{s} leaked");
@@ -338,10 +442,18 @@ fn the_kline_stream_survives_a_drop_of_five_bars() {
     assert!(feed.connects() >= 2);
     assert!(bars.len() >= before + 10, "{} then {}", before, bars.len());
     for w in bars.windows(2) {
-        assert_eq!(w[1].time.0 - w[0].time.0, 60_000, "every bar once, in order");
+        assert_eq!(
+            w[1].time.0 - w[0].time.0,
+            60_000,
+            "every bar once, in order"
+        );
     }
     // The bars are the venue's bars.
     let last = bars.last().unwrap();
-    let venue = f.market().bars(&Symbol::new("BTCUSDT"), last.time, Timestamp(last.time.0 + 60_000));
+    let venue = f.market().bars(
+        &Symbol::new("BTCUSDT"),
+        last.time,
+        Timestamp(last.time.0 + 60_000),
+    );
     assert_eq!(venue[0].close, last.close);
 }

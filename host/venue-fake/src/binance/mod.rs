@@ -106,7 +106,10 @@ impl Default for FakeBinanceConfig {
         Self {
             api_key: "fake-binance-key".into(),
             api_secret: "fake-binance-secret".into(),
-            symbols: vec![FakeSymbol::new("BTC", "USDT", 60_000.0), FakeSymbol::new("ETH", "USDT", 3_000.0)],
+            symbols: vec![
+                FakeSymbol::new("BTC", "USDT", 60_000.0),
+                FakeSymbol::new("ETH", "USDT", 3_000.0),
+            ],
             start: Timestamp(chrono::Utc::now().timestamp_millis()),
             speed: 1.0,
             seed: 7,
@@ -184,7 +187,9 @@ pub struct FakeServer {
 
 impl std::fmt::Debug for FakeServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeServer").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("FakeServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -193,8 +198,11 @@ impl std::fmt::Debug for FakeServer {
 pub struct FakeBinance;
 
 fn state(config: FakeBinanceConfig) -> std::io::Result<Arc<State>> {
-    let symbols: Vec<(Symbol, f64)> =
-        config.symbols.iter().map(|s| (Symbol::new(&s.symbol), s.price)).collect();
+    let symbols: Vec<(Symbol, f64)> = config
+        .symbols
+        .iter()
+        .map(|s| (Symbol::new(&s.symbol), s.price))
+        .collect();
     let history = Timestamp(config.start.0 - config.history_days.max(0) * 86_400_000);
     let paper = PaperVenue::open_in_memory(VenueConfig {
         starting_cash: config.starting_cash,
@@ -219,7 +227,11 @@ fn state(config: FakeBinanceConfig) -> std::io::Result<Arc<State>> {
     }))
 }
 
-async fn run(st: Arc<State>, listener: tokio::net::TcpListener, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+async fn run(
+    st: Arc<State>,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let ticker = st.clone();
     let matcher = tokio::spawn(async move {
         loop {
@@ -252,18 +264,20 @@ impl FakeBinance {
             .enable_all()
             .build()?;
         let s2 = st.clone();
-        let thread = std::thread::Builder::new().name("fake-binance".into()).spawn(move || {
-            rt.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
-                    return;
-                };
-                let _ = run(s2, listener, async move {
-                    let _ = rx.await;
-                })
-                .await;
-            });
-            rt.shutdown_timeout(Duration::from_millis(100));
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("fake-binance".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
+                        return;
+                    };
+                    let _ = run(s2, listener, async move {
+                        let _ = rx.await;
+                    })
+                    .await;
+                });
+                rt.shutdown_timeout(Duration::from_millis(100));
+            })?;
         Ok(FakeServer {
             addr,
             state: st,
@@ -274,7 +288,10 @@ impl FakeBinance {
 
     /// Serves on `listener` until the future is dropped (the CLI's `flotilla venue
     /// fake-binance`).
-    pub async fn serve(config: FakeBinanceConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    pub async fn serve(
+        config: FakeBinanceConfig,
+        listener: tokio::net::TcpListener,
+    ) -> std::io::Result<()> {
         run(state(config)?, listener, std::future::pending()).await
     }
 }
@@ -307,7 +324,9 @@ impl FakeServer {
 
     /// Closes every stream now and refuses new ones for `down` (real time).
     pub fn drop_streams_for(&self, down: Duration) {
-        self.state.faults.drop_streams_for(self.state.started.elapsed(), down);
+        self.state
+            .faults
+            .drop_streams_for(self.state.started.elapsed(), down);
     }
 
     /// Every request so far.
@@ -329,7 +348,11 @@ impl FakeServer {
 
     /// Distinct orders placed.
     pub fn orders_placed(&self) -> usize {
-        self.state.orders.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.state
+            .orders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Balances per asset (free + locked), zeros left out.

@@ -12,10 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use flotilla_broker::venue::VenueOrderRequest;
-use flotilla_domain::{
-    ClientOrderId, OrderType, Side, Symbol, TimeInForce, Timeframe,
-    Timestamp,
-};
+use flotilla_domain::{ClientOrderId, OrderType, Side, Symbol, TimeInForce, Timeframe, Timestamp};
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -99,7 +96,9 @@ fn payload(query: &str, body: &str) -> (String, Option<String>) {
         })
         .collect();
     let mut body_kept = body.to_string();
-    if sig.is_none() && let Some(at) = body.find("signature=") {
+    if sig.is_none()
+        && let Some(at) = body.find("signature=")
+    {
         sig = Some(body[at + 10..].split('&').next().unwrap_or("").to_string());
         body_kept = body[..at].trim_end_matches('&').to_string();
     }
@@ -134,17 +133,31 @@ async fn handle(
     let mut delay = Duration::ZERO;
     let (status, value) = if Faults::take(&st.faults.banned) {
         retry_after = Some(st.faults.retry_after());
-        err(418, -1003, "Way too much request weight used; IP banned until later.")
+        err(
+            418,
+            -1003,
+            "Way too much request weight used; IP banned until later.",
+        )
     } else if Faults::take(&st.faults.rate_limited) {
         retry_after = Some(st.faults.retry_after());
-        err(429, -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.")
+        err(
+            429,
+            -1003,
+            "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.",
+        )
     } else {
         match st.weights.check(weight_of(&method, &path, &params)) {
             Err(wait) => {
                 retry_after = Some(wait.max(Duration::from_secs(1)));
-                err(429, -1003, "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.")
+                err(
+                    429,
+                    -1003,
+                    "Too much request weight used; current limit is 6000 request weight per 1 MINUTE.",
+                )
             }
-            Ok(_) => route(&st, &method, &path, &query, &body, &headers, &params, &mut delay),
+            Ok(_) => route(
+                &st, &method, &path, &query, &body, &headers, &params, &mut delay,
+            ),
         }
     };
     st.journal.record(method.as_str(), &path, status.as_u16());
@@ -178,27 +191,54 @@ fn route(
     delay: &mut Duration,
 ) -> Answer {
     let now = st.clock.now().0;
-    let signed = matches!(path, "/api/v3/account" | "/api/v3/order" | "/api/v3/openOrders");
+    let signed = matches!(
+        path,
+        "/api/v3/account" | "/api/v3/order" | "/api/v3/openOrders"
+    );
     if signed {
-        let key = headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let key = headers
+            .get("x-mbx-apikey")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if key != st.config.api_key {
-            return err(401, -2015, "Invalid API-key, IP, or permissions for action.");
+            return err(
+                401,
+                -2015,
+                "Invalid API-key, IP, or permissions for action.",
+            );
         }
         let (payload, sig) = payload(query, body);
-        let mut mac = Hmac::<Sha256>::new_from_slice(st.config.api_secret.as_bytes()).expect("any key");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(st.config.api_secret.as_bytes()).expect("any key");
         mac.update(payload.as_bytes());
         if sig.as_deref() != Some(hex::encode(mac.finalize().into_bytes()).as_str()) {
             return err(400, -1022, "Signature for this request is not valid.");
         }
         let Some(ts) = p.get("timestamp").and_then(|t| t.parse::<i64>().ok()) else {
-            return err(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+            return err(
+                400,
+                -1102,
+                "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+            );
         };
-        let window = p.get("recvWindow").and_then(|w| w.parse::<i64>().ok()).unwrap_or(5000).min(60_000);
+        let window = p
+            .get("recvWindow")
+            .and_then(|w| w.parse::<i64>().ok())
+            .unwrap_or(5000)
+            .min(60_000);
         if ts >= now + 1000 {
-            return err(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+            return err(
+                400,
+                -1021,
+                "Timestamp for this request was 1000ms ahead of the server's time.",
+            );
         }
         if now - ts > window {
-            return err(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+            return err(
+                400,
+                -1021,
+                "Timestamp for this request is outside of the recvWindow.",
+            );
         }
     }
     st.advance();
@@ -220,8 +260,14 @@ fn route(
             let Some(s) = p.get("symbol").and_then(|s| st.symbol(s)) else {
                 return err(400, -1121, "Invalid symbol.");
             };
-            let px = st.market.last_price(&Symbol::new(&s.symbol), st.clock.true_now()).unwrap_or(s.price);
-            (StatusCode::OK, json!({"symbol": s.symbol, "price": format!("{px:.8}")}))
+            let px = st
+                .market
+                .last_price(&Symbol::new(&s.symbol), st.clock.true_now())
+                .unwrap_or(s.price);
+            (
+                StatusCode::OK,
+                json!({"symbol": s.symbol, "price": format!("{px:.8}")}),
+            )
         }
         ("GET", "/api/v3/klines") => klines(st, p),
         ("GET", "/api/v3/account") => {
@@ -267,7 +313,11 @@ fn klines(st: &State, p: &HashMap<String, String>) -> Answer {
         return err(400, -1120, "Invalid interval.");
     };
     let step = tf.millis();
-    let limit = p.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(500).clamp(1, 1000);
+    let limit = p
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(500)
+        .clamp(1, 1000);
     let closed_to = st.clock.true_now().0.div_euclid(step) * step;
     let to = p
         .get("endTime")
@@ -285,8 +335,20 @@ fn klines(st: &State, p: &HashMap<String, String>) -> Answer {
         .filter(|b| b.time.0 >= from)
         .take(limit)
         .map(|b| {
-            json!([b.time.0, f(b.open), f(b.high), f(b.low), f(b.close), f(b.volume),
-                   b.time.0 + step - 1, f(b.volume * b.close), 100, f(b.volume / 2.0), f(b.volume * b.close / 2.0), "0"])
+            json!([
+                b.time.0,
+                f(b.open),
+                f(b.high),
+                f(b.low),
+                f(b.close),
+                f(b.volume),
+                b.time.0 + step - 1,
+                f(b.volume * b.close),
+                100,
+                f(b.volume / 2.0),
+                f(b.volume * b.close / 2.0),
+                "0"
+            ])
         })
         .collect();
     (StatusCode::OK, Value::Array(rows))
@@ -307,7 +369,13 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
     let side = match p.get("side").map(String::as_str) {
         Some("BUY") => Side::Buy,
         Some("SELL") => Side::Sell,
-        _ => return err(400, -1102, "Mandatory parameter 'side' was not sent, was empty/null, or malformed."),
+        _ => {
+            return err(
+                400,
+                -1102,
+                "Mandatory parameter 'side' was not sent, was empty/null, or malformed.",
+            );
+        }
     };
     let order_type = match p.get("type").map(String::as_str) {
         Some("MARKET") => OrderType::Market,
@@ -315,7 +383,11 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
         _ => return err(400, -1116, "Invalid orderType."),
     };
     let Some(qty) = dec(p, "quantity") else {
-        return err(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.");
+        return err(
+            400,
+            -1102,
+            "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.",
+        );
     };
     let price = dec(p, "price");
     let tif = match (order_type, p.get("timeInForce").map(String::as_str)) {
@@ -323,28 +395,48 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
         (_, Some("GTC")) => TimeInForce::Gtc,
         (_, Some("IOC")) => TimeInForce::Ioc,
         (_, Some("FOK")) => TimeInForce::Fok,
-        _ => return err(400, -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."),
+        _ => {
+            return err(
+                400,
+                -1102,
+                "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+            );
+        }
     };
     if order_type == OrderType::Limit && price.is_none() {
-        return err(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
+        return err(
+            400,
+            -1102,
+            "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+        );
     }
     let cid = p
         .get("newClientOrderId")
         .cloned()
         .unwrap_or_else(|| format!("fake-{}", st.next_id.load(Ordering::Relaxed)));
     let Ok(client_id) = ClientOrderId::parse(&cid) else {
-        return err(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
+        return err(
+            400,
+            -1100,
+            "Illegal characters found in parameter 'newClientOrderId'.",
+        );
     };
     let faults = &st.faults;
     let after_place = faults.fail_5xx_after_place.load(Ordering::Relaxed) == 1;
     if !after_place && Faults::take(&faults.fail_5xx) {
-        return (StatusCode::SERVICE_UNAVAILABLE, json!({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}),
+        );
     }
     if Faults::take(&faults.filter_failures) {
         return err(400, -1013, "Filter failure: LOT_SIZE");
     }
     let sym = Symbol::new(&s.symbol);
-    let last = st.market.last_price(&sym, st.clock.true_now()).and_then(Decimal::from_f64_retain);
+    let last = st
+        .market
+        .last_price(&sym, st.clock.true_now())
+        .and_then(Decimal::from_f64_retain);
     let ref_price = price.or(last).unwrap_or_default();
     if qty < s.min_qty || qty > s.max_qty || !on_grid(qty, s.step_size) {
         return err(400, -1013, "Filter failure: LOT_SIZE");
@@ -357,8 +449,17 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
     if qty * ref_price < s.min_notional {
         return err(400, -1013, "Filter failure: NOTIONAL");
     }
-    *st.received.lock().unwrap_or_else(|p| p.into_inner()).entry(cid.clone()).or_default() += 1;
-    let known = st.orders.lock().unwrap_or_else(|p| p.into_inner()).get(&cid).cloned();
+    *st.received
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(cid.clone())
+        .or_default() += 1;
+    let known = st
+        .orders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&cid)
+        .cloned();
     if let Some(m) = known {
         return match st.paper.order(&client_id).ok().flatten() {
             Some(o) if o.is_working() => err(400, -2010, "Duplicate order sent."),
@@ -383,7 +484,11 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
         Err(e) => return err(400, -2010, &e.to_string()),
     };
     if o.state == flotilla_domain::OrderState::Rejected {
-        return err(400, -2010, "Account has insufficient balance for requested action.");
+        return err(
+            400,
+            -2010,
+            "Account has insufficient balance for requested action.",
+        );
     }
     let meta = Meta {
         order_id: st.next_id.fetch_add(1, Ordering::Relaxed),
@@ -391,7 +496,10 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
         created: Instant::now(),
         created_ms: now,
     };
-    st.orders.lock().unwrap_or_else(|p| p.into_inner()).insert(cid, meta.clone());
+    st.orders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(cid, meta.clone());
     // At once at the last close, unless the partial-fill fault makes orders wait for bars.
     if faults.partial_fill_ppm.load(Ordering::Relaxed) == 0
         && let Some(px) = st.market.last_price(&sym, st.clock.true_now())
@@ -400,25 +508,41 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
     }
     let o = st.paper.order(&client_id).ok().flatten().unwrap_or(o);
     if after_place && Faults::take(&faults.fail_5xx) {
-        return (StatusCode::BAD_GATEWAY, json!({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}));
+        return (
+            StatusCode::BAD_GATEWAY,
+            json!({"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}),
+        );
     }
     *delay = Duration::from_millis(faults.delay_after_accept_ms.load(Ordering::Relaxed));
     (StatusCode::OK, wire::order(&o, &meta, &s.quote, true))
 }
 
-fn find(st: &State, p: &HashMap<String, String>) -> Option<(Meta, flotilla_broker::venue::VenueOrder)> {
+fn find(
+    st: &State,
+    p: &HashMap<String, String>,
+) -> Option<(Meta, flotilla_broker::venue::VenueOrder)> {
     let (cid, m) = {
         let orders = st.orders.lock().unwrap_or_else(|p| p.into_inner());
-        match (p.get("origClientOrderId"), p.get("orderId").and_then(|i| i.parse::<u64>().ok())) {
+        match (
+            p.get("origClientOrderId"),
+            p.get("orderId").and_then(|i| i.parse::<u64>().ok()),
+        ) {
             (Some(c), _) => orders.get(c).map(|m| (c.clone(), m.clone())),
-            (None, Some(id)) => orders.iter().find(|(_, m)| m.order_id == id).map(|(c, m)| (c.clone(), m.clone())),
+            (None, Some(id)) => orders
+                .iter()
+                .find(|(_, m)| m.order_id == id)
+                .map(|(c, m)| (c.clone(), m.clone())),
             _ => None,
         }?
     };
     if p.get("symbol") != Some(&m.symbol) {
         return None;
     }
-    let o = st.paper.order(&ClientOrderId::parse(&cid).ok()?).ok().flatten()?;
+    let o = st
+        .paper
+        .order(&ClientOrderId::parse(&cid).ok()?)
+        .ok()
+        .flatten()?;
     Some((m, o))
 }
 
@@ -430,7 +554,10 @@ fn query_order(st: &State, p: &HashMap<String, String>) -> Answer {
     if m.created.elapsed() < hide {
         return err(400, -2013, "Order does not exist.");
     }
-    let quote = st.symbol(&m.symbol).map(|s| s.quote.clone()).unwrap_or_default();
+    let quote = st
+        .symbol(&m.symbol)
+        .map(|s| s.quote.clone())
+        .unwrap_or_default();
     (StatusCode::OK, wire::order(&o, &m, &quote, false))
 }
 
@@ -441,7 +568,10 @@ fn cancel(st: &State, p: &HashMap<String, String>, now: i64) -> Answer {
     match st.paper.cancel(&o.client_id, Timestamp(now)) {
         Ok(flotilla_broker::venue::CancelOutcome::Canceled) => {
             let o = st.paper.order(&o.client_id).ok().flatten().unwrap_or(o);
-            let quote = st.symbol(&m.symbol).map(|s| s.quote.clone()).unwrap_or_default();
+            let quote = st
+                .symbol(&m.symbol)
+                .map(|s| s.quote.clone())
+                .unwrap_or_default();
             let mut v = wire::order(&o, &m, &quote, false);
             v["origClientOrderId"] = json!(o.client_id.as_str());
             v["clientOrderId"] = json!(format!("cancel-{}", m.order_id));

@@ -76,15 +76,28 @@ fn event(symbol: &str, tf: Timeframe, b: &Bar, closed: bool, now: i64) -> serde_
     })
 }
 
-async fn run(st: Arc<State>, mut ws: WebSocket, streams: Vec<(String, String, Timeframe)>, combined: bool) {
+async fn run(
+    st: Arc<State>,
+    mut ws: WebSocket,
+    streams: Vec<(String, String, Timeframe)>,
+    combined: bool,
+) {
     let generation = st.faults.stream_generation.load(Ordering::SeqCst);
     let step_min = streams.iter().map(|s| s.2.millis()).min().unwrap_or(60_000);
     let updates = i64::from(st.config.kline_updates.max(1)) + 1;
-    let tick = st.clock.real(step_min / updates).max(Duration::from_millis(5));
+    let tick = st
+        .clock
+        .real(step_min / updates)
+        .max(Duration::from_millis(5));
     // The last final bar sent per stream: the one before the bar forming now.
     let mut sent: HashMap<String, i64> = streams
         .iter()
-        .map(|(n, _, tf)| (n.clone(), st.clock.true_now().0.div_euclid(tf.millis()) * tf.millis() - tf.millis()))
+        .map(|(n, _, tf)| {
+            (
+                n.clone(),
+                st.clock.true_now().0.div_euclid(tf.millis()) * tf.millis() - tf.millis(),
+            )
+        })
         .collect();
     let mut last_ping = tokio::time::Instant::now();
     loop {
@@ -101,7 +114,11 @@ async fn run(st: Arc<State>, mut ws: WebSocket, streams: Vec<(String, String, Ti
         }
         if last_ping.elapsed() >= st.config.ping_every {
             last_ping = tokio::time::Instant::now();
-            if ws.send(Message::Ping(axum::body::Bytes::from_static(b"fake"))).await.is_err() {
+            if ws
+                .send(Message::Ping(axum::body::Bytes::from_static(b"fake")))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -113,18 +130,39 @@ async fn run(st: Arc<State>, mut ws: WebSocket, streams: Vec<(String, String, Ti
             let sym = Symbol::new(symbol);
             let mut out = Vec::new();
             // Final updates of every bar closed since the last one sent, in order.
-            for b in st.market.bars_at(&sym, *tf, Timestamp(last + step), Timestamp(forming)) {
+            for b in st
+                .market
+                .bars_at(&sym, *tf, Timestamp(last + step), Timestamp(forming))
+            {
                 out.push(event(symbol, *tf, &b, true, now));
                 sent.insert(name.clone(), b.time.0);
             }
             // A non-final update of the bar forming now (its open so far).
-            if let Some(b) = st.market.bars_at(&sym, *tf, Timestamp(forming), Timestamp(forming + step)).first() {
-                let partial = Bar { close: b.open, high: b.open, low: b.open, volume: 0.0, ..*b };
+            if let Some(b) = st
+                .market
+                .bars_at(&sym, *tf, Timestamp(forming), Timestamp(forming + step))
+                .first()
+            {
+                let partial = Bar {
+                    close: b.open,
+                    high: b.open,
+                    low: b.open,
+                    volume: 0.0,
+                    ..*b
+                };
                 out.push(event(symbol, *tf, &partial, false, now));
             }
             for data in out {
-                let msg = if combined { json!({"stream": name, "data": data}) } else { data };
-                if ws.send(Message::Text(msg.to_string().into())).await.is_err() {
+                let msg = if combined {
+                    json!({"stream": name, "data": data})
+                } else {
+                    data
+                };
+                if ws
+                    .send(Message::Text(msg.to_string().into()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

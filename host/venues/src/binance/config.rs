@@ -121,9 +121,15 @@ mod tests {
     #[test]
     fn testnet_unless_live() {
         let c = BinanceConfig::for_mode(Mode::Paper, vec![]);
-        assert_eq!((c.rest_base.as_str(), c.ws_base.as_str()), (TESTNET_REST, TESTNET_WS));
+        assert_eq!(
+            (c.rest_base.as_str(), c.ws_base.as_str()),
+            (TESTNET_REST, TESTNET_WS)
+        );
         let c = BinanceConfig::for_mode(Mode::Live, vec![]);
-        assert_eq!((c.rest_base.as_str(), c.ws_base.as_str()), (LIVE_REST, LIVE_WS));
+        assert_eq!(
+            (c.rest_base.as_str(), c.ws_base.as_str()),
+            (LIVE_REST, LIVE_WS)
+        );
         let c = BinanceConfig::for_base("http://127.0.0.1:9/", vec![]);
         assert_eq!(c.ws_base, "ws://127.0.0.1:9");
         assert_eq!(c.mode_name(), "testnet");

@@ -91,7 +91,11 @@ impl SymbolRules {
             quote: text("quoteAsset")?,
             ..Default::default()
         };
-        let filters = sym.get("filters").and_then(Value::as_array).cloned().unwrap_or_default();
+        let filters = sym
+            .get("filters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for f in &filters {
             let lot = || -> Result<LotSize, String> {
                 Ok(LotSize {
@@ -189,7 +193,10 @@ impl SymbolRules {
         let price = if market { last_price } else { out.limit_price };
         if let Some(price) = price {
             let notional = out.quantity * price;
-            for (name, f) in [("NOTIONAL", self.notional), ("MIN_NOTIONAL", self.min_notional)] {
+            for (name, f) in [
+                ("NOTIONAL", self.notional),
+                ("MIN_NOTIONAL", self.min_notional),
+            ] {
                 let Some(f) = f else { continue };
                 if (!market || f.apply_min_to_market) && notional < f.min_notional {
                     return Err(format!(
@@ -286,10 +293,20 @@ mod tests {
     #[test]
     fn quantity_rounds_down_and_limits_round_away_from_the_market() {
         let r = rules();
-        let buy = r.prepare(&req(Side::Buy, dec!(0.123456789), Some(dec!(50000.129))), None).unwrap();
+        let buy = r
+            .prepare(
+                &req(Side::Buy, dec!(0.123456789), Some(dec!(50000.129))),
+                None,
+            )
+            .unwrap();
         assert_eq!(buy.quantity, dec!(0.12345));
         assert_eq!(buy.limit_price, Some(dec!(50000.12)));
-        let sell = r.prepare(&req(Side::Sell, dec!(0.123456789), Some(dec!(50000.121))), None).unwrap();
+        let sell = r
+            .prepare(
+                &req(Side::Sell, dec!(0.123456789), Some(dec!(50000.121))),
+                None,
+            )
+            .unwrap();
         assert_eq!(sell.limit_price, Some(dec!(50000.13)));
         // On the grid already: unchanged, and prepare is idempotent.
         let again = r.prepare(&buy, None).unwrap();
@@ -299,17 +316,27 @@ mod tests {
     #[test]
     fn below_a_minimum_is_refused_with_the_filter_named() {
         let r = rules();
-        let e = r.prepare(&req(Side::Buy, dec!(0.00001), Some(dec!(50000))), None).unwrap_err();
+        let e = r
+            .prepare(&req(Side::Buy, dec!(0.00001), Some(dec!(50000))), None)
+            .unwrap_err();
         assert_eq!(e, "LOT_SIZE: quantity 0.00001 is below minQty 0.0001");
-        let e = r.prepare(&req(Side::Buy, dec!(0.0001), Some(dec!(100))), None).unwrap_err();
+        let e = r
+            .prepare(&req(Side::Buy, dec!(0.0001), Some(dec!(100))), None)
+            .unwrap_err();
         assert_eq!(e, "NOTIONAL: notional 0.01 is below minNotional 5");
         // A market order is checked against the last price when there is one.
-        let e = r.prepare(&req(Side::Buy, dec!(0.0001), None), Some(dec!(20000))).unwrap_err();
+        let e = r
+            .prepare(&req(Side::Buy, dec!(0.0001), None), Some(dec!(20000)))
+            .unwrap_err();
         assert_eq!(e, "NOTIONAL: notional 2 is below minNotional 5");
         assert!(r.prepare(&req(Side::Buy, dec!(0.0001), None), None).is_ok());
-        let e = r.prepare(&req(Side::Buy, dec!(101), None), None).unwrap_err();
+        let e = r
+            .prepare(&req(Side::Buy, dec!(101), None), None)
+            .unwrap_err();
         assert_eq!(e, "MARKET_LOT_SIZE: quantity 101 is above maxQty 100");
-        let e = r.prepare(&req(Side::Buy, dec!(1), Some(dec!(0.001))), None).unwrap_err();
+        let e = r
+            .prepare(&req(Side::Buy, dec!(1), Some(dec!(0.001))), None)
+            .unwrap_err();
         assert!(e.starts_with("PRICE_FILTER"), "{e}");
     }
 

@@ -129,7 +129,10 @@ pub fn to_venue_order(
     base: &str,
     quote: &str,
 ) -> Result<VenueOrder, BinanceError> {
-    let cid = w.orig_client_order_id.as_deref().unwrap_or(&w.client_order_id);
+    let cid = w
+        .orig_client_order_id
+        .as_deref()
+        .unwrap_or(&w.client_order_id);
     let client_id = ClientOrderId::parse(cid)
         .map_err(|e| BinanceError::Decode(format!("client id {cid:?}: {e}")))?;
     let order_type = match w.order_type.as_str() {
@@ -168,7 +171,9 @@ pub fn to_venue_order(
         })
         .collect();
     let avg_price = if w.executed_qty > Quantity::ZERO {
-        (w.cummulative_quote_qty / w.executed_qty).round_dp(10).normalize()
+        (w.cummulative_quote_qty / w.executed_qty)
+            .round_dp(10)
+            .normalize()
     } else {
         Price::ZERO
     };
@@ -262,7 +267,10 @@ pub fn kline_event(k: &Value) -> Result<(String, Bar, bool), BinanceError> {
     let bad = || BinanceError::Decode(format!("kline event {k}"));
     let f = |n: &str| k.get(n).and_then(num).ok_or_else(bad);
     Ok((
-        k.get("s").and_then(Value::as_str).ok_or_else(bad)?.to_string(),
+        k.get("s")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?
+            .to_string(),
         Bar {
             time: Timestamp(k.get("t").and_then(Value::as_i64).ok_or_else(bad)?),
             open: f("o")?,
@@ -284,7 +292,10 @@ mod tests {
     #[test]
     fn symbols_split_and_join() {
         let (w, b, q) = split_symbol(&Symbol::new("BTC-USDT")).unwrap();
-        assert_eq!((w.as_str(), b.as_str(), q.as_str()), ("BTCUSDT", "BTC", "USDT"));
+        assert_eq!(
+            (w.as_str(), b.as_str(), q.as_str()),
+            ("BTCUSDT", "BTC", "USDT")
+        );
         assert!(split_symbol(&Symbol::new("BTCUSDT")).is_err());
     }
 
@@ -303,8 +314,14 @@ mod tests {
         }))
         .unwrap();
         let o = to_venue_order(&w, &Symbol::new("BTC-USDT"), "BTC", "USDT").unwrap();
-        assert_eq!((o.state, o.quantity, o.filled_quantity), (OrderState::Filled, dec!(0.3), dec!(0.3)));
-        assert_eq!(o.avg_price, (dec!(30000.02) / dec!(0.3)).round_dp(10).normalize());
+        assert_eq!(
+            (o.state, o.quantity, o.filled_quantity),
+            (OrderState::Filled, dec!(0.3), dec!(0.3))
+        );
+        assert_eq!(
+            o.avg_price,
+            (dec!(30000.02) / dec!(0.3)).round_dp(10).normalize()
+        );
         assert_eq!(o.fills.len(), 2);
         assert_eq!(o.fills[1].cumulative, dec!(0.3));
         assert_eq!(o.fills[1].trade_id, "57");
@@ -314,7 +331,21 @@ mod tests {
 
     #[test]
     fn klines_parse() {
-        let b = kline_row(&json!([1499040000000i64, "0.01634790", "0.80000000", "0.01575800", "0.01577100", "148976.11427815", 1499644799999i64, "2434.19055334", 308, "1756.87402397", "28.46694368", "0"])).unwrap();
+        let b = kline_row(&json!([
+            1499040000000i64,
+            "0.01634790",
+            "0.80000000",
+            "0.01575800",
+            "0.01577100",
+            "148976.11427815",
+            1499644799999i64,
+            "2434.19055334",
+            308,
+            "1756.87402397",
+            "28.46694368",
+            "0"
+        ]))
+        .unwrap();
         assert_eq!((b.time.0, b.close), (1499040000000, 0.015771));
         let (s, _, x) = kline_event(&json!({"t": 1, "s": "BTCUSDT", "o": "1", "h": "2", "l": "0.5", "c": "1.5", "v": "10", "x": false})).unwrap();
         assert_eq!((s.as_str(), x), ("BTCUSDT", false));

@@ -150,9 +150,15 @@ impl Binance {
     /// Connects: syncs the clock (`GET /api/v3/time`), reads the filters of the configured
     /// symbols (`GET /api/v3/exchangeInfo`), checks the key (`GET /api/v3/account`), reads
     /// the last prices (`GET /api/v3/ticker/price`), and starts the order poll.
-    pub fn connect(config: BinanceConfig, key: Secret, secret: Secret) -> Result<Self, ConnectError> {
+    pub fn connect(
+        config: BinanceConfig,
+        key: Secret,
+        secret: Secret,
+    ) -> Result<Self, ConnectError> {
         if config.symbols.is_empty() {
-            return Err(ConnectError::Config("binance: no symbols configured".into()));
+            return Err(ConnectError::Config(
+                "binance: no symbols configured".into(),
+            ));
         }
         let mut wires = Vec::new();
         for s in &config.symbols {
@@ -174,12 +180,16 @@ impl Binance {
         let venue = |e: BinanceError| ConnectError::Venue(format!("binance: {e}"));
         let (rules, account, prices) = io.block_on(async {
             rest.sync_clock().await.map_err(venue)?;
-            let list = serde_json::to_string(
-                &wires.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>(),
-            )
-            .expect("strings serialize");
+            let list =
+                serde_json::to_string(&wires.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>())
+                    .expect("strings serialize");
             let info = rest
-                .public(Method::Get, "/api/v3/exchangeInfo", &[("symbols", list)], weight::HEAVY)
+                .public(
+                    Method::Get,
+                    "/api/v3/exchangeInfo",
+                    &[("symbols", list)],
+                    weight::HEAVY,
+                )
                 .await
                 .map_err(venue)?;
             let listed = info
@@ -192,8 +202,14 @@ impl Binance {
                 let entry = listed
                     .iter()
                     .find(|e| e.get("symbol").and_then(|v| v.as_str()) == Some(w.as_str()))
-                    .ok_or_else(|| ConnectError::Config(format!("binance: {w} ({s}) is not listed")))?;
-                if entry.get("status").and_then(|v| v.as_str()).is_some_and(|st| st != "TRADING") {
+                    .ok_or_else(|| {
+                        ConnectError::Config(format!("binance: {w} ({s}) is not listed"))
+                    })?;
+                if entry
+                    .get("status")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|st| st != "TRADING")
+                {
                     return Err(ConnectError::Config(format!("binance: {w} is not trading")));
                 }
                 let r = SymbolRules::parse(entry).map_err(ConnectError::Config)?;
@@ -211,10 +227,19 @@ impl Binance {
             let mut prices = HashMap::new();
             for (s, w) in &wires {
                 let v = rest
-                    .public(Method::Get, "/api/v3/ticker/price", &[("symbol", w.clone())], weight::KLINES)
+                    .public(
+                        Method::Get,
+                        "/api/v3/ticker/price",
+                        &[("symbol", w.clone())],
+                        weight::KLINES,
+                    )
                     .await
                     .map_err(venue)?;
-                if let Some(p) = v.get("price").and_then(|p| p.as_str()).and_then(|p| p.parse().ok()) {
+                if let Some(p) = v
+                    .get("price")
+                    .and_then(|p| p.as_str())
+                    .and_then(|p| p.parse().ok())
+                {
                     prices.insert(s.clone(), p);
                 }
             }
@@ -235,7 +260,10 @@ impl Binance {
             tracked: Mutex::new(HashMap::new()),
             symbols: Mutex::new(HashMap::new()),
         });
-        io.spawn(orders::poll(Arc::downgrade(&shared), shared.config.poll_interval));
+        io.spawn(orders::poll(
+            Arc::downgrade(&shared),
+            shared.config.poll_interval,
+        ));
         Ok(Self {
             shared,
             account,
@@ -305,7 +333,11 @@ impl Venue for Binance {
         self.io.block_on(self.shared.submit(req))
     }
 
-    fn cancel(&self, client_id: &ClientOrderId, _now: Timestamp) -> Result<CancelOutcome, VenueFailure> {
+    fn cancel(
+        &self,
+        client_id: &ClientOrderId,
+        _now: Timestamp,
+    ) -> Result<CancelOutcome, VenueFailure> {
         self.io.block_on(self.shared.cancel(client_id))
     }
 

@@ -54,7 +54,15 @@ impl Shared {
         let r = &self.rules[&req.symbol];
         let mut p = vec![
             ("symbol", r.wire.clone()),
-            ("side", if req.side.as_str() == "buy" { "BUY" } else { "SELL" }.to_string()),
+            (
+                "side",
+                if req.side.as_str() == "buy" {
+                    "BUY"
+                } else {
+                    "SELL"
+                }
+                .to_string(),
+            ),
         ];
         match req.order_type {
             OrderType::Market => p.push(("type", "MARKET".into())),
@@ -108,7 +116,11 @@ impl Shared {
     }
 
     fn rejected(&self, req: &VenueOrderRequest, reason: String) -> VenueOrder {
-        let mut o = VenueOrder::new(req, OrderState::Rejected, Timestamp(self.rest.clock.now_ms()));
+        let mut o = VenueOrder::new(
+            req,
+            OrderState::Rejected,
+            Timestamp(self.rest.clock.now_ms()),
+        );
         o.reason = Some(reason);
         o
     }
@@ -143,7 +155,10 @@ impl Shared {
     /// minimum, or off the grid.
     fn refuse(&self, req: &VenueOrderRequest) -> Option<VenueOrder> {
         let Some(rules) = self.rules.get(&req.symbol) else {
-            return Some(self.rejected(req, format!("symbol {} is not configured for binance", req.symbol)));
+            return Some(self.rejected(
+                req,
+                format!("symbol {} is not configured for binance", req.symbol),
+            ));
         };
         // The host prepares orders before it records them; an order off the grid here
         // would be changed on the way, so it is refused instead.
@@ -192,11 +207,17 @@ impl Shared {
     }
 
     /// `DELETE /api/v3/order`.
-    pub(super) async fn cancel(&self, client: &ClientOrderId) -> Result<CancelOutcome, VenueFailure> {
-        let Some(symbol) = self.symbol_of(client).or(match self.query(client, None).await? {
-            Some(o) => Some(o.symbol),
-            None => return Ok(CancelOutcome::Unknown),
-        }) else {
+    pub(super) async fn cancel(
+        &self,
+        client: &ClientOrderId,
+    ) -> Result<CancelOutcome, VenueFailure> {
+        let Some(symbol) = self
+            .symbol_of(client)
+            .or(match self.query(client, None).await? {
+                Some(o) => Some(o.symbol),
+                None => return Ok(CancelOutcome::Unknown),
+            })
+        else {
             return Ok(CancelOutcome::Unknown);
         };
         let p = [
@@ -265,15 +286,12 @@ impl Shared {
     /// One round of the order poll.
     async fn poll_once(&self) {
         for (client, symbol) in self.tracked() {
-            match self.query(&client, Some(&symbol)).await {
-                Ok(Some(o)) => {
-                    self.log.snapshot(&o, o.updated_at);
-                    if !o.is_working() {
-                        self.untrack(&client);
-                    }
+            // Not visible yet (reads lag writes), or the venue is unwell: next round.
+            if let Ok(Some(o)) = self.query(&client, Some(&symbol)).await {
+                self.log.snapshot(&o, o.updated_at);
+                if !o.is_working() {
+                    self.untrack(&client);
                 }
-                // Not visible yet (reads lag writes), or the venue is unwell: next round.
-                Ok(None) | Err(_) => {}
             }
         }
     }

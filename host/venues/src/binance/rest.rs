@@ -126,7 +126,10 @@ impl Rest {
     /// Records an operator notice.
     pub fn notice(&self, msg: String) {
         tracing::info!(target: "binance", "{msg}");
-        self.notices.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
+        self.notices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(msg);
     }
 
     /// Takes the notices so far.
@@ -143,7 +146,13 @@ impl Rest {
     pub async fn sync_clock(&self) -> Result<(), BinanceError> {
         let sent = Instant::now();
         let v = self
-            .send(Method::Get, "/api/v3/time", String::new(), false, weight::LIGHT)
+            .send(
+                Method::Get,
+                "/api/v3/time",
+                String::new(),
+                false,
+                weight::LIGHT,
+            )
             .await?;
         let ms = v
             .get("serverTime")
@@ -161,7 +170,8 @@ impl Rest {
         params: &[(&str, String)],
         weight: u32,
     ) -> Result<Value, BinanceError> {
-        self.send(method, path, query_string(params), false, weight).await
+        self.send(method, path, query_string(params), false, weight)
+            .await
     }
 
     /// A signed request. On -1021 (timestamp outside recvWindow: the request was refused,

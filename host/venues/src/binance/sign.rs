@@ -25,7 +25,11 @@ impl ServerClock {
     pub fn new(speed: f64) -> Self {
         let local = chrono::Utc::now().timestamp_millis();
         Self {
-            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
             sync: Mutex::new((Instant::now(), local)),
         }
     }

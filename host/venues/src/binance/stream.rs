@@ -31,9 +31,8 @@ pub struct BinanceBars {
     pub(super) max_age: Duration,
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl BinanceBars {
     fn wire(&self, s: &Symbol) -> Result<String, VenueFailure> {
@@ -120,7 +119,11 @@ impl BarSource for BinanceBars {
             let mut back = HashMap::new();
             for s in symbols {
                 let w = self.wire(s)?;
-                names.push(format!("{}@kline_{}", w.to_ascii_lowercase(), timeframe.as_str()));
+                names.push(format!(
+                    "{}@kline_{}",
+                    w.to_ascii_lowercase(),
+                    timeframe.as_str()
+                ));
                 back.insert(w, s.clone());
             }
             let url = format!("{}/stream?streams={}", self.ws_base, names.join("/"));
@@ -199,7 +202,9 @@ impl BinanceBars {
                 Ok(x) => x,
                 Err(e) => return VenueFailure::Other(e.to_string()),
             };
-            let Some(symbol) = back.get(&wire) else { continue };
+            let Some(symbol) = back.get(&wire) else {
+                continue;
+            };
             self.shared.set_price(symbol, bar.close);
             if closed && tx.send(Ok((symbol.clone(), bar))).await.is_err() {
                 return VenueFailure::Other("reader gone".into());
