@@ -164,6 +164,7 @@ pub fn run_with(
     symbols.dedup();
     registry.fleet.market.symbols = symbols;
     let options = FleetOptions {
+        live: None,
         journal_in_memory: ledger.is_none(),
         db: ledger.unwrap_or_else(|| PathBuf::from(":memory:")),
         cache_dir,

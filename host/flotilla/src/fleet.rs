@@ -37,6 +37,9 @@ pub struct FleetOptions {
     /// Keep fills, refusals and events in memory instead of writing the ledger (backtests
     /// without a ledger file: nobody reads it afterwards).
     pub journal_in_memory: bool,
+    /// A venue's live bars instead of the simulator, and the venue's time now (the run
+    /// starts there).
+    pub live: Option<(std::sync::Arc<Mutex<Option<crate::live::LiveMarket>>>, Timestamp)>,
 }
 
 impl FleetOptions {
@@ -50,6 +53,7 @@ impl FleetOptions {
             fill: FillMode::Close,
             record_quiet_ticks: true,
             journal_in_memory: false,
+            live: None,
         }
     }
 }
@@ -59,6 +63,8 @@ pub enum MarketSource {
     /// The embedded simulator, generating bars as time passes (boxed: it is far larger
     /// than a replay's cursor).
     Sim(Box<Simulator>),
+    /// A venue's live bars.
+    Live(Box<crate::live::LiveMarket>),
     /// Recorded bars, replayed in order of close time.
     Replay {
         /// The bars.
@@ -77,8 +83,10 @@ impl MarketSource {
         now: Timestamp,
         store: &mut BarStore,
         pushed: &mut Vec<NewBar>,
+        take_live: bool,
     ) -> Result<()> {
         match self {
+            MarketSource::Live(live) => live.advance(store, pushed, take_live)?,
             MarketSource::Sim(sim) => {
                 sim.advance_to(now, store)
                     .context("advancing the market simulator")?;
@@ -102,7 +110,7 @@ impl MarketSource {
     /// When the next replayed bar closes (`None` for the simulator or at the end).
     pub fn next_event(&self) -> Option<Timestamp> {
         match self {
-            MarketSource::Sim(_) => None,
+            MarketSource::Sim(_) | MarketSource::Live(_) => None,
             MarketSource::Replay { events, next } => events.get(*next).map(|e| e.close_time),
         }
     }
@@ -307,7 +315,23 @@ impl Fleet {
         } else {
             None
         };
+        let live = options
+            .live
+            .as_ref()
+            .and_then(|(m, now)| m.lock().unwrap_or_else(|p| p.into_inner()).take().map(|m| (m, *now)));
+        let resume_at = match &live {
+            Some((_, now)) => Some(*now),
+            None => resume_at,
+        };
         let (source, market) = match replay {
+            None if live.is_some() => {
+                let (m, _) = live.expect("checked");
+                let mut store = BarStore::new();
+                for s in &fleet.market.symbols {
+                    store.add_symbol(s);
+                }
+                (MarketSource::Live(Box::new(m)), SharedBars::new(store))
+            }
             None => {
                 let (sim, market) = start_market(&fleet, resume_at)?;
                 (MarketSource::Sim(Box::new(sim)), market)
@@ -630,10 +654,52 @@ impl Fleet {
         now: Timestamp,
         pushed: &mut Vec<NewBar>,
     ) -> Result<Option<Timestamp>> {
-        let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
-        let mut store = self.market.write();
-        source.advance_to(now, &mut store, pushed)?;
-        Ok(source.next_event())
+        self.advance_market_with(now, pushed, true)
+    }
+
+    /// [`Fleet::advance_market`]; without `take_live`, a live market's new bars enter the
+    /// store but wait for the host duties (a bot's tick reads them, the duties book them).
+    pub(crate) fn advance_market_with(
+        &self,
+        now: Timestamp,
+        pushed: &mut Vec<NewBar>,
+        take_live: bool,
+    ) -> Result<Option<Timestamp>> {
+        let (next, notes) = {
+            let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+            let mut store = self.market.write();
+            source.advance_to(now, &mut store, pushed, take_live)?;
+            let notes = match &mut *source {
+                MarketSource::Live(live) => live.take_notes(),
+                _ => Vec::new(),
+            };
+            (source.next_event(), notes)
+        };
+        self.apply_feed_notes(notes, now)?;
+        Ok(next)
+    }
+
+    /// Whether bars come from a venue's live feed.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            &*self.source.lock().unwrap_or_else(|p| p.into_inner()),
+            MarketSource::Live(_)
+        )
+    }
+
+    /// With a live feed, whether `symbols` have their bars closing at `at`, and how long a
+    /// due bot may wait for them; `None` otherwise.
+    pub(crate) fn live_bars_ready(
+        &self,
+        symbols: &[Symbol],
+        at: Timestamp,
+    ) -> Option<(bool, std::time::Duration)> {
+        match &*self.source.lock().unwrap_or_else(|p| p.into_inner()) {
+            MarketSource::Live(live) => {
+                Some((live.has_bars_closing_at(symbols, at), live.bar_wait()))
+            }
+            _ => None,
+        }
     }
 
     /// Runs `f` on the replayed bars still to come, oldest first (none when not
@@ -642,7 +708,7 @@ impl Fleet {
         let source = self.source.lock().unwrap_or_else(|p| p.into_inner());
         match &*source {
             MarketSource::Replay { events, next } => f(&events[*next..]),
-            MarketSource::Sim(_) => f(&[]),
+            MarketSource::Sim(_) | MarketSource::Live(_) => f(&[]),
         }
     }
 

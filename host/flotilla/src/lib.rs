@@ -7,6 +7,7 @@ pub mod commands;
 pub mod control;
 pub mod execution;
 pub mod fleet;
+pub mod live;
 mod journal;
 pub mod new;
 pub mod reload;

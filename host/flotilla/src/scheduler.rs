@@ -201,9 +201,10 @@ async fn market_task(
     until: Timestamp,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
-    const STEP_MS: i64 = 60_000;
+    // A live feed's bars arrive when they arrive: the duties look every second.
+    let step_ms: i64 = if fleet.is_live() { 1_000 } else { 60_000 };
     const EQUITY_EVERY_MS: i64 = 15 * 60_000;
-    let mut next = Timestamp((clock.now().0 / STEP_MS + 1) * STEP_MS);
+    let mut next = Timestamp((clock.now().0 / step_ms + 1) * step_ms);
     let mut next_equity = next;
     while next <= until && sleep_until(&*clock, next, &mut shutdown).await {
         let f = fleet.clone();
@@ -213,7 +214,7 @@ async fn market_task(
         if record {
             next_equity = Timestamp(next_equity.0 + EQUITY_EVERY_MS);
         }
-        next = Timestamp(next.0 + STEP_MS);
+        next = Timestamp(next.0 + step_ms);
     }
     Ok(())
 }

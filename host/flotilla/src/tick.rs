@@ -35,7 +35,7 @@ impl Fleet {
         let span = tracing::info_span!("tick", bot = %handle.id, at = now.0);
         let _enter = span.enter();
         if !self.replaying {
-            self.advance_market(now, &mut Vec::new())?;
+            self.advance_market_with(now, &mut Vec::new(), false)?;
         }
         let mut slot = handle.slot();
         if let Some(until) = slot.quarantined_until().filter(|u| now < *u) {
