@@ -2,3 +2,4 @@
 
 pub mod alpaca;
 pub mod binance;
+pub mod sim;

@@ -90,6 +90,11 @@ fn data_sanity(e: &mut RiskEngine, c: &mut Candidate<'_>, i: &RiskInput<'_>) -> 
     if c.host_exit {
         return Ok(());
     }
+    if e.stale_feeds.contains(&c.intent.symbol) && !c.is_reducing() {
+        return Err(RefusalReason::StaleFeed {
+            symbol: c.intent.symbol.clone(),
+        });
+    }
     let last = track.and_then(|t| t.last);
     let price_time = i.price_time.or(last.map(|l| l.0));
     if let (Some(pt), Some(max_age_ms)) = (price_time, e.config.data.max_price_age_ms)

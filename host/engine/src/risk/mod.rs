@@ -193,6 +193,8 @@ pub struct RiskEngine {
     stats: HashMap<BotId, TradeStats>,
     /// Fx-hashed: looked up on every bar, keyed by registry symbols (not adversarial).
     prices: rustc_hash::FxHashMap<Symbol, PriceTrack>,
+    /// Symbols whose live feed is stale (set by the host from its feed; none in replays).
+    stale_feeds: std::collections::BTreeSet<Symbol>,
     correlation: CorrelationTracker,
     cluster_cache: HashMap<Symbol, ClusterCost>,
     /// Daily-loss threshold (start-of-session equity × fraction), cached between marks.
@@ -264,6 +266,7 @@ impl RiskEngine {
             pcts,
             stats: HashMap::new(),
             prices: Default::default(),
+            stale_feeds: Default::default(),
             correlation,
             cluster_cache: HashMap::new(),
             daily_loss_at: Default::default(),
@@ -400,6 +403,22 @@ impl RiskEngine {
     /// Rounds a quantity down to the configured precision.
     pub fn round_qty(&self, q: Quantity) -> Quantity {
         q.round_dp_with_strategy(self.config.quantity_decimals, RoundingStrategy::ToZero)
+    }
+
+    /// Marks `symbol`'s live feed stale (or fresh again): while stale, orders that add
+    /// to a position in it are refused with [`RefusalReason::StaleFeed`]; exits and
+    /// reducing orders pass.
+    pub fn set_feed_stale(&mut self, symbol: &Symbol, stale: bool) {
+        if stale {
+            self.stale_feeds.insert(symbol.clone());
+        } else {
+            self.stale_feeds.remove(symbol);
+        }
+    }
+
+    /// Whether `symbol`'s live feed is marked stale.
+    pub fn feed_stale(&self, symbol: &Symbol) -> bool {
+        self.stale_feeds.contains(symbol)
     }
 
     /// The bot's closed-trade statistics, if it closed any trade.

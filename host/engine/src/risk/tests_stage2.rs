@@ -586,3 +586,25 @@ fn memory_snapshot_round_trips_through_json() {
         "trading_state"
     );
 }
+
+#[test]
+fn a_stale_feed_refuses_entries_and_lets_reductions_and_exits_pass() {
+    let (mut e, mut pf) = engine(RiskConfig::permissive());
+    pf.apply_fill(&fill("a", "X", Side::Buy, dec!(10), dec!(100)));
+    let x: Symbol = "X".into();
+    e.observe_price(&x, Timestamp(MIN), dec!(100));
+    e.set_feed_stale(&x, true);
+    assert!(e.feed_stale(&x));
+    let input = RiskInput::new(Timestamp(MIN), dec!(100), &pf, dec!(100000));
+    let v = e.evaluate(&buy("a", "X", dec!(1)), &input);
+    assert_eq!(refused(&v), &RefusalReason::StaleFeed { symbol: x.clone() });
+    assert_eq!(v.code(), "stale_feed");
+    // Another bot opening the symbol: refused too.
+    assert_eq!(e.evaluate(&buy("b", "X", dec!(1)), &input).code(), "stale_feed");
+    // Reducing the held position, by the bot or by a host exit: allowed.
+    let sell = intent("a", "X", OrderAction::Sell(dec!(4)));
+    assert_eq!(e.evaluate(&sell, &input).order(), Some((Side::Sell, dec!(4))));
+    assert_eq!(e.evaluate_exit(&sell, &input).order(), Some((Side::Sell, dec!(4))));
+    e.set_feed_stale(&x, false);
+    assert!(e.evaluate(&buy("b", "X", dec!(1)), &input).order().is_some());
+}

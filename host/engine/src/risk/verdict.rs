@@ -58,6 +58,12 @@ pub enum RefusalReason {
         /// Maximum allowed age in ms.
         max_age_ms: i64,
     },
+    /// The symbol's live feed is silent past its expected interval: no new entries until
+    /// its bars arrive again (exits still go).
+    StaleFeed {
+        /// The symbol.
+        symbol: Symbol,
+    },
     /// The price moved further from the last close than the band allows.
     PriceOutOfBand {
         /// The price.
@@ -144,6 +150,7 @@ impl RefusalReason {
             Self::BadBar { .. } => "bad_bar",
             Self::NotReducing { .. } => "not_reducing",
             Self::StalePrice { .. } => "stale_price",
+            Self::StaleFeed { .. } => "stale_feed",
             Self::PriceOutOfBand { .. } => "price_out_of_band",
             Self::TradingState { .. } => "trading_state",
             Self::ContradictoryPosition { .. } => "contradictory_position",
@@ -175,6 +182,9 @@ impl fmt::Display for RefusalReason {
                     f,
                     "stale price from {price_time} at {now} (max age {max_age_ms} ms)"
                 )
+            }
+            Self::StaleFeed { symbol } => {
+                write!(f, "the live feed of {symbol} is stale: no new entries")
             }
             Self::PriceOutOfBand {
                 price,

@@ -77,7 +77,8 @@ impl Breaker {
     pub fn state(&self) -> BreakerState {
         let mut i = self.lock();
         if i.state == BreakerState::Open
-            && i.opened_at.is_some_and(|t| t.elapsed() >= self.config.cooldown)
+            && i.opened_at
+                .is_some_and(|t| t.elapsed() >= self.config.cooldown)
         {
             i.state = BreakerState::HalfOpen;
         }

@@ -111,7 +111,11 @@ mod tests {
         }
         assert!(t.elapsed() < Duration::from_millis(50), "the burst fits");
         b.acquire(5).await;
-        assert!(t.elapsed() >= Duration::from_millis(90), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            t.elapsed()
+        );
         assert_eq!(b.waited(), 1);
     }
 
@@ -122,7 +126,11 @@ mod tests {
         b.pause(Duration::from_millis(10)); // never shortens
         let t = Instant::now();
         b.acquire(1).await;
-        assert!(t.elapsed() >= Duration::from_millis(115), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(115),
+            "{:?}",
+            t.elapsed()
+        );
         assert!(b.paused_for().is_none());
     }
 }

@@ -210,7 +210,10 @@ async fn run<S: BarSource>(
         }
         .await;
         if let Err(e) = result {
-            notice(&s, format!("feed dropped ({e}); reconnecting in {backoff:?}"));
+            notice(
+                &s,
+                format!("feed dropped ({e}); reconnecting in {backoff:?}"),
+            );
         }
         drop(s);
         tokio::time::sleep(backoff).await;

@@ -190,7 +190,11 @@ impl EventLog {
 
     /// Fees booked for an order so far (a REST total books only the rest).
     fn fees_booked(&self, client: &ClientOrderId) -> Money {
-        self.lock().orders.get(client).map(|t| t.fees).unwrap_or_default()
+        self.lock()
+            .orders
+            .get(client)
+            .map(|t| t.fees)
+            .unwrap_or_default()
     }
 
     /// What is booked of an order: cumulative quantity, notional.
@@ -266,7 +270,10 @@ mod tests {
                 cumulative,
                 ..
             } => {
-                assert_eq!((*quantity, *price, *cumulative), (dec!(3), dec!(105), dec!(5)));
+                assert_eq!(
+                    (*quantity, *price, *cumulative),
+                    (dec!(3), dec!(105), dec!(5))
+                );
             }
             k => panic!("{k:?}"),
         }

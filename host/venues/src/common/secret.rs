@@ -67,6 +67,9 @@ mod tests {
     #[test]
     fn a_missing_variable_is_named() {
         let e = Secret::from_env("FLOTILLA_TEST_SURELY_UNSET").unwrap_err();
-        assert_eq!(e.to_string(), "environment variable FLOTILLA_TEST_SURELY_UNSET is not set");
+        assert_eq!(
+            e.to_string(),
+            "environment variable FLOTILLA_TEST_SURELY_UNSET is not set"
+        );
     }
 }

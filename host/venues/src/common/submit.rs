@@ -109,7 +109,10 @@ where
                 "{why}; not found after {sends} sends"
             )));
         }
-        tracing::warn!(attempt = sends, "not found past the grace period: sending again");
+        tracing::warn!(
+            attempt = sends,
+            "not found past the grace period: sending again"
+        );
     }
 }
 
