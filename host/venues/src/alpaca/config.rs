@@ -44,6 +44,8 @@ pub struct AlpacaConfig {
     pub reconnect_backoff: Duration,
     /// How often the venue clock offset is refreshed from `GET /v2/clock` (default 60 s).
     pub clock_refresh: Duration,
+    /// Bars asked for per page of a backfill (default 10,000, Alpaca's maximum).
+    pub bars_page_limit: u32,
 }
 
 impl Default for AlpacaConfig {
@@ -74,6 +76,7 @@ impl AlpacaConfig {
             breaker: BreakerConfig::default(),
             reconnect_backoff: Duration::from_secs(1),
             clock_refresh: Duration::from_secs(60),
+            bars_page_limit: 10_000,
         }
     }
 
@@ -100,6 +103,9 @@ impl AlpacaConfig {
         }
         if self.requests_per_minute == 0 {
             return Err("requests_per_minute must be positive".into());
+        }
+        if self.bars_page_limit == 0 {
+            return Err("bars_page_limit must be positive".into());
         }
         if self.request_timeout.is_zero() {
             return Err("request_timeout must be positive".into());

@@ -22,8 +22,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Pages followed at most per backfill (a venue that loops its tokens must not hang us).
 const MAX_PAGES: usize = 10_000;
-/// Bars per page asked for (Alpaca's maximum).
-const PAGE_LIMIT: u32 = 10_000;
 /// The time between the two clock samples that measure the venue clock's rate.
 const RATE_BASELINE: Duration = Duration::from_millis(200);
 
@@ -94,7 +92,7 @@ impl AlpacaBars {
                 ("start", rfc3339(from)),
                 // `end` is inclusive at Alpaca: stop just before `to`.
                 ("end", rfc3339(Timestamp(to.0 - 1))),
-                ("limit", PAGE_LIMIT.to_string()),
+                ("limit", self.config.bars_page_limit.to_string()),
                 ("sort", "asc".to_string()),
             ];
             if !crypto {
