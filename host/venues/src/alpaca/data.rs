@@ -232,7 +232,12 @@ impl BarSource for AlpacaBars {
                     .subscribe(url, wire)
                     .await
                     .map_err(|e| VenueFailure::Other(self.rest.redact(&e)))?;
-                streams.push(bar_stream(ws, timeframe, self.rest.clone()));
+                // Either connection ending ends the merged stream, so the feed
+                // reconnects both (a merged stream would otherwise run on half-deaf).
+                let end = futures_util::stream::once(async {
+                    Err(VenueFailure::Other("the data stream closed".into()))
+                });
+                streams.push(bar_stream(ws, timeframe, self.rest.clone()).chain(end).boxed());
             }
             Ok(match streams.len() {
                 0 => futures_util::stream::pending().boxed(),
