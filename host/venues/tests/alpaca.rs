@@ -1,7 +1,9 @@
 //! Contract tests of the Alpaca connector against the fake Alpaca over real loopback HTTP
 //! and WebSocket: every endpoint the connector uses and every error it maps.
 
-use flotilla_broker::venue::{CancelOutcome, Venue, VenueEventKind, VenueFailure, VenueOrderRequest};
+use flotilla_broker::venue::{
+    CancelOutcome, Venue, VenueEventKind, VenueFailure, VenueOrderRequest,
+};
 use flotilla_domain::{ClientOrderId, OrderState, Side, Symbol, Timeframe, Timestamp};
 use flotilla_venue_fake::alpaca::{FakeAlpaca, FakeAlpacaConfig, FakeServer};
 use flotilla_venues::alpaca::{Alpaca, AlpacaBars, AlpacaConfig};
@@ -95,7 +97,11 @@ fn connect_names_the_account_and_the_clock_follows_the_fake() {
     let a = connect(config(&f));
     let info = a.info();
     assert_eq!(
-        (info.venue.as_str(), info.account.as_str(), info.mode.as_str()),
+        (
+            info.venue.as_str(),
+            info.account.as_str(),
+            info.mode.as_str()
+        ),
         ("alpaca", "PA-FAKE-0001", "paper")
     );
     assert_eq!(info.endpoint, f.base_url());
@@ -106,7 +112,11 @@ fn connect_names_the_account_and_the_clock_follows_the_fake() {
     assert!((c.timestamp.0 - f.now().0).abs() < 5_000, "{c:?}");
     assert_eq!(a.cash().unwrap(), dec!(100000));
     assert!(a.positions().unwrap().is_empty());
-    let paths: Vec<String> = f.journal().into_iter().map(|e| format!("{} {}", e.method, e.path)).collect();
+    let paths: Vec<String> = f
+        .journal()
+        .into_iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
     assert!(paths.contains(&"GET /v2/account".to_string()), "{paths:?}");
     assert!(paths.contains(&"WS /stream".to_string()), "{paths:?}");
 }
@@ -115,14 +125,21 @@ fn connect_names_the_account_and_the_clock_follows_the_fake() {
 fn a_resting_limit_order_is_listed_and_canceled() {
     let f = fake(60.0);
     let a = connect(config(&f));
-    let req = VenueOrderRequest::limit(id("fl-t-1"), "AAPL".into(), Side::Buy, dec!(2), dec!(100.5));
+    let req =
+        VenueOrderRequest::limit(id("fl-t-1"), "AAPL".into(), Side::Buy, dec!(2), dec!(100.5));
     let o = a.submit(&req, Timestamp(0)).unwrap();
-    assert_eq!((o.state, o.limit_price), (OrderState::Accepted, Some(dec!(100.5))));
+    assert_eq!(
+        (o.state, o.limit_price),
+        (OrderState::Accepted, Some(dec!(100.5)))
+    );
     assert_eq!(a.order(&req.client_id).unwrap().unwrap().quantity, dec!(2));
     let open = a.open_orders().unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].client_id, req.client_id);
-    assert_eq!(a.cancel(&req.client_id, Timestamp(0)).unwrap(), CancelOutcome::Requested);
+    assert_eq!(
+        a.cancel(&req.client_id, Timestamp(0)).unwrap(),
+        CancelOutcome::Requested
+    );
     // The stream's `canceled` update ends it in the log.
     wait_for(Duration::from_secs(3), || {
         kinds(&a, "fl-t-1").contains(&"canceled").then_some(())
@@ -133,22 +150,42 @@ fn a_resting_limit_order_is_listed_and_canceled() {
         a.cancel(&req.client_id, Timestamp(0)).unwrap(),
         CancelOutcome::NotCancelable(OrderState::Canceled)
     );
-    assert_eq!(a.cancel(&id("fl-never"), Timestamp(0)).unwrap(), CancelOutcome::Unknown);
+    assert_eq!(
+        a.cancel(&id("fl-never"), Timestamp(0)).unwrap(),
+        CancelOutcome::Unknown
+    );
     assert_eq!(a.order(&id("fl-never")).unwrap(), None);
     assert!(a.open_orders().unwrap().is_empty());
-    assert!(f.journal().iter().any(|e| e.method == "DELETE" && e.status == 204));
-    assert!(f.journal().iter().any(|e| e.method == "DELETE" && e.status == 422));
+    assert!(
+        f.journal()
+            .iter()
+            .any(|e| e.method == "DELETE" && e.status == 204)
+    );
+    assert!(
+        f.journal()
+            .iter()
+            .any(|e| e.method == "DELETE" && e.status == 422)
+    );
 }
 
 #[test]
 fn a_market_order_fills_once_and_the_account_agrees() {
     let f = fake(600.0);
     let a = connect(config(&f));
-    let o = a.submit(&market("fl-t-2", "AAPL", Side::Buy, dec!(5)), Timestamp(0)).unwrap();
+    let o = a
+        .submit(&market("fl-t-2", "AAPL", Side::Buy, dec!(5)), Timestamp(0))
+        .unwrap();
     assert_eq!(o.state, OrderState::Accepted);
     let fill = wait_for(Duration::from_secs(5), || fills(&a, "fl-t-2").pop());
     let at_fake = f.order("fl-t-2").unwrap();
-    let VenueEventKind::Fill { quantity, price, cumulative, trade_id, .. } = fill else {
+    let VenueEventKind::Fill {
+        quantity,
+        price,
+        cumulative,
+        trade_id,
+        ..
+    } = fill
+    else {
         unreachable!()
     };
     assert_eq!((quantity, cumulative), (dec!(5), dec!(5)));
@@ -156,15 +193,28 @@ fn a_market_order_fills_once_and_the_account_agrees() {
     assert_eq!(trade_id, at_fake.fills[0].trade_id, "the execution id");
     // A reconcile's REST view of the same fill adds nothing.
     let rest = a.order(&id("fl-t-2")).unwrap().unwrap();
-    assert_eq!((rest.state, rest.filled_quantity), (OrderState::Filled, dec!(5)));
+    assert_eq!(
+        (rest.state, rest.filled_quantity),
+        (OrderState::Filled, dec!(5))
+    );
     assert_eq!(fills(&a, "fl-t-2").len(), 1);
-    assert_eq!(a.positions().unwrap().get(&Symbol::new("AAPL")), Some(&dec!(5)));
+    assert_eq!(
+        a.positions().unwrap().get(&Symbol::new("AAPL")),
+        Some(&dec!(5))
+    );
     assert_eq!(a.cash().unwrap(), f.cash());
     assert_eq!(f.cash(), dec!(100000) - dec!(5) * price);
     // Crypto: BTC-USD is BTC/USD at Alpaca and BTCUSD in its positions.
-    a.submit(&market("fl-t-3", "BTC-USD", Side::Buy, dec!(0.01)), Timestamp(0)).unwrap();
+    a.submit(
+        &market("fl-t-3", "BTC-USD", Side::Buy, dec!(0.01)),
+        Timestamp(0),
+    )
+    .unwrap();
     wait_for(Duration::from_secs(5), || fills(&a, "fl-t-3").pop());
-    assert_eq!(a.positions().unwrap().get(&Symbol::new("BTC-USD")), Some(&dec!(0.01)));
+    assert_eq!(
+        a.positions().unwrap().get(&Symbol::new("BTC-USD")),
+        Some(&dec!(0.01))
+    );
     assert_eq!(f.received("fl-t-2") + f.received("fl-t-3"), 2);
 }
 
@@ -172,7 +222,13 @@ fn a_market_order_fills_once_and_the_account_agrees() {
 fn definite_refusals_are_rejections_with_the_venues_words() {
     let f = fake(60.0);
     let a = connect(config(&f));
-    let big = VenueOrderRequest::limit(id("fl-r-1"), "AAPL".into(), Side::Buy, dec!(100000), dec!(190));
+    let big = VenueOrderRequest::limit(
+        id("fl-r-1"),
+        "AAPL".into(),
+        Side::Buy,
+        dec!(100000),
+        dec!(190),
+    );
     let o = a.submit(&big, Timestamp(7)).unwrap();
     assert_eq!(o.state, OrderState::Rejected);
     assert_eq!(o.reason.as_deref(), Some("insufficient buying power"));
@@ -180,7 +236,12 @@ fn definite_refusals_are_rejections_with_the_venues_words() {
     let o = a.submit(&unknown, Timestamp(7)).unwrap();
     assert_eq!(o.state, OrderState::Rejected);
     assert_eq!(o.reason.as_deref(), Some("asset \"ZZZZ\" not found"));
-    let statuses: Vec<u16> = f.journal().iter().filter(|e| e.method == "POST").map(|e| e.status).collect();
+    let statuses: Vec<u16> = f
+        .journal()
+        .iter()
+        .filter(|e| e.method == "POST")
+        .map(|e| e.status)
+        .collect();
     assert_eq!(statuses, vec![403, 422]);
     // The log tells the host, as it does of every answer.
     assert!(matches!(
@@ -200,7 +261,10 @@ fn a_resend_of_a_known_client_id_finds_the_one_order() {
     let again = a.submit(&req, Timestamp(0)).unwrap();
     assert_eq!(again.client_id, first.client_id);
     assert_eq!(again.state, OrderState::Accepted);
-    assert_eq!((f.received("fl-d-1"), f.placed("fl-d-1"), f.order_count()), (2, 1, 1));
+    assert_eq!(
+        (f.received("fl-d-1"), f.placed("fl-d-1"), f.order_count()),
+        (2, 1, 1)
+    );
     assert_eq!(kinds(&a, "fl-d-1"), vec!["accepted"]);
 }
 
@@ -211,8 +275,12 @@ fn the_ambiguous_post_places_one_order_and_books_its_fill_once() {
     c.request_timeout = Duration::from_millis(400);
     let a = connect(c);
     // The fake places the order, then answers after the client gave up.
-    f.faults().delay_after_accept_ms.store(1_500, Ordering::SeqCst);
-    let o = a.submit(&market("fl-a-1", "AAPL", Side::Buy, dec!(3)), Timestamp(0)).unwrap();
+    f.faults()
+        .delay_after_accept_ms
+        .store(1_500, Ordering::SeqCst);
+    let o = a
+        .submit(&market("fl-a-1", "AAPL", Side::Buy, dec!(3)), Timestamp(0))
+        .unwrap();
     f.faults().delay_after_accept_ms.store(0, Ordering::SeqCst);
     assert_eq!(o.client_id.as_str(), "fl-a-1");
     assert_eq!((f.received("fl-a-1"), f.placed("fl-a-1")), (1, 1));
@@ -238,7 +306,12 @@ fn a_5xx_after_placing_is_settled_by_the_query() {
     let o = a.submit(&req, Timestamp(0)).unwrap();
     assert_eq!(o.state, OrderState::Accepted);
     assert_eq!((f.received("fl-5-1"), f.placed("fl-5-1")), (1, 1));
-    let posts: Vec<u16> = f.journal().iter().filter(|e| e.method == "POST").map(|e| e.status).collect();
+    let posts: Vec<u16> = f
+        .journal()
+        .iter()
+        .filter(|e| e.method == "POST")
+        .map(|e| e.status)
+        .collect();
     assert_eq!(posts, vec![502]);
 }
 
@@ -248,12 +321,18 @@ fn not_found_for_a_while_is_not_trusted_and_nothing_is_sent_again() {
     let mut c = config(&f);
     c.request_timeout = Duration::from_millis(300);
     let a = connect(c);
-    f.faults().delay_after_accept_ms.store(1_000, Ordering::SeqCst);
+    f.faults()
+        .delay_after_accept_ms
+        .store(1_000, Ordering::SeqCst);
     f.faults().not_found_for_ms.store(1_500, Ordering::SeqCst);
     let req = VenueOrderRequest::limit(id("fl-n-1"), "AAPL".into(), Side::Buy, dec!(1), dec!(150));
     let t = Instant::now();
     let o = a.submit(&req, Timestamp(0)).unwrap();
-    assert!(t.elapsed() >= Duration::from_millis(1_400), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(1_400),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(o.state, OrderState::Accepted);
     assert_eq!((f.received("fl-n-1"), f.placed("fl-n-1")), (1, 1));
     let misses = f
@@ -298,7 +377,8 @@ fn a_fill_while_the_stream_is_down_arrives_once_through_the_reconcile() {
     let f = fake(600.0);
     let a = connect(config(&f));
     f.drop_streams(Duration::from_millis(800));
-    a.submit(&market("fl-s-1", "AAPL", Side::Buy, dec!(4)), Timestamp(0)).unwrap();
+    a.submit(&market("fl-s-1", "AAPL", Side::Buy, dec!(4)), Timestamp(0))
+        .unwrap();
     // It fills within two fake minutes (0.2 s), while the stream is down.
     wait_for(Duration::from_secs(3), || {
         (f.order("fl-s-1").unwrap().state == OrderState::Filled).then_some(())
@@ -310,11 +390,16 @@ fn a_fill_while_the_stream_is_down_arrives_once_through_the_reconcile() {
             if *quantity == dec!(4) && trade_id.contains("-cum-")),
         "{fill:?}"
     );
-    wait_for(Duration::from_secs(3), || (a.stream_connects() >= 2).then_some(()));
+    wait_for(Duration::from_secs(3), || {
+        (a.stream_connects() >= 2).then_some(())
+    });
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(fills(&a, "fl-s-1").len(), 1);
     let notices = a.take_notices();
-    assert!(notices.iter().any(|n| n.contains("reconnected")), "{notices:?}");
+    assert!(
+        notices.iter().any(|n| n.contains("reconnected")),
+        "{notices:?}"
+    );
 }
 
 #[test]
@@ -329,10 +414,14 @@ fn a_backfill_follows_every_page() {
     for sym in ["AAPL", "BTC-USD"] {
         let s = Symbol::new(sym);
         let (from, to) = (Timestamp(base), Timestamp(base + 60_000 * 350));
-        let got = rt.block_on(bars.fetch(&s, Timeframe::M1, from, to)).unwrap();
+        let got = rt
+            .block_on(bars.fetch(&s, Timeframe::M1, from, to))
+            .unwrap();
         assert_eq!(got, f.market().bars(&s, from, to), "{sym}");
         assert_eq!(got.len(), 350);
-        let five = rt.block_on(bars.fetch(&s, Timeframe::M5, from, to)).unwrap();
+        let five = rt
+            .block_on(bars.fetch(&s, Timeframe::M5, from, to))
+            .unwrap();
         assert_eq!(five.len(), 70);
         assert_eq!(five, f.market().bars_at(&s, Timeframe::M5, from, to));
     }
@@ -375,7 +464,11 @@ fn the_live_feed_sees_every_bar_once_in_order_across_a_dropped_stream() {
     events.extend(feed.drain());
     assert!(feed.connects() >= 2, "reconnected");
     let now = bars.now();
-    assert!((now.0 - f.now().0).abs() < 30_000, "the clock follows the fast fake: {now:?} vs {:?}", f.now());
+    assert!(
+        (now.0 - f.now().0).abs() < 30_000,
+        "the clock follows the fast fake: {now:?} vs {:?}",
+        f.now()
+    );
     for s in &symbols {
         let got: Vec<_> = events
             .iter()
@@ -386,10 +479,18 @@ fn the_live_feed_sees_every_bar_once_in_order_across_a_dropped_stream() {
             .collect();
         assert!(got.len() >= 20, "{s}: {} bars", got.len());
         for w in got.windows(2) {
-            assert_eq!(w[1].time.0 - w[0].time.0, 60_000, "{s}: every bar once, in order");
+            assert_eq!(
+                w[1].time.0 - w[0].time.0,
+                60_000,
+                "{s}: every bar once, in order"
+            );
         }
         let (first, last) = (got[0].time, got[got.len() - 1].time);
-        assert_eq!(got, f.market().bars(s, first, Timestamp(last.0 + 1)), "{s}: the venue's bars");
+        assert_eq!(
+            got,
+            f.market().bars(s, first, Timestamp(last.0 + 1)),
+            "{s}: the venue's bars"
+        );
     }
     assert!(!events.iter().any(|e| matches!(e, FeedEvent::Stale(_))));
 }
@@ -399,10 +500,18 @@ fn an_unreachable_venue_opens_the_breaker_and_secrets_never_print() {
     let f = fake(60.0);
     let c = config(&f);
     // Wrong credentials: refused, and the error names no key.
-    let e = Alpaca::connect(c.clone(), Secret::new(KEY), Secret::new("sk-wrong-secret-zzz")).unwrap_err();
+    let e = Alpaca::connect(
+        c.clone(),
+        Secret::new(KEY),
+        Secret::new("sk-wrong-secret-zzz"),
+    )
+    .unwrap_err();
     let msg = format!("{e} {e:?}");
     assert!(msg.contains("401"), "{msg}");
-    assert!(!msg.contains("sk-wrong-secret-zzz") && !msg.contains(KEY), "{msg}");
+    assert!(
+        !msg.contains("sk-wrong-secret-zzz") && !msg.contains(KEY),
+        "{msg}"
+    );
     let a = connect(c.clone());
     let bars = a.bars();
     let mut outputs = vec![format!("{a:?}"), format!("{bars:?}"), format!("{c:?}")];
@@ -422,7 +531,10 @@ fn an_unreachable_venue_opens_the_breaker_and_secrets_never_print() {
     assert!(matches!(r, Err(VenueFailure::NotSent { .. })), "{r:?}");
     std::thread::sleep(Duration::from_millis(400));
     let notices = a.take_notices();
-    assert!(notices.iter().any(|n| n.contains("circuit open")), "{notices:?}");
+    assert!(
+        notices.iter().any(|n| n.contains("circuit open")),
+        "{notices:?}"
+    );
     outputs.extend(notices);
     for o in &outputs {
         assert!(!o.contains(SECRET) && !o.contains(KEY), "a key leaked: {o}");
@@ -435,5 +547,8 @@ fn from_env_names_the_missing_variable() {
         return;
     }
     let e = Alpaca::from_env(AlpacaConfig::default()).unwrap_err();
-    assert_eq!(e.to_string(), "environment variable APCA_API_KEY_ID is not set");
+    assert_eq!(
+        e.to_string(),
+        "environment variable APCA_API_KEY_ID is not set"
+    );
 }

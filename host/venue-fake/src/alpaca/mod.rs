@@ -163,7 +163,10 @@ impl FakeAlpaca {
 }
 
 /// Serves a fake with `config` on `listener` (the CLI's `flotilla venue fake-alpaca`).
-pub async fn serve(config: FakeAlpacaConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve(
+    config: FakeAlpacaConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     FakeAlpaca::new(config)?.serve(listener).await
 }
 

@@ -1,6 +1,10 @@
 //! The fake's REST endpoints, with Alpaca's paths, fields, statuses and error bodies, and
 //! the gate every request passes: journal, auth, rate limit and the 429 fault.
 
+// Parsers return the refusal to send as `Err(Response)`: a test server's few requests
+// do not care about the size of an error value.
+#![allow(clippy::result_large_err)]
+
 use super::state::{State, client_id, is_crypto, rfc3339};
 use crate::sim::{Faults, MINUTE};
 use axum::body::Bytes;
@@ -24,7 +28,11 @@ type Q = Query<HashMap<String, String>>;
 /// Alpaca's error body with a status.
 pub fn error(status: u16, code: i64, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, axum::Json(json!({"code": code, "message": message}))).into_response()
+    (
+        status,
+        axum::Json(json!({"code": code, "message": message})),
+    )
+        .into_response()
 }
 
 fn ok(v: Value) -> Response {
@@ -93,7 +101,8 @@ pub async fn gate(Ext(st): St, req: Request, next: Next) -> Response {
             }
         }
     };
-    st.journal.record_at(at, &method, &path, r.status().as_u16());
+    st.journal
+        .record_at(at, &method, &path, r.status().as_u16());
     r
 }
 
@@ -188,8 +197,8 @@ fn decimal(body: &Value, field: &str) -> Result<Option<Decimal>, Response> {
 /// The request a POST body asks for, or Alpaca's refusal.
 fn request(st: &State, body: &Value, now: Timestamp) -> Result<VenueOrderRequest, Response> {
     let client = text(body, "client_order_id").unwrap_or_default();
-    let client = client_id(client)
-        .ok_or_else(|| error(422, 40010001, "client_order_id is invalid"))?;
+    let client =
+        client_id(client).ok_or_else(|| error(422, 40010001, "client_order_id is invalid"))?;
     let wire = text(body, "symbol").unwrap_or_default();
     let symbol = st
         .symbol(wire)
@@ -218,7 +227,11 @@ fn request(st: &State, body: &Value, now: Timestamp) -> Result<VenueOrderRequest
     match (order_type, limit_price) {
         (OrderType::Limit, None) => return Err(error(422, 40010001, "limit_price is required")),
         (OrderType::Market, Some(_)) => {
-            return Err(error(422, 40010001, "limit_price must not be given for market orders"));
+            return Err(error(
+                422,
+                40010001,
+                "limit_price must not be given for market orders",
+            ));
         }
         _ => {}
     }
@@ -239,7 +252,9 @@ pub async fn submit(Ext(st): St, body: Bytes) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return error(400, 40010000, "request body format is invalid");
     };
-    let client = text(&body, "client_order_id").unwrap_or_default().to_string();
+    let client = text(&body, "client_order_id")
+        .unwrap_or_default()
+        .to_string();
     st.count_received(&client);
     if st.meta(&client).is_some() {
         return error(422, 40010001, "client_order_id must be unique");
@@ -332,13 +347,23 @@ pub async fn list(Ext(st): St, Query(q): Q) -> Response {
         })
         .collect();
     orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
-    let rows: Vec<Value> = orders.iter().take(limit).map(|o| st.order_json(o)).collect();
+    let rows: Vec<Value> = orders
+        .iter()
+        .take(limit)
+        .map(|o| st.order_json(o))
+        .collect();
     ok(Value::Array(rows))
 }
 
 /// `DELETE /v2/orders/{id}`: 204, 404, or 422 when no longer cancelable.
 pub async fn cancel(Ext(st): St, Path(id): Path<String>) -> Response {
-    let Some(client) = st.orders().by_id.get(&id).cloned().and_then(|c| client_id(&c)) else {
+    let Some(client) = st
+        .orders()
+        .by_id
+        .get(&id)
+        .cloned()
+        .and_then(|c| client_id(&c))
+    else {
         return error(404, 40410000, "order not found");
     };
     let now = st.clock.true_now();
@@ -389,7 +414,10 @@ async fn bars(st: Arc<State>, q: HashMap<String, String>, crypto: bool) -> Respo
     let step = tf.millis();
     let now = st.clock.true_now();
     let (start, end) = match (parse_time(q.get("start")), parse_time(q.get("end"))) {
-        (Ok(s), Ok(e)) => (s.unwrap_or(Timestamp(now.0 - 24 * 60 * MINUTE)), e.unwrap_or(now)),
+        (Ok(s), Ok(e)) => (
+            s.unwrap_or(Timestamp(now.0 - 24 * 60 * MINUTE)),
+            e.unwrap_or(now),
+        ),
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let limit = q
@@ -407,7 +435,13 @@ async fn bars(st: Arc<State>, q: HashMap<String, String>, crypto: bool) -> Respo
     let to = Timestamp((end.0.div_euclid(step) + 1) * step).min(now.floor(tf));
     let mut symbols: Vec<String> = q
         .get("symbols")
-        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     symbols.sort();
     symbols.dedup();

@@ -119,7 +119,10 @@ impl State {
     pub fn register(&self, client: &str) -> Meta {
         let mut o = self.orders();
         o.next += 1;
-        let id = format!("{:08x}-f00d-4a1c-8000-{:012x}", self.config.seed as u32, o.next);
+        let id = format!(
+            "{:08x}-f00d-4a1c-8000-{:012x}",
+            self.config.seed as u32, o.next
+        );
         let meta = Meta {
             id: id.clone(),
             created: Instant::now(),

@@ -34,7 +34,10 @@ fn generation(st: &State) -> u64 {
 async fn recv_json(ws: &mut WebSocket, within: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        let msg = tokio::time::timeout_at(deadline, ws.recv()).await.ok()??.ok()?;
+        let msg = tokio::time::timeout_at(deadline, ws.recv())
+            .await
+            .ok()??
+            .ok()?;
         let bytes = match msg {
             Message::Text(t) => t.as_bytes().to_vec(),
             Message::Binary(b) => b.to_vec(),
@@ -144,14 +147,22 @@ async fn run_data(st: Arc<State>, mut ws: WebSocket, crypto: bool) {
         return;
     }
     let Some(auth) = recv_json(&mut ws, AUTH_WINDOW).await else {
-        let _ = send_text(&mut ws, &json!([{"T": "error", "code": 404, "msg": "auth timeout"}])).await;
+        let _ = send_text(
+            &mut ws,
+            &json!([{"T": "error", "code": 404, "msg": "auth timeout"}]),
+        )
+        .await;
         return;
     };
     let good = auth["action"] == "auth"
         && auth["key"] == st.config.key_id.as_str()
         && auth["secret"] == st.config.secret.as_str();
     if !good {
-        let _ = send_text(&mut ws, &json!([{"T": "error", "code": 402, "msg": "auth failed"}])).await;
+        let _ = send_text(
+            &mut ws,
+            &json!([{"T": "error", "code": 402, "msg": "auth failed"}]),
+        )
+        .await;
         return;
     }
     if !send_text(&mut ws, &json!([{"T": "success", "msg": "authenticated"}])).await {

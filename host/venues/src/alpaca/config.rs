@@ -135,8 +135,14 @@ mod tests {
     fn paper_is_the_default_and_live_needs_the_mode() {
         let c = AlpacaConfig::default();
         assert_eq!(c.trading_url, PAPER_URL);
-        assert_eq!(c.trading_stream_url, "wss://paper-api.alpaca.markets/stream");
-        assert_eq!(c.stock_stream_url, "wss://stream.data.alpaca.markets/v2/iex");
+        assert_eq!(
+            c.trading_stream_url,
+            "wss://paper-api.alpaca.markets/stream"
+        );
+        assert_eq!(
+            c.stock_stream_url,
+            "wss://stream.data.alpaca.markets/v2/iex"
+        );
         assert_eq!(
             c.crypto_stream_url,
             "wss://stream.data.alpaca.markets/v1beta3/crypto/us"

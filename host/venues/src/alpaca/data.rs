@@ -124,13 +124,19 @@ impl AlpacaBars {
 
     /// Starts the clock refresher once (on the runtime the feed runs on).
     async fn ensure_clock(&self) -> Result<(), VenueFailure> {
-        if self.clock.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .clock
+            .started
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
             return Ok(());
         }
         // Two samples apart measure the rate (a fake venue's clock may run fast).
         let first = self.clock.sync(&self.rest).await;
         if first.is_err() {
-            self.clock.started.store(false, std::sync::atomic::Ordering::SeqCst);
+            self.clock
+                .started
+                .store(false, std::sync::atomic::Ordering::SeqCst);
             return first.map(|_| ());
         }
         tokio::time::sleep(RATE_BASELINE).await;
@@ -176,7 +182,9 @@ async fn expect(ws: &mut Ws, timeout: Duration, t: &str, msg: Option<&str>) -> R
                     m.get("msg").and_then(Value::as_str).unwrap_or("")
                 ));
             }
-            if kind == Some(t) && msg.is_none_or(|w| m.get("msg").and_then(Value::as_str) == Some(w)) {
+            if kind == Some(t)
+                && msg.is_none_or(|w| m.get("msg").and_then(Value::as_str) == Some(w))
+            {
                 return Ok(());
             }
         }
@@ -237,7 +245,11 @@ impl BarSource for AlpacaBars {
                 let end = futures_util::stream::once(async {
                     Err(VenueFailure::Other("the data stream closed".into()))
                 });
-                streams.push(bar_stream(ws, timeframe, self.rest.clone()).chain(end).boxed());
+                streams.push(
+                    bar_stream(ws, timeframe, self.rest.clone())
+                        .chain(end)
+                        .boxed(),
+                );
             }
             Ok(match streams.len() {
                 0 => futures_util::stream::pending().boxed(),
@@ -350,7 +362,7 @@ impl Aggregator {
                 b.volume += m.volume;
             }
             other => {
-                if let Some((b, whole)) = other.map(|e| e.clone()) {
+                if let Some((b, whole)) = other.map(|e| *e) {
                     self.rolled.insert(symbol.clone());
                     if whole {
                         out.push((symbol.clone(), b));
@@ -485,7 +497,9 @@ mod tests {
         assert_eq!(bars[0].0.as_str(), "AAPL");
         assert_eq!(bars[1].0.as_str(), "BTC-USD");
         assert_eq!(bars[1].1.close, 40005.5);
-        assert!(frame_bars(br#"[{"T":"error","code":406,"msg":"connection limit exceeded"}]"#).is_err());
+        assert!(
+            frame_bars(br#"[{"T":"error","code":406,"msg":"connection limit exceeded"}]"#).is_err()
+        );
     }
 
     #[test]
@@ -500,7 +514,10 @@ mod tests {
         let times: Vec<i64> = out.iter().map(|(_, b)| b.time.0 / 60_000).collect();
         assert_eq!(times, vec![5, 10]);
         let b = &out[0].1;
-        assert_eq!((b.open, b.close, b.high, b.low, b.volume), (5.0, 9.0, 10.0, 4.0, 50.0));
+        assert_eq!(
+            (b.open, b.close, b.high, b.low, b.volume),
+            (5.0, 9.0, 10.0, 4.0, 50.0)
+        );
         // One-minute bars pass through.
         let mut m = Aggregator::new(Timeframe::M1);
         assert_eq!(m.push(sym.clone(), minute(7, 1.0)).len(), 1);

@@ -297,11 +297,12 @@ pub fn state(status: &str, filled: Quantity, quantity: Quantity) -> OrderState {
         }
     };
     match status {
-        "new" | "accepted" | "pending_new" | "accepted_for_bidding" | "pending_review"
-        | "held" => match by_fills() {
-            OrderState::Filled => OrderState::PartiallyFilled,
-            s => s,
-        },
+        "new" | "accepted" | "pending_new" | "accepted_for_bidding" | "pending_review" | "held" => {
+            match by_fills() {
+                OrderState::Filled => OrderState::PartiallyFilled,
+                s => s,
+            }
+        }
         "partially_filled" => OrderState::PartiallyFilled,
         "filled" => OrderState::Filled,
         "canceled" | "replaced" => OrderState::Canceled,
@@ -324,7 +325,9 @@ fn order_type(s: &str) -> Result<OrderType, String> {
     match s {
         "market" => Ok(OrderType::Market),
         "limit" => Ok(OrderType::Limit),
-        _ => Err(format!("order type {s:?} (the host sends only market and limit)")),
+        _ => Err(format!(
+            "order type {s:?} (the host sends only market and limit)"
+        )),
     }
 }
 
@@ -490,7 +493,11 @@ mod tests {
 
     #[test]
     fn symbols_round_trip() {
-        for (host, alpaca) in [("AAPL", "AAPL"), ("BTC-USD", "BTC/USD"), ("ETH-USDT", "ETH/USDT")] {
+        for (host, alpaca) in [
+            ("AAPL", "AAPL"),
+            ("BTC-USD", "BTC/USD"),
+            ("ETH-USDT", "ETH/USDT"),
+        ] {
             let s = Symbol::new(host);
             assert_eq!(to_alpaca_symbol(&s), alpaca);
             assert_eq!(from_alpaca_symbol(alpaca, ""), s);
@@ -516,7 +523,8 @@ mod tests {
             serde_json::json!({"symbol":"AAPL","qty":"1.5","side":"sell","type":"limit",
                 "time_in_force":"gtc","limit_price":"187.25","client_order_id":"fl-x-2"})
         );
-        let m = VenueOrderRequest::market(req.client_id.clone(), "BTC-USD".into(), Side::Buy, dec!(1));
+        let m =
+            VenueOrderRequest::market(req.client_id.clone(), "BTC-USD".into(), Side::Buy, dec!(1));
         let json = serde_json::to_value(order_body(&m)).unwrap();
         assert!(json.get("limit_price").is_none());
         assert_eq!(json["symbol"], "BTC/USD");

@@ -99,7 +99,11 @@ impl Alpaca {
     /// Checks the account (`GET /v2/account`), starts the `trade_updates` stream and
     /// waits (at most the request timeout) for it to listen; a stream that cannot
     /// connect yet keeps retrying in the background. Must be called outside a runtime.
-    pub fn connect(config: AlpacaConfig, key: Secret, secret: Secret) -> Result<Self, ConnectError> {
+    pub fn connect(
+        config: AlpacaConfig,
+        key: Secret,
+        secret: Secret,
+    ) -> Result<Self, ConnectError> {
         config.validate().map_err(ConnectError::Config)?;
         let io = Io::new("alpaca").map_err(|e| ConnectError::Config(format!("runtime: {e}")))?;
         let rest = Arc::new(Rest::new(&config, key, secret).map_err(ConnectError::Config)?);
@@ -107,7 +111,10 @@ impl Alpaca {
             .block_on(rest.get(Api::Trading, "/v2/account", &[]))
             .map_err(|e| ConnectError::Venue(format!("GET /v2/account: {e}")))?;
         if account.trading_blocked {
-            rest.notice(format!("alpaca: trading is blocked on account {}", account.account_number));
+            rest.notice(format!(
+                "alpaca: trading is blocked on account {}",
+                account.account_number
+            ));
         }
         let info = VenueInfo {
             venue: "alpaca".into(),
@@ -131,9 +138,9 @@ impl Alpaca {
         let stream = io.spawn(stream::run(Arc::downgrade(&shared), tx));
         let listening = io.block_on(async { tokio::time::timeout(timeout, rx).await });
         if !matches!(listening, Ok(Ok(()))) {
-            shared
-                .rest
-                .notice("alpaca trade_updates not listening yet; retrying in the background".into());
+            shared.rest.notice(
+                "alpaca trade_updates not listening yet; retrying in the background".into(),
+            );
         }
         Ok(Self {
             shared,
@@ -214,7 +221,10 @@ impl Shared {
 
     fn working(&self) -> Vec<ClientOrderId> {
         let k = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        k.iter().filter(|(_, k)| k.working).map(|(c, _)| c.clone()).collect()
+        k.iter()
+            .filter(|(_, k)| k.working)
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 
     /// `GET /v2/orders:by_client_order_id`: `None` on 404.
@@ -353,7 +363,11 @@ impl Venue for Alpaca {
         result
     }
 
-    fn cancel(&self, client_id: &ClientOrderId, _now: Timestamp) -> Result<CancelOutcome, VenueFailure> {
+    fn cancel(
+        &self,
+        client_id: &ClientOrderId,
+        _now: Timestamp,
+    ) -> Result<CancelOutcome, VenueFailure> {
         let sh = &self.shared;
         self.io.block_on(async {
             let id = match sh.venue_id(client_id) {
@@ -396,7 +410,10 @@ impl Venue for Alpaca {
 
     fn open_orders(&self) -> Result<Vec<VenueOrder>, VenueFailure> {
         let sh = &self.shared;
-        let open = self.io.block_on(sh.open()).map_err(RestError::into_failure)?;
+        let open = self
+            .io
+            .block_on(sh.open())
+            .map_err(RestError::into_failure)?;
         for o in &open {
             sh.log.snapshot(o, o.updated_at);
         }

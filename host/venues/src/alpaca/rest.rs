@@ -165,7 +165,10 @@ impl Rest {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, RestError> {
-        let body = self.send(Method::GET, api, path, query, None::<&()>).await?.1;
+        let body = self
+            .send(Method::GET, api, path, query, None::<&()>)
+            .await?
+            .1;
         self.decode(&body)
     }
 
@@ -175,7 +178,10 @@ impl Rest {
         path: &str,
         body: &B,
     ) -> Result<T, RestError> {
-        let body = self.send(Method::POST, Api::Trading, path, &[], Some(body)).await?.1;
+        let body = self
+            .send(Method::POST, Api::Trading, path, &[], Some(body))
+            .await?
+            .1;
         self.decode(&body)
     }
 
@@ -248,11 +254,7 @@ impl Rest {
         let status = resp.status();
         let headers = resp.headers().clone();
         self.observe(&headers, status);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| self.transport(&e))?
-            .to_vec();
+        let body = resp.bytes().await.map_err(|e| self.transport(&e))?.to_vec();
         if status.is_success() {
             return Ok((status.as_u16(), body));
         }
@@ -263,7 +265,10 @@ impl Rest {
         }
         let (code, message) = match serde_json::from_slice::<WireError>(&body) {
             Ok(w) => (w.code, w.message),
-            Err(_) => (None, String::from_utf8_lossy(&body).chars().take(200).collect()),
+            Err(_) => (
+                None,
+                String::from_utf8_lossy(&body).chars().take(200).collect(),
+            ),
         };
         let message = self.redact(&message);
         if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
@@ -354,14 +359,26 @@ mod tests {
 
     #[test]
     fn the_later_of_reset_and_retry_after_wins() {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(pause_from(&h), Some(Duration::from_secs(2)));
-        h.insert("x-ratelimit-reset", HeaderValue::from_str(&(now + 5).to_string()).unwrap());
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&(now + 5).to_string()).unwrap(),
+        );
         let p = pause_from(&h).unwrap();
-        assert!(p > Duration::from_secs(4) && p <= Duration::from_secs(5), "{p:?}");
-        h.insert("x-ratelimit-reset", HeaderValue::from_str(&(now + 9999).to_string()).unwrap());
+        assert!(
+            p > Duration::from_secs(4) && p <= Duration::from_secs(5),
+            "{p:?}"
+        );
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&(now + 9999).to_string()).unwrap(),
+        );
         assert_eq!(pause_from(&h), Some(MAX_PAUSE));
         assert_eq!(pause_from(&HeaderMap::new()), None);
     }
@@ -375,7 +392,10 @@ mod tests {
         )
         .unwrap();
         let d = format!("{r:?}");
-        assert!(!d.contains("PKSECRETKEYID") && !d.contains("very-secret-value"), "{d}");
+        assert!(
+            !d.contains("PKSECRETKEYID") && !d.contains("very-secret-value"),
+            "{d}"
+        );
         assert_eq!(r.redact("x very-secret-value y"), "x *** y");
     }
 }

@@ -32,7 +32,10 @@ pub async fn open(url: &str, timeout: Duration) -> Result<Ws, String> {
 
 /// The next data frame's bytes, text or binary alike (Alpaca's paper stream sends
 /// binary); `None` when the connection closed. Pings are answered by tungstenite.
-pub async fn next_payload(ws: &mut Ws, timeout: Option<Duration>) -> Result<Option<Vec<u8>>, String> {
+pub async fn next_payload(
+    ws: &mut Ws,
+    timeout: Option<Duration>,
+) -> Result<Option<Vec<u8>>, String> {
     loop {
         let next = match timeout {
             Some(t) => tokio::time::timeout(t, ws.next())
