@@ -552,3 +552,42 @@ fn from_env_names_the_missing_variable() {
         "environment variable APCA_API_KEY_ID is not set"
     );
 }
+
+#[test]
+fn partial_fills_are_booked_as_deltas_of_the_cumulative_quantity() {
+    let f = fake(600.0);
+    let a = connect(config(&f));
+    // At most 0.2 % of a bar's volume (1,000-2,000) per bar: 2-4 units a bar.
+    f.faults().partial_fill_ppm.store(2_000, Ordering::SeqCst);
+    a.submit(&market("fl-p-1", "AAPL", Side::Buy, dec!(10)), Timestamp(0))
+        .unwrap();
+    wait_for(Duration::from_secs(5), || {
+        (f.order("fl-p-1").unwrap().state == OrderState::Filled).then_some(())
+    });
+    let got = wait_for(Duration::from_secs(3), || {
+        let fs = fills(&a, "fl-p-1");
+        let last = fs.last().cloned();
+        matches!(last, Some(VenueEventKind::Fill { cumulative, .. }) if cumulative == dec!(10))
+            .then_some(fs)
+    });
+    assert!(got.len() >= 2, "{got:?}");
+    let mut total = dec!(0);
+    for k in &got {
+        let VenueEventKind::Fill {
+            quantity,
+            cumulative,
+            ..
+        } = k
+        else {
+            unreachable!()
+        };
+        total += *quantity;
+        assert_eq!(
+            *cumulative, total,
+            "each fill is the delta of the cumulative figure"
+        );
+    }
+    let at_fake = f.order("fl-p-1").unwrap();
+    assert_eq!(at_fake.fills.len(), got.len());
+    assert_eq!(a.positions().unwrap()[&Symbol::new("AAPL")], dec!(10));
+}
