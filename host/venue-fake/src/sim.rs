@@ -353,6 +353,20 @@ impl Journal {
             });
     }
 
+    /// Records a request that arrived at `at` (answered later, as a delayed one is).
+    pub fn record_at(&self, at: Instant, method: &str, path: &str, status: u16) {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = JournalEntry {
+            at,
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+        };
+        // Kept in order of arrival.
+        let pos = e.partition_point(|x| x.at <= at);
+        e.insert(pos, entry);
+    }
+
     /// Every request so far.
     pub fn entries(&self) -> Vec<JournalEntry> {
         self.entries
