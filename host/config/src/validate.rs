@@ -438,10 +438,25 @@ impl Checker<'_> {
         };
         self.range(&at, "broker.latency_ms", f.broker.latency_ms, (0, 60_000));
         let b = &f.broker;
-        self.range(&at, "broker.request_timeout_ms", b.request_timeout_ms, (100, 120_000));
-        self.range(&at, "broker.resend_grace_ms", b.resend_grace_ms, (0, 600_000));
+        self.range(
+            &at,
+            "broker.request_timeout_ms",
+            b.request_timeout_ms,
+            (100, 120_000),
+        );
+        self.range(
+            &at,
+            "broker.resend_grace_ms",
+            b.resend_grace_ms,
+            (0, 600_000),
+        );
         if let Some(n) = b.rate_limit_per_minute {
-            self.range(&at, "broker.rate_limit_per_minute", u64::from(n), (1, 100_000));
+            self.range(
+                &at,
+                "broker.rate_limit_per_minute",
+                u64::from(n),
+                (1, 100_000),
+            );
         }
         if let Some(url) = &b.url {
             if let Err(why) = loopback_url(url) {
@@ -460,7 +475,11 @@ impl Checker<'_> {
         let feed_timeframe = match m.feed_timeframe.parse::<flotilla_domain::Timeframe>() {
             Ok(tf) => Some(tf),
             Err(e) => {
-                self.problem(&at, "market.feed_timeframe", ProblemKind::Invalid(e.to_string()));
+                self.problem(
+                    &at,
+                    "market.feed_timeframe",
+                    ProblemKind::Invalid(e.to_string()),
+                );
                 None
             }
         };
@@ -470,7 +489,12 @@ impl Checker<'_> {
             |v| v >= Decimal::ONE && v <= Decimal::from(100),
             "1..=100",
         );
-        self.range(&at, "market.warm_up_bars", u64::from(m.warm_up_bars), (0, 10_000));
+        self.range(
+            &at,
+            "market.warm_up_bars",
+            u64::from(m.warm_up_bars),
+            (0, 10_000),
+        );
         self.range(&at, "market.bar_wait_ms", m.bar_wait_ms, (0, 60_000));
         let max_open = f.risk.max_open_positions as u64;
         if let Err(e) = flotilla_engine::RiskEngine::try_new(f.risk.clone()) {

@@ -19,9 +19,13 @@ pub struct RunArgs {
     /// Registry file (default: ./config/fleet.toml, else the bundled one).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Simulated seconds per real second (the default runs a simulated day in 30 s).
-    #[arg(long, default_value_t = 2880.0)]
-    pub speed: f64,
+    /// Simulated seconds per real second (default: 2880 with the simulator, a day in
+    /// 30 s; 1 with a live market source, or the rehearsal fake's own speed).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Opt in to real money, with `mode = "live"` in the registry (also `FLOTILLA_LIVE=1`).
+    #[arg(long)]
+    pub live: bool,
     /// Simulated time to run, e.g. `1d`, `6h 30m`.
     #[arg(long, default_value = "1d")]
     pub duration: String,
@@ -130,24 +134,48 @@ pub fn run(args: RunArgs) -> Result<()> {
             args.duration
         )
     })?;
-    if !(args.speed.is_finite() && args.speed > 0.0) {
-        bail!("--speed must be a positive number, got {}", args.speed);
+    let spec = registry.fleet_spec().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let live_source = spec.market.source != flotilla_config::MarketSourceKind::Sim;
+    let speed = args.speed.unwrap_or(if live_source { 1.0 } else { 2880.0 });
+    if !(speed.is_finite() && speed > 0.0) {
+        bail!("--speed must be a positive number, got {speed}");
     }
-    let options = FleetOptions::new(args.db.clone(), Some(args.cache_dir.clone()));
+    // The venue and the market source first: a real venue's clock is the run's.
+    // Kept to the end of the run: a data-only feed's runtime lives in it.
+    let mut conn = crate::connect::connect(&spec, args.live, speed)?;
+    for l in &conn.lines {
+        eprintln!("flotilla: {l}");
+    }
+    let mut options = FleetOptions::new(args.db.clone(), Some(args.cache_dir.clone()));
+    let venue = conn.venue.take();
+    if let Some((m, now)) = conn.live.take() {
+        options.live = Some((Arc::new(std::sync::Mutex::new(Some(m))), now));
+    }
     let fleet = Arc::new(Fleet::build(&registry, &options)?);
     if fleet.handles().is_empty() {
         bail!("no bot could be loaded; see the errors above (`flotilla check` lists them)");
     }
-    // Orders go to the paper venue's account beside the ledger, off the tick path; its
-    // working orders are reconciled before any bot ticks.
-    let venue = crate::execution::venue_path(&args.db);
-    let rec = fleet.start_execution(&venue)?;
+    // Orders go to the venue off the tick path (by default the paper venue's account
+    // beside the ledger); working orders are reconciled before any bot ticks.
+    let (rec, where_) = match venue {
+        Some(v) => {
+            let name = v.info().venue;
+            (fleet.start_execution_on(v, None)?, name)
+        }
+        None => {
+            let path = crate::execution::venue_path(&args.db);
+            (
+                fleet.start_execution(&path)?,
+                format!("paper venue {}", path.display()),
+            )
+        }
+    };
     eprintln!(
-        "flotilla: paper venue {}: {} missed venue events booked, {} orders sent again, {} working{}",
-        venue.display(),
+        "flotilla: {where_}: {} missed venue events booked, {} orders sent again, {} working, {} in doubt{}",
         rec.events_booked,
         rec.resent,
         rec.working,
+        rec.in_doubt,
         if rec.differences.is_empty() {
             String::new()
         } else {
@@ -156,12 +184,13 @@ pub fn run(args: RunArgs) -> Result<()> {
     );
     let start = fleet.start();
     let until = Timestamp(start.0 + span.as_millis() as i64);
-    let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, args.speed));
+    let clock: Arc<dyn SchedClock> = Arc::new(ScaledClock::new(start, speed));
     eprintln!(
-        "flotilla: {} bots, {} simulated at {}x (about {:.0} s), ledger {}",
+        "flotilla: {} bots, {} {} at {}x (about {:.0} s), ledger {}",
         fleet.handles().len(),
         args.duration,
-        args.speed,
+        if live_source { "live" } else { "simulated" },
+        speed,
         clock.to_real(until.0 - start.0).as_secs_f64(),
         args.db.display()
     );

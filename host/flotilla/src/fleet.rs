@@ -39,7 +39,10 @@ pub struct FleetOptions {
     pub journal_in_memory: bool,
     /// A venue's live bars instead of the simulator, and the venue's time now (the run
     /// starts there).
-    pub live: Option<(std::sync::Arc<Mutex<Option<crate::live::LiveMarket>>>, Timestamp)>,
+    pub live: Option<(
+        std::sync::Arc<Mutex<Option<crate::live::LiveMarket>>>,
+        Timestamp,
+    )>,
 }
 
 impl FleetOptions {
@@ -315,10 +318,12 @@ impl Fleet {
         } else {
             None
         };
-        let live = options
-            .live
-            .as_ref()
-            .and_then(|(m, now)| m.lock().unwrap_or_else(|p| p.into_inner()).take().map(|m| (m, *now)));
+        let live = options.live.as_ref().and_then(|(m, now)| {
+            m.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .map(|m| (m, *now))
+        });
         let resume_at = match &live {
             Some((_, now)) => Some(*now),
             None => resume_at,

@@ -4,11 +4,12 @@
 pub mod backtest;
 pub mod clock;
 pub mod commands;
+pub mod connect;
 pub mod control;
 pub mod execution;
 pub mod fleet;
-pub mod live;
 mod journal;
+pub mod live;
 pub mod new;
 pub mod reload;
 mod replay;

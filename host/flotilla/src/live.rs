@@ -56,7 +56,8 @@ impl LiveMarket {
                 FeedEvent::Bar(symbol, bar) => {
                     if let Err(e) = store.push_bar(&symbol, self.timeframe, bar) {
                         // A bad or misordered bar is refused by the store; the feed goes on.
-                        self.notes.push(FeedEvent::Notice(format!("bar refused: {e}")));
+                        self.notes
+                            .push(FeedEvent::Notice(format!("bar refused: {e}")));
                         continue;
                     }
                     self.pending.push(NewBar {
@@ -107,7 +108,9 @@ impl Fleet {
             match n {
                 FeedEvent::Stale(s) => {
                     core.risk.set_feed_stale(&s, true);
-                    let msg = format!("{s}: no bar past its expected interval; entries refused, exits armed");
+                    let msg = format!(
+                        "{s}: no bar past its expected interval; entries refused, exits armed"
+                    );
                     tracing::warn!("feed stale: {msg}");
                     core.record_event(now, None, "feed_stale", &msg)?;
                 }

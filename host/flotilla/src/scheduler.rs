@@ -139,6 +139,19 @@ async fn bot_task(
             }
             Wake::Due => {}
         }
+        // A live feed's bar closing at this tick arrives a moment after it closes: wait
+        // for the bot's symbols' bars (up to the registry's bar_wait), so the tick sees
+        // the bar that just closed.
+        let symbols = handle.spec().symbols;
+        if let Some((false, wait)) = fleet.live_bars_ready(&symbols, next) {
+            let give_up = tokio::time::Instant::now() + wait;
+            while tokio::time::Instant::now() < give_up
+                && !matches!(fleet.live_bars_ready(&symbols, next), Some((true, _)))
+                && !*shutdown.borrow()
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
         let now = clock.now();
         // Runs that fell due while we were busy are skipped, not queued.
         let mut due = next;

@@ -21,11 +21,7 @@ impl Venue for PaperVenue {
         }
     }
 
-    fn submit(
-        &self,
-        req: &VenueOrderRequest,
-        now: Timestamp,
-    ) -> Result<VenueOrder, VenueFailure> {
+    fn submit(&self, req: &VenueOrderRequest, now: Timestamp) -> Result<VenueOrder, VenueFailure> {
         PaperVenue::submit(self, req, now).map_err(other)
     }
 

@@ -59,12 +59,14 @@ pub trait Venue: Send + Sync {
     /// Sends `req` at `now`. `Ok` is the venue's record of it: accepted, or rejected
     /// with a reason (a definite refusal). A connector resolves an ambiguous result by
     /// querying the client id before it answers, and never sends an order twice.
-    fn submit(&self, req: &VenueOrderRequest, now: Timestamp)
-    -> Result<VenueOrder, VenueFailure>;
+    fn submit(&self, req: &VenueOrderRequest, now: Timestamp) -> Result<VenueOrder, VenueFailure>;
 
     /// Asks the venue to cancel the order with this client id.
-    fn cancel(&self, client_id: &ClientOrderId, now: Timestamp)
-    -> Result<CancelOutcome, VenueFailure>;
+    fn cancel(
+        &self,
+        client_id: &ClientOrderId,
+        now: Timestamp,
+    ) -> Result<CancelOutcome, VenueFailure>;
 
     /// The venue's record of this client id, with its fills as far as the venue lists
     /// them; `None` if the venue does not know it (which, on a real venue, is only
@@ -100,6 +102,11 @@ pub trait Venue: Send + Sync {
     fn prepare(&self, req: &VenueOrderRequest) -> Result<VenueOrderRequest, String> {
         Ok(req.clone())
     }
+
+    /// Tells a connection what the host booked of a working order before this process
+    /// (after a restart), so the venue's reports of those fills add nothing and the order
+    /// is followed. The paper venue keeps its own record and ignores it.
+    fn resume(&self, _req: &VenueOrderRequest, _cumulative: Quantity, _notional: Money) {}
 
     /// What the connection did that an operator should see since the last call (a
     /// circuit opened or closed, a stream reconnected, the clock resynced), one line each.

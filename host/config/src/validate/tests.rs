@@ -606,10 +606,19 @@ symbols = ["BTC-USDT"]
 
 #[test]
 fn only_loopback_urls_are_taken() {
-    for good in ["http://127.0.0.1:1", "http://localhost/x", "https://[::1]:8443"] {
+    for good in [
+        "http://127.0.0.1:1",
+        "http://localhost/x",
+        "https://[::1]:8443",
+    ] {
         assert!(loopback_url(good).is_ok(), "{good}");
     }
-    for bad in ["http://10.0.0.1", "ftp://127.0.0.1", "http://127.0.0.1.evil.com", "api"] {
+    for bad in [
+        "http://10.0.0.1",
+        "ftp://127.0.0.1",
+        "http://127.0.0.1.evil.com",
+        "api",
+    ] {
         assert!(loopback_url(bad).is_err(), "{bad}");
     }
 }

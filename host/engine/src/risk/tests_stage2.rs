@@ -600,11 +600,24 @@ fn a_stale_feed_refuses_entries_and_lets_reductions_and_exits_pass() {
     assert_eq!(refused(&v), &RefusalReason::StaleFeed { symbol: x.clone() });
     assert_eq!(v.code(), "stale_feed");
     // Another bot opening the symbol: refused too.
-    assert_eq!(e.evaluate(&buy("b", "X", dec!(1)), &input).code(), "stale_feed");
+    assert_eq!(
+        e.evaluate(&buy("b", "X", dec!(1)), &input).code(),
+        "stale_feed"
+    );
     // Reducing the held position, by the bot or by a host exit: allowed.
     let sell = intent("a", "X", OrderAction::Sell(dec!(4)));
-    assert_eq!(e.evaluate(&sell, &input).order(), Some((Side::Sell, dec!(4))));
-    assert_eq!(e.evaluate_exit(&sell, &input).order(), Some((Side::Sell, dec!(4))));
+    assert_eq!(
+        e.evaluate(&sell, &input).order(),
+        Some((Side::Sell, dec!(4)))
+    );
+    assert_eq!(
+        e.evaluate_exit(&sell, &input).order(),
+        Some((Side::Sell, dec!(4)))
+    );
     e.set_feed_stale(&x, false);
-    assert!(e.evaluate(&buy("b", "X", dec!(1)), &input).order().is_some());
+    assert!(
+        e.evaluate(&buy("b", "X", dec!(1)), &input)
+            .order()
+            .is_some()
+    );
 }

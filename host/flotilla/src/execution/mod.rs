@@ -462,7 +462,6 @@ impl Fleet {
         }
         Ok(())
     }
-
 }
 
 fn to_f64(d: Decimal) -> f64 {
@@ -483,4 +482,3 @@ fn request(order: &Order) -> VenueOrderRequest {
         expires_at: order.expires_at,
     }
 }
-

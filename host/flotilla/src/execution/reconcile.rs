@@ -44,10 +44,17 @@ impl Fleet {
             .map(|w| w.order.clone())
             .collect();
         for order in pending {
+            if !venue.durable_events() {
+                let notional = order.filled_quantity * order.avg_fill_price;
+                venue.resume(&super::request(&order), order.filled_quantity, notional);
+            }
             let found = match venue.order(&order.client_id) {
                 Ok(found) => found,
                 Err(e) => {
-                    let msg = format!("{} ({}): cannot ask the venue: {e}", order.id, order.client_id);
+                    let msg = format!(
+                        "{} ({}): cannot ask the venue: {e}",
+                        order.id, order.client_id
+                    );
                     self.core()
                         .record_event(now, Some(&order.bot), "reconcile_unknown", &msg)?;
                     doubts.push(order.client_id.clone());
@@ -230,4 +237,3 @@ fn restore_order(
     }
     Ok(order)
 }
-

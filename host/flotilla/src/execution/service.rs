@@ -263,7 +263,10 @@ impl Service {
                 });
             }
             Err(VenueFailure::Ambiguous(why) | VenueFailure::Other(why)) => {
-                let msg = format!("{}: outcome unknown ({why}); asking the venue", req.client_id);
+                let msg = format!(
+                    "{}: outcome unknown ({why}); asking the venue",
+                    req.client_id
+                );
                 record(fleet, "submit_unknown", &msg)?;
                 let t = Instant::now();
                 self.later.push(Later::Doubt {
@@ -290,7 +293,11 @@ impl Service {
                 record(fleet, "cancel_refused", &msg)?;
             }
             Ok(CancelOutcome::Unknown) => {
-                record(fleet, "cancel_refused", &format!("{client}: unknown to the venue"))?;
+                record(
+                    fleet,
+                    "cancel_refused",
+                    &format!("{client}: unknown to the venue"),
+                )?;
             }
             Err(e) if tries < 10 => {
                 let wait = match &e {
@@ -321,8 +328,9 @@ impl Service {
         }
         let t = Instant::now();
         let entries_ok = self.venue.accepting_entries();
-        let (due, keep): (Vec<Later>, Vec<Later>) =
-            std::mem::take(&mut self.later).into_iter().partition(|l| match l {
+        let (due, keep): (Vec<Later>, Vec<Later>) = std::mem::take(&mut self.later)
+            .into_iter()
+            .partition(|l| match l {
                 Later::Retry { at, .. } | Later::Cancel { at, .. } => *at <= t,
                 Later::Held { .. } => entries_ok,
                 Later::Doubt { check_at, .. } => *check_at <= t,
@@ -352,13 +360,20 @@ impl Service {
         match self.venue.order(&client) {
             Ok(Some(found)) => {
                 let n = fleet.apply_snapshot(&found)?;
-                record(fleet, "submit_resolved", &format!("{client}: found at the venue ({n} updates booked)"))?;
+                record(
+                    fleet,
+                    "submit_resolved",
+                    &format!("{client}: found at the venue ({n} updates booked)"),
+                )?;
             }
             Ok(None) if since.elapsed() >= self.grace => {
                 let Some((req, now, exit)) = fleet.working_request(&client) else {
                     return Ok(()); // done meanwhile
                 };
-                let msg = format!("{client}: not at the venue after {:?}: sent again", self.grace);
+                let msg = format!(
+                    "{client}: not at the venue after {:?}: sent again",
+                    self.grace
+                );
                 record(fleet, "submit_resent", &msg)?;
                 self.submit(fleet, req, now, exit)?;
             }

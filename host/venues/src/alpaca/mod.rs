@@ -335,6 +335,10 @@ impl Shared {
 }
 
 impl Venue for Alpaca {
+    fn resume(&self, req: &VenueOrderRequest, cumulative: Quantity, notional: Money) {
+        self.seed(&req.client_id, cumulative, notional);
+    }
+
     fn info(&self) -> VenueInfo {
         self.info.clone()
     }

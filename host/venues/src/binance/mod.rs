@@ -320,6 +320,10 @@ impl Binance {
 }
 
 impl Venue for Binance {
+    fn resume(&self, req: &VenueOrderRequest, cumulative: Quantity, notional: Money) {
+        self.seed(req, cumulative, notional);
+    }
+
     fn info(&self) -> VenueInfo {
         VenueInfo {
             venue: "binance".into(),
