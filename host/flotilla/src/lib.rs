@@ -7,6 +7,7 @@ pub mod commands;
 pub mod connect;
 pub mod control;
 pub mod execution;
+pub mod fake;
 pub mod fleet;
 mod journal;
 pub mod live;

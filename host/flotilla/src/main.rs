@@ -21,6 +21,8 @@ enum Command {
     Backtest(flotilla::backtest::BacktestArgs),
     /// Create a buildable bot project (Rust, Python or JavaScript) from a template.
     New(flotilla::new::NewArgs),
+    /// Run a loopback fake venue (fake-alpaca | fake-binance) for a rehearsal or tests.
+    Venue(flotilla::fake::VenueArgs),
     /// Validate a registry and load every bot in it; lists every problem.
     Check {
         /// Registry file (default: ./config/fleet.toml, else the bundled one).
@@ -104,6 +106,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::New(args) => flotilla::new::command(args),
+        Command::Venue(args) => flotilla::fake::command(args),
         Command::Check { config, cache_dir } => commands::check(config, cache_dir),
         Command::Backtest(args) => flotilla::backtest::command(args),
         Command::Status { db, json } => commands::status(&db, json),
