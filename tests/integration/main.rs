@@ -18,3 +18,4 @@ mod runtime;
 mod sandbox;
 mod support;
 mod templates;
+mod venues;

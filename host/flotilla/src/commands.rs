@@ -243,6 +243,13 @@ pub fn check(config: Option<PathBuf>, cache_dir: PathBuf) -> Result<()> {
     if let Err(errors) = registry.validate() {
         problems.extend(errors.to_string().lines().map(str::to_string));
     }
+    if let Ok(spec) = registry.fleet_spec() {
+        let (ok, venue_problems) = crate::connect::check(&spec);
+        for l in ok {
+            println!("ok   {l}");
+        }
+        problems.extend(venue_problems);
+    }
     if let Ok(specs) = registry.bots() {
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: Some(cache_dir),

@@ -182,3 +182,67 @@ pub fn connect(spec: &FleetSpec, live_flag: bool, speed: f64) -> Result<Connecti
         _io: io,
     })
 }
+
+/// `flotilla check` of the registry's venue and market source: keys present, venue
+/// reachable, account readable, symbols tradable (Binance's exchange info) or with market
+/// data (Alpaca). Returns the lines that passed and the problems; never a key.
+pub fn check(spec: &FleetSpec) -> (Vec<String>, Vec<String>) {
+    let (mut ok, mut problems) = (Vec::new(), Vec::new());
+    if spec.broker.kind == BrokerKind::Paper && spec.market.source == MarketSourceKind::Sim {
+        return (ok, problems);
+    }
+    // Connecting reads the account and sends nothing, so it is safe in either mode.
+    let mode = match spec.broker.mode {
+        VenueMode::Live => Mode::Live,
+        VenueMode::Paper => Mode::Paper,
+    };
+    let uses_alpaca =
+        spec.broker.kind == BrokerKind::Alpaca || spec.market.source == MarketSourceKind::Alpaca;
+    if uses_alpaca {
+        match Alpaca::from_env(alpaca_config(spec, mode)) {
+            Ok(a) => {
+                let i = a.info();
+                ok.push(format!(
+                    "venue alpaca reachable: account {}, mode {}",
+                    i.account, i.mode
+                ));
+                let bars = a.bars();
+                let tf = spec.market.feed_timeframe;
+                let now = bars.now();
+                // A week back covers weekends and holidays for stocks.
+                let from = Timestamp(now.0 - 7 * 86_400_000);
+                for s in &spec.market.symbols {
+                    match a.handle().block_on(bars.fetch(s, tf, from, now)) {
+                        Ok(b) if !b.is_empty() => ok.push(format!("symbol {s}: market data ok")),
+                        Ok(_) => problems.push(format!("symbol {s}: Alpaca has no bars for it")),
+                        Err(e) => problems.push(format!("symbol {s}: {e}")),
+                    }
+                }
+                // Dropped outside any runtime (the connector owns one).
+                drop(bars);
+                drop(a);
+            }
+            Err(e) => problems.push(format!("venue alpaca: {e}")),
+        }
+    }
+    if spec.broker.kind == BrokerKind::Binance {
+        // Connecting checks every symbol against the exchange info (trading status).
+        match Binance::from_env(binance_config(spec, mode, 1.0)) {
+            Ok(b) => {
+                let i = b.info();
+                ok.push(format!(
+                    "venue binance reachable: account {}, mode {}; symbols {} tradable",
+                    i.account,
+                    i.mode,
+                    spec.market.symbols.len()
+                ));
+            }
+            Err(e) => problems.push(format!("venue binance: {e}")),
+        }
+    } else if spec.market.source == MarketSourceKind::Binance {
+        problems.push(
+            "[fleet.market] source = \"binance\" needs [fleet.broker] kind = \"binance\"".into(),
+        );
+    }
+    (ok, problems)
+}

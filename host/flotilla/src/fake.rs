@@ -66,7 +66,10 @@ fn env_or(name: &str, default: &str) -> (String, bool) {
 /// Runs the fake until Ctrl-C.
 pub fn command(args: VenueArgs) -> Result<()> {
     if !args.listen.ip().is_loopback() {
-        bail!("--listen {}: a fake venue listens on loopback only", args.listen);
+        bail!(
+            "--listen {}: a fake venue listens on loopback only",
+            args.listen
+        );
     }
     if !(args.speed.is_finite() && args.speed > 0.0) {
         bail!("--speed must be a positive number");
@@ -106,8 +109,9 @@ pub fn command(args: VenueArgs) -> Result<()> {
                         c.secret
                     )
                 });
-                let fut: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> =
-                    Box::pin(serve(c, listener));
+                let fut: std::pin::Pin<
+                    Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>,
+                > = Box::pin(serve(c, listener));
                 (hint, "alpaca", fut)
             }
             FakeKind::FakeBinance => {
@@ -140,14 +144,20 @@ pub fn command(args: VenueArgs) -> Result<()> {
                         c.api_secret
                     )
                 });
-                let fut: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> =
-                    Box::pin(FakeBinance::serve(c, listener));
+                let fut: std::pin::Pin<
+                    Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>,
+                > = Box::pin(FakeBinance::serve(c, listener));
                 (hint, "binance", fut)
             }
         };
-        println!("fake {secret_var} venue on {base} (clock {}x); Ctrl-C stops it", args.speed);
+        println!(
+            "fake {secret_var} venue on {base} (clock {}x); Ctrl-C stops it",
+            args.speed
+        );
         match key_var {
-            Some(hint) => println!("no keys in the environment: it takes its built-in test keys; {hint}"),
+            Some(hint) => {
+                println!("no keys in the environment: it takes its built-in test keys; {hint}")
+            }
             None => println!("it expects the keys in the environment"),
         }
         println!("registry: [fleet.broker] kind = \"{secret_var}\", url = \"{base}\"");

@@ -146,8 +146,9 @@ impl Service {
                 // The venue or the ledger failed: nothing is lost (the ledger holds every
                 // order, the next start reconciles), but the operator must know.
                 tracing::error!(error = %format!("{e:#}"), "execution service");
-                let mut core = fleet.core();
+                // The time first: `now` takes the fleet's lock too.
                 let now = fleet.now();
+                let mut core = fleet.core();
                 let _ = core.record_event(now, None, "execution_error", &format!("{e:#}"));
             }
             if stop {
@@ -219,8 +220,8 @@ impl Service {
         fleet.apply_venue_events(&events)?;
         let notices = self.venue.take_notices();
         if !notices.is_empty() {
-            let mut core = fleet.core();
             let now = fleet.now();
+            let mut core = fleet.core();
             for n in notices {
                 tracing::info!(venue = %self.venue.info().venue, "{n}");
                 core.record_event(now, None, "venue_notice", &n)?;
