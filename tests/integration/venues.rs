@@ -430,3 +430,111 @@ fn kill_9_against_the_fake_alpaca_sends_nothing_twice_and_loses_no_fill() {
 fn kill_9_against_the_fake_binance_sends_nothing_twice_and_loses_no_fill() {
     kill_9_against(Which::Binance);
 }
+
+/// 50 bots send 500 orders in a burst against a fake Alpaca that allows far fewer per
+/// window than the client's budget: once the venue says the window is spent (its rate
+/// headers, or a 429), nothing goes out until its reset, and every order is in the end
+/// placed or refused with a reason.
+#[test]
+fn a_burst_of_500_orders_waits_for_the_venues_reset_and_all_go_out() {
+    let _t = crate::support::timing();
+    let window = Duration::from_secs(4);
+    let fake = Fake::start(Which::Alpaca, Some((120, window)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = format!(
+        r#"
+[fleet]
+name = "burst"
+components_dir = "{dir}"
+starting_cash = "10000000"
+[fleet.risk]
+max_open_positions = 1000
+global_rate_limit = {{ max_orders = 10000, window_ms = 60000 }}
+bot_rate_limit = {{ max_orders = 100, window_ms = 60000 }}
+[fleet.broker]
+kind = "alpaca"
+url = "{url}"
+rate_limit_per_minute = 6000
+[fleet.market]
+source = "alpaca"
+symbols = ["AAPL", "MSFT"]
+warm_up_bars = 30
+bar_wait_ms = 300
+"#,
+        dir = crate::support::bots_dir().display(),
+        url = fake.url()
+    );
+    for i in 0..50 {
+        let sym = ["AAPL", "MSFT"][i % 2];
+        body.push_str(&format!(
+            "\n[[bot]]\nid = \"f{i:02}\"\ncomponent = \"fixed_order.wasm\"\nevery = \"1m\"\nsymbols = [\"{sym}\"]\n[bot.params]\nqty = 0.5\nlimit = 10\n"
+        ));
+    }
+    let reg = dir.path().join("fleet.toml");
+    std::fs::write(&reg, body).unwrap();
+    let db = dir.path().join("ledger.db");
+    let started = std::time::Instant::now();
+    let child = flotilla_run(Which::Alpaca, &reg, &db, "40m")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Mid-burst, the venue also answers one request with a 429 and a 2 s Retry-After.
+    std::thread::sleep(Duration::from_secs(4));
+    fake.faults().retry_after_s.store(2, Ordering::SeqCst);
+    fake.faults().rate_limited.store(1, Ordering::SeqCst);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ledger = Ledger::open(&db).unwrap();
+    let orders = ledger
+        .orders(&flotilla_ledger::OrderFilter::default())
+        .unwrap();
+    assert_eq!(orders.len(), 500, "every bot's 10 intents became orders");
+    let venue = fake.paper();
+    let mut placed = 0;
+    for o in &orders {
+        let client = ClientOrderId::parse(o.client_id.as_deref().unwrap()).unwrap();
+        match venue.order(&client).unwrap() {
+            Some(_) => placed += 1,
+            None => assert!(
+                o.state == OrderState::Rejected && o.reason.is_some(),
+                "order {} neither placed nor refused with a reason: {}",
+                o.id,
+                o.state
+            ),
+        }
+    }
+    assert_eq!(venue.duplicate_submissions().unwrap(), 0);
+    // The venue's window: requests per window never beyond its limit by more than the
+    // few already in flight when it said stop, and after each 429 nothing until reset.
+    let journal = match &fake {
+        Fake::Alpaca(f) => f.journal(),
+        Fake::Binance(_) => unreachable!(),
+    };
+    let rest: Vec<_> = journal.iter().filter(|e| e.method != "WS").collect();
+    let too_many: Vec<_> = rest.iter().filter(|e| e.status == 429).collect();
+    let windows = started.elapsed().as_secs_f64() / window.as_secs_f64();
+    assert!(
+        (too_many.len() as f64) <= windows + 2.0,
+        "{} 429s in {windows:.0} windows: the client kept sending into a spent window",
+        too_many.len()
+    );
+    assert!(!too_many.is_empty(), "the injected 429 was never met");
+    for t in &too_many {
+        let next = rest.iter().find(|e| e.at > t.at);
+        if let Some(n) = next {
+            assert!(
+                n.at.duration_since(t.at) >= Duration::from_millis(1_900),
+                "a request {:?} after a 429",
+                n.at.duration_since(t.at)
+            );
+        }
+    }
+    eprintln!(
+        "burst: {placed} of 500 placed, {} REST requests, {} answered 429, in {:.1} s",
+        rest.len(),
+        too_many.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(placed, 500, "every order was placed in the end");
+}
