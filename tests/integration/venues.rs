@@ -538,3 +538,90 @@ bar_wait_ms = 300
     );
     assert_eq!(placed, 500, "every order was placed in the end");
 }
+
+/// The live feed goes silent (both streams down, reconnects refused) while a bot holds a
+/// stopped position and keeps asking to buy more: its entries are refused as
+/// `stale_feed`, its stop stays in the exit book, and the feed's health is in the events;
+/// once bars come again (backfilled), entries go out again.
+#[test]
+fn a_stale_feed_refuses_entries_and_keeps_exits_armed() {
+    let _t = crate::support::timing();
+    let fake = Fake::start(Which::Alpaca, None);
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"
+[fleet]
+name = "stale"
+components_dir = "{dir}"
+starting_cash = "100000"
+[fleet.broker]
+kind = "alpaca"
+url = "{url}"
+[fleet.market]
+source = "alpaca"
+symbols = ["AAPL"]
+warm_up_bars = 30
+bar_wait_ms = 200
+stale_after_bars = 2
+
+[[bot]]
+id = "buyer"
+component = "fixed_order.wasm"
+every = "1m"
+symbols = ["AAPL"]
+[bot.params]
+qty = 0.5
+stop_loss = 0.05
+"#,
+        dir = crate::support::bots_dir().display(),
+        url = fake.url()
+    );
+    let reg = dir.path().join("fleet.toml");
+    std::fs::write(&reg, body).unwrap();
+    let db = dir.path().join("ledger.db");
+    let child = flotilla_run(Which::Alpaca, &reg, &db, "36m")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // After some fills, the feed is down for 6 s real: 12 fake minutes.
+    std::thread::sleep(Duration::from_secs(5));
+    fake.drop_streams(Duration::from_secs(6));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ledger = Ledger::open(&db).unwrap();
+    let events = ledger.events(10_000).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"feed_stale"), "{kinds:?}");
+    assert!(kinds.contains(&"feed_fresh"), "{kinds:?}");
+    let refusals = ledger.recent_refusals(10_000).unwrap();
+    let stale = refusals
+        .iter()
+        .filter(|r| r.reason.as_deref() == Some("stale_feed"))
+        .count();
+    assert!(stale >= 3, "entries during the silence were refused as stale_feed: {stale}");
+    // Entries went out before and after the silence.
+    let fills = ledger.all_fills().unwrap();
+    let stale_from = events
+        .iter()
+        .find(|e| e.kind == "feed_stale")
+        .map(|e| e.time)
+        .unwrap();
+    let fresh_at = events
+        .iter()
+        .find(|e| e.kind == "feed_fresh")
+        .map(|e| e.time)
+        .unwrap();
+    assert!(fills.iter().any(|f| f.time < stale_from), "no fill before");
+    assert!(fills.iter().any(|f| f.time > fresh_at), "no fill after the feed came back");
+    // The position's stop was armed all along and still is.
+    let exits = ledger.load_host_state("exits").unwrap().expect("an exit book");
+    assert!(
+        exits.to_string().contains("AAPL"),
+        "the stop of the AAPL position is gone: {exits}"
+    );
+    assert!(
+        fills.iter().all(|f| f.side == Side::Buy),
+        "a stop fired (unexpected at 5%): {fills:?}"
+    );
+}
