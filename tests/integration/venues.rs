@@ -599,7 +599,10 @@ stop_loss = 0.05
         .iter()
         .filter(|r| r.reason.as_deref() == Some("stale_feed"))
         .count();
-    assert!(stale >= 3, "entries during the silence were refused as stale_feed: {stale}");
+    assert!(
+        stale >= 3,
+        "entries during the silence were refused as stale_feed: {stale}"
+    );
     // Entries went out before and after the silence.
     let fills = ledger.all_fills().unwrap();
     let stale_from = events
@@ -613,9 +616,15 @@ stop_loss = 0.05
         .map(|e| e.time)
         .unwrap();
     assert!(fills.iter().any(|f| f.time < stale_from), "no fill before");
-    assert!(fills.iter().any(|f| f.time > fresh_at), "no fill after the feed came back");
+    assert!(
+        fills.iter().any(|f| f.time > fresh_at),
+        "no fill after the feed came back"
+    );
     // The position's stop was armed all along and still is.
-    let exits = ledger.load_host_state("exits").unwrap().expect("an exit book");
+    let exits = ledger
+        .load_host_state("exits")
+        .unwrap()
+        .expect("an exit book");
     assert!(
         exits.to_string().contains("AAPL"),
         "the stop of the AAPL position is gone: {exits}"

@@ -684,6 +684,23 @@ impl Fleet {
         Ok(next)
     }
 
+    /// With a live feed, records the bar-arrival → tick latency of a tick due at `at`.
+    pub(crate) fn note_live_tick(&self, symbols: &[Symbol], at: Timestamp) {
+        if let MarketSource::Live(live) =
+            &mut *self.source.lock().unwrap_or_else(|p| p.into_inner())
+        {
+            live.note_tick(symbols, at);
+        }
+    }
+
+    /// A live feed's bar-arrival → due-tick latencies so far, µs (empty otherwise).
+    pub fn bar_to_tick_us(&self) -> Vec<u64> {
+        match &*self.source.lock().unwrap_or_else(|p| p.into_inner()) {
+            MarketSource::Live(live) => live.bar_to_tick_us().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether bars come from a venue's live feed.
     pub fn is_live(&self) -> bool {
         matches!(

@@ -23,6 +23,8 @@ pub struct LiveMarket {
     pending: Vec<NewBar>,
     /// Feed health and notices not applied yet.
     notes: Vec<FeedEvent>,
+    /// From a bar's arrival from the venue to the start of a tick due at its close, µs.
+    bar_to_tick_us: Vec<u64>,
 }
 
 impl LiveMarket {
@@ -35,6 +37,7 @@ impl LiveMarket {
             bar_wait,
             pending: Vec::new(),
             notes: Vec::new(),
+            bar_to_tick_us: Vec::new(),
         }
     }
 
@@ -88,6 +91,28 @@ impl LiveMarket {
         symbols
             .iter()
             .all(|s| last.get(s).is_some_and(|t| *t >= want))
+    }
+
+    /// Records, for a tick due at `at` starting now, how long ago its symbols' bars that
+    /// close at `at` arrived (the newest of them).
+    pub(crate) fn note_tick(&mut self, symbols: &[Symbol], at: Timestamp) {
+        let want = Timestamp(at.0 - self.timeframe.millis());
+        let newest = symbols
+            .iter()
+            .filter_map(|s| self.feed.arrival(s))
+            .filter(|(t, _)| *t == want)
+            .map(|(_, i)| i)
+            .max();
+        if let Some(i) = newest
+            && self.bar_to_tick_us.len() < 100_000
+        {
+            self.bar_to_tick_us.push(i.elapsed().as_micros() as u64);
+        }
+    }
+
+    /// Bar arrival → due tick latencies so far, µs.
+    pub fn bar_to_tick_us(&self) -> &[u64] {
+        &self.bar_to_tick_us
     }
 
     /// How long a due bot waits for its bars.

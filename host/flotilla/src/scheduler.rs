@@ -152,6 +152,7 @@ async fn bot_task(
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             }
         }
+        fleet.note_live_tick(&symbols, next);
         let now = clock.now();
         // Runs that fell due while we were busy are skipped, not queued.
         let mut due = next;

@@ -81,6 +81,31 @@ impl Fleet {
         if w.order.state == OrderState::Created && !is_local_refusal(ev) {
             w.order.apply(&flotilla_domain::OrderEvent::Submitted)?;
         }
+        // A report that overlaps what is booked (its execution reaches back before the
+        // host's cumulative quantity) adds only the rest: a fill is never counted twice.
+        let clamped;
+        let ev = match &ev.kind {
+            VenueEventKind::Fill {
+                trade_id,
+                quantity,
+                price,
+                fee,
+                cumulative,
+            } if *cumulative - w.order.filled_quantity < *quantity => {
+                clamped = VenueEvent {
+                    kind: VenueEventKind::Fill {
+                        trade_id: trade_id.clone(),
+                        quantity: *cumulative - w.order.filled_quantity,
+                        price: *price,
+                        fee: *fee,
+                        cumulative: *cumulative,
+                    },
+                    ..ev.clone()
+                };
+                &clamped
+            }
+            _ => ev,
+        };
         let event = ev.kind.to_order_event();
         let from = w.order.state;
         let to = match w.order.apply(&event) {

@@ -79,6 +79,8 @@ struct Shared {
     last: BTreeMap<Symbol, Timestamp>,
     stale: BTreeMap<Symbol, bool>,
     connects: u64,
+    /// When each symbol's newest bar arrived here (the latency figures).
+    arrived: BTreeMap<Symbol, (Timestamp, std::time::Instant)>,
 }
 
 /// A running feed. Events pile up until [`LiveFeed::drain`] takes them.
@@ -115,6 +117,11 @@ impl LiveFeed {
         lock(&self.shared).connects
     }
 
+    /// The open time of `symbol`'s newest bar and when it arrived from the venue.
+    pub fn arrival(&self, symbol: &Symbol) -> Option<(Timestamp, std::time::Instant)> {
+        lock(&self.shared).arrived.get(symbol).copied()
+    }
+
     /// The open time of the newest bar delivered per symbol.
     pub fn last_bars(&self) -> BTreeMap<Symbol, Timestamp> {
         lock(&self.shared).last.clone()
@@ -132,6 +139,8 @@ fn deliver(shared: &Mutex<Shared>, symbol: &Symbol, bar: Bar) -> bool {
         return false;
     }
     s.last.insert(symbol.clone(), bar.time);
+    s.arrived
+        .insert(symbol.clone(), (bar.time, std::time::Instant::now()));
     s.queue.push_back(FeedEvent::Bar(symbol.clone(), bar));
     true
 }
