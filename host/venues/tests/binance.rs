@@ -8,6 +8,7 @@ use flotilla_domain::{ClientOrderId, OrderState, Side, Symbol, Timestamp};
 use flotilla_venue_fake::binance::{FakeBinance, FakeBinanceConfig, FakeServer};
 use flotilla_venues::binance::{Binance, BinanceConfig, sign};
 use flotilla_venues::{FeedConfig, FeedEvent, LiveFeed, Secret, SubmitPolicy};
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -62,6 +63,50 @@ fn fills(b: &Binance, c: &ClientOrderId) -> Vec<VenueEventKind> {
         .collect()
 }
 
+/// (trade id, quantity, price, fee) of each fill event of an order.
+fn fill_parts(b: &Binance, c: &ClientOrderId) -> Vec<(String, Decimal, Decimal, Decimal)> {
+    fills(b, c)
+        .into_iter()
+        .map(|k| match k {
+            VenueEventKind::Fill {
+                trade_id,
+                quantity,
+                price,
+                fee,
+                ..
+            } => (trade_id, quantity, price, fee),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+/// The same, from the fake's paper venue (its record of what executed), with the paper
+/// trade ids `pv-N` as Binance's `N`.
+fn venue_fills(f: &FakeServer, c: &ClientOrderId) -> Vec<(String, Decimal, Decimal, Decimal)> {
+    f.paper()
+        .order(c)
+        .unwrap()
+        .unwrap()
+        .fills
+        .iter()
+        .map(|x| {
+            (
+                x.trade_id.trim_start_matches("pv-").to_string(),
+                x.quantity,
+                x.price,
+                x.fee,
+            )
+        })
+        .collect()
+}
+
+fn my_trades_calls(f: &FakeServer) -> usize {
+    f.journal()
+        .iter()
+        .filter(|e| e.method == "GET" && e.path == "/api/v3/myTrades")
+        .count()
+}
+
 #[test]
 fn every_endpoint_round_trips() {
     let f = fake(1.0);
@@ -97,8 +142,9 @@ fn every_endpoint_round_trips() {
         (OrderState::Filled, dec!(0.01234))
     );
     // The query's cumulative figures (no trade ids) after the FULL answer's fills: the
-    // fill is still booked once.
+    // fill is still booked once, and nothing beyond it needed myTrades.
     assert_eq!(fills(&b, &req.client_id).len(), 1);
+    assert_eq!(my_trades_calls(&f), 0);
     assert_eq!(b.positions().unwrap().get(&btc()), Some(&dec!(0.01234)));
     let cash = b.cash().unwrap();
     assert!(cash < dec!(100000) && cash > dec!(98000), "{cash}");
@@ -133,13 +179,43 @@ fn every_endpoint_round_trips() {
     );
     assert_eq!(b.order(&cid("fl-never")).unwrap(), None);
     assert!(b.open_orders().unwrap().is_empty());
+    // A resting limit that fills before a query sees it: the query shows executedQty
+    // beyond what is booked, so its executions come from myTrades with their fees.
+    let up = b
+        .prepare(&VenueOrderRequest::limit(
+            cid("fl-l-2"),
+            btc(),
+            Side::Buy,
+            dec!(0.01),
+            b.last_price(&btc()).unwrap() * dec!(0.5),
+        ))
+        .unwrap();
+    assert_eq!(
+        b.submit(&up, Timestamp(0)).unwrap().state,
+        OrderState::Accepted
+    );
+    let sym = Symbol::new("BTCUSDT");
+    let px = f.market().last_price(&sym, f.clock().now()).unwrap();
+    f.paper().on_price(&sym, px * 0.4, f.clock().now()).unwrap();
+    let q = b.order(&up.client_id).unwrap().unwrap();
+    assert_eq!(q.state, OrderState::Filled);
+    assert_eq!(
+        fill_parts(&b, &up.client_id),
+        venue_fills(&f, &up.client_id)
+    );
+    assert!(venue_fills(&f, &up.client_id)[0].3 > dec!(0));
     let kinds: Vec<&str> = b
         .events_since(0)
         .unwrap()
         .iter()
         .map(|(_, e)| e.kind.name())
         .collect();
-    assert_eq!(kinds, ["accepted", "fill", "accepted", "canceled"]);
+    assert_eq!(
+        kinds,
+        [
+            "accepted", "fill", "accepted", "canceled", "accepted", "fill"
+        ]
+    );
     // Every path the connector used, at the fake.
     let paths: std::collections::BTreeSet<String> = f
         .journal()
@@ -155,6 +231,7 @@ fn every_endpoint_round_trips() {
         "GET /api/v3/order",
         "DELETE /api/v3/order",
         "GET /api/v3/openOrders",
+        "GET /api/v3/myTrades",
     ] {
         assert!(paths.contains(p), "{p} missing from {paths:?}");
     }
@@ -237,6 +314,138 @@ fn a_lost_answer_is_found_and_the_order_exists_once() {
     let fl = fills(&b, &req.client_id);
     assert_eq!(fl.len(), 1, "{fl:?}");
     assert!(matches!(fl[0], VenueEventKind::Fill { quantity, .. } if quantity == dec!(0.002)));
+    // Found by a query (no fills in it): the execution, its id and its fee came from
+    // myTrades, and the late FULL answer and the polls booked nothing more.
+    assert_eq!(
+        fill_parts(&b, &req.client_id),
+        venue_fills(&f, &req.client_id)
+    );
+}
+
+#[test]
+fn a_full_fill_then_polls_book_the_fee_once() {
+    let f = fake(1.0);
+    let b = connect(&f);
+    let req = VenueOrderRequest::market(cid("fl-ff-1"), btc(), Side::Buy, dec!(0.003));
+    let o = b.submit(&req, Timestamp(0)).unwrap();
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(o.fills.len(), 1);
+    for _ in 0..3 {
+        b.order(&req.client_id).unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let mine = fill_parts(&b, &req.client_id);
+    assert_eq!(mine, venue_fills(&f, &req.client_id));
+    let fee: Decimal = mine.iter().map(|x| x.3).sum();
+    assert_eq!(fee, f.paper().order(&req.client_id).unwrap().unwrap().fees);
+    assert!(fee > dec!(0));
+    // The FULL answer's fill id is the paper trade's number, as myTrades would give it.
+    assert_eq!(o.fills[0].trade_id, mine[0].0);
+    assert_eq!(my_trades_calls(&f), 0, "nothing beyond the booked quantity");
+}
+
+#[test]
+fn poll_fills_of_a_resting_limit_carry_the_venues_trade_ids_and_fees() {
+    // 600x: a one-minute bar every 100 ms.
+    let f = fake(600.0);
+    let b = Binance::connect(config(&f, 600.0), Secret::new(KEY), Secret::new(SECRET)).unwrap();
+    f.faults().partial_fill_ppm.store(1, Ordering::SeqCst);
+    // A buy limit above the market rests until bars come, each filling a small share.
+    let req = b
+        .prepare(&VenueOrderRequest::limit(
+            cid("fl-pl-1"),
+            btc(),
+            Side::Buy,
+            dec!(0.005),
+            b.last_price(&btc()).unwrap() * dec!(1.05),
+        ))
+        .unwrap();
+    let o = b.submit(&req, Timestamp(0)).unwrap();
+    assert_eq!(
+        (o.state, o.filled_quantity),
+        (OrderState::Accepted, dec!(0))
+    );
+    // Only the poll reads the order from here.
+    let t = Instant::now();
+    while fill_parts(&b, &req.client_id)
+        .iter()
+        .map(|x| x.1)
+        .sum::<Decimal>()
+        < dec!(0.005)
+    {
+        assert!(t.elapsed() < Duration::from_secs(8), "never filled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let calls = my_trades_calls(&f);
+    std::thread::sleep(Duration::from_millis(500));
+    let mine = fill_parts(&b, &req.client_id);
+    let venue = venue_fills(&f, &req.client_id);
+    assert!(venue.len() >= 2, "partial fills expected: {venue:?}");
+    assert_eq!(
+        mine, venue,
+        "the venue's trade ids, quantities, prices and fees"
+    );
+    assert!(mine.iter().all(|x| !x.0.contains("-cum-")));
+    let fee: Decimal = mine.iter().map(|x| x.3).sum();
+    assert_eq!(fee, f.paper().order(&req.client_id).unwrap().unwrap().fees);
+    assert!(fee > dec!(0));
+    // Once filled (untracked), and between fills, polls cost no myTrades.
+    assert!(
+        calls >= 1 && calls <= venue.len() + 1,
+        "{calls} myTrades calls"
+    );
+    assert_eq!(my_trades_calls(&f), calls);
+    assert!(b.take_notices().iter().all(|n| !n.contains("fee 0")));
+}
+
+#[test]
+fn a_failed_my_trades_falls_back_to_cumulative_figures_with_a_notice() {
+    let f = fake(600.0);
+    let b = Binance::connect(config(&f, 600.0), Secret::new(KEY), Secret::new(SECRET)).unwrap();
+    f.faults().partial_fill_ppm.store(1, Ordering::SeqCst);
+    f.faults().retry_after_s.store(1, Ordering::SeqCst);
+    f.fail_my_trades(1);
+    let req = b
+        .prepare(&VenueOrderRequest::limit(
+            cid("fl-mt-1"),
+            btc(),
+            Side::Buy,
+            dec!(0.005),
+            b.last_price(&btc()).unwrap() * dec!(1.05),
+        ))
+        .unwrap();
+    b.submit(&req, Timestamp(0)).unwrap();
+    let t = Instant::now();
+    while fill_parts(&b, &req.client_id)
+        .iter()
+        .map(|x| x.1)
+        .sum::<Decimal>()
+        < dec!(0.005)
+    {
+        assert!(t.elapsed() < Duration::from_secs(10), "never filled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mine = fill_parts(&b, &req.client_id);
+    // The first fill came from the cumulative figures, fee 0; the rest from myTrades.
+    assert!(
+        mine[0].0.contains("-cum-") && mine[0].3 == dec!(0),
+        "{mine:?}"
+    );
+    let total: Decimal = mine.iter().map(|x| x.1).sum();
+    assert_eq!(total, dec!(0.005), "nothing booked twice: {mine:?}");
+    let notices = b.take_notices();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("fl-mt-1") && n.contains("fee 0") && n.contains("429")),
+        "{notices:?}"
+    );
+    assert!(
+        f.journal()
+            .iter()
+            .any(|e| e.path == "/api/v3/myTrades" && e.status == 429)
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! A fake Binance Spot: one loopback port for REST and the kline streams, speaking the
 //! documented subset (`/api/v3/time`, `exchangeInfo`, `account`, `order` POST/GET/DELETE,
-//! `openOrders`, `klines`, `ticker/price`, `/stream?streams=` and `/ws/<stream>`), with
+//! `openOrders`, `myTrades`, `klines`, `ticker/price`, `/stream?streams=` and `/ws/<stream>`), with
 //! Binance's paths, fields, status codes and `{code,msg}` error bodies.
 //!
 //! It verifies the API key (-2015), the HMAC signature (-1022) and the timestamp against
@@ -145,6 +145,8 @@ pub(crate) struct State {
     pub next_id: AtomicU64,
     pub matched: Mutex<HashMap<String, i64>>,
     pub started: Instant,
+    /// `GET /api/v3/myTrades` answers 429 (-1003, Retry-After) this many more times.
+    pub my_trades_429: std::sync::atomic::AtomicU32,
 }
 
 impl State {
@@ -223,6 +225,7 @@ fn state(config: FakeBinanceConfig) -> std::io::Result<Arc<State>> {
         next_id: AtomicU64::new(1),
         matched: Mutex::new(HashMap::new()),
         started: Instant::now(),
+        my_trades_429: std::sync::atomic::AtomicU32::new(0),
         config,
     }))
 }
@@ -361,6 +364,12 @@ impl FakeServer {
             .into_iter()
             .filter(|(_, v)| !v.is_zero())
             .collect()
+    }
+
+    /// Makes the next `n` requests of `GET /api/v3/myTrades` (only those) answer 429
+    /// with -1003 and the faults' Retry-After.
+    pub fn fail_my_trades(&self, n: u32) {
+        self.state.my_trades_429.store(n, Ordering::SeqCst);
     }
 
     /// The paper venue behind it (orders, fills, positions).

@@ -110,7 +110,9 @@ fn weight_of(method: &Method, path: &str, params: &HashMap<String, String>) -> u
         ("GET", "/api/v3/order") => 4,
         ("GET", "/api/v3/openOrders") if params.contains_key("symbol") => 6,
         ("GET", "/api/v3/openOrders") => 80,
-        ("GET", "/api/v3/account") | ("GET", "/api/v3/exchangeInfo") => 20,
+        ("GET", "/api/v3/account")
+        | ("GET", "/api/v3/exchangeInfo")
+        | ("GET", "/api/v3/myTrades") => 20,
         ("GET", "/api/v3/klines") | ("GET", "/api/v3/ticker/price") => 2,
         _ => 1,
     }
@@ -138,7 +140,9 @@ async fn handle(
             -1003,
             "Way too much request weight used; IP banned until later.",
         )
-    } else if Faults::take(&st.faults.rate_limited) {
+    } else if Faults::take(&st.faults.rate_limited)
+        || (path == "/api/v3/myTrades" && Faults::take(&st.my_trades_429))
+    {
         retry_after = Some(st.faults.retry_after());
         err(
             429,
@@ -193,7 +197,7 @@ fn route(
     let now = st.clock.now().0;
     let signed = matches!(
         path,
-        "/api/v3/account" | "/api/v3/order" | "/api/v3/openOrders"
+        "/api/v3/account" | "/api/v3/order" | "/api/v3/openOrders" | "/api/v3/myTrades"
     );
     if signed {
         let key = headers
@@ -285,6 +289,7 @@ fn route(
         ("POST", "/api/v3/order") => place(st, p, now, delay),
         ("GET", "/api/v3/order") => query_order(st, p),
         ("DELETE", "/api/v3/order") => cancel(st, p, now),
+        ("GET", "/api/v3/myTrades") => my_trades(st, p),
         ("GET", "/api/v3/openOrders") => {
             let sym = p.get("symbol");
             let metas = st.orders.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -580,4 +585,66 @@ fn cancel(st: &State, p: &HashMap<String, String>, now: i64) -> Answer {
         }
         _ => err(400, -2011, "Unknown order sent."),
     }
+}
+
+/// `GET /api/v3/myTrades`: the account's executions of a symbol (of one order with
+/// `orderId`), oldest first; `fromId` gives those from that trade id on, otherwise the
+/// most recent `limit` (default 500, at most 1000). Ids are the paper venue's trade
+/// numbers, as in FULL answers.
+fn my_trades(st: &State, p: &HashMap<String, String>) -> Answer {
+    let Some(s) = p.get("symbol").and_then(|s| st.symbol(s)).cloned() else {
+        return err(400, -1121, "Invalid symbol.");
+    };
+    let limit = match p.get("limit").map(|l| l.parse::<usize>()) {
+        None => 500,
+        Some(Ok(l)) if (1..=1000).contains(&l) => l,
+        Some(_) => return err(400, -1100, "Illegal characters found in parameter 'limit'."),
+    };
+    let order_id = match p.get("orderId").map(|i| i.parse::<u64>()) {
+        None => None,
+        Some(Ok(i)) => Some(i),
+        Some(Err(_)) => {
+            return err(
+                400,
+                -1100,
+                "Illegal characters found in parameter 'orderId'.",
+            );
+        }
+    };
+    let from_id = p.get("fromId").and_then(|i| i.parse::<i64>().ok());
+    let metas: Vec<(String, Meta)> = st
+        .orders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(_, m)| m.symbol == s.symbol && order_id.is_none_or(|i| m.order_id == i))
+        .map(|(c, m)| (c.clone(), m.clone()))
+        .collect();
+    let mut trades: Vec<(i64, Value)> = Vec::new();
+    for (cid, m) in &metas {
+        let Some(o) = ClientOrderId::parse(cid)
+            .ok()
+            .and_then(|c| st.paper.order(&c).ok().flatten())
+        else {
+            continue;
+        };
+        for f in &o.fills {
+            let id = wire::trade_id(&f.trade_id);
+            trades.push((id, wire::trade(&o, f, m, &s.quote)));
+        }
+    }
+    trades.sort_by_key(|(id, _)| *id);
+    let list: Vec<Value> = match from_id {
+        Some(from) => trades
+            .into_iter()
+            .filter(|(id, _)| *id >= from)
+            .take(limit)
+            .map(|(_, v)| v)
+            .collect(),
+        None => {
+            let skip = trades.len().saturating_sub(limit);
+            trades.into_iter().skip(skip).map(|(_, v)| v).collect()
+        }
+    };
+    (StatusCode::OK, Value::Array(list))
 }

@@ -1,7 +1,7 @@
 //! The fake's JSON: orders, fills, balances, filters, error bodies.
 
 use super::{Meta, State};
-use flotilla_broker::venue::VenueOrder;
+use flotilla_broker::venue::{VenueFill, VenueOrder};
 use flotilla_domain::{OrderState, OrderType, Side, TimeInForce};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -74,6 +74,26 @@ pub fn order(o: &VenueOrder, m: &Meta, quote: &str, full: bool) -> Value {
             .collect();
     }
     v
+}
+
+/// One execution as `GET /api/v3/myTrades` lists it: the id is the FULL answer's
+/// `tradeId` of the same fill, the commission the paper fee in the quote asset.
+pub fn trade(o: &VenueOrder, f: &VenueFill, m: &Meta, quote: &str) -> Value {
+    json!({
+        "symbol": m.symbol,
+        "id": trade_id(&f.trade_id),
+        "orderId": m.order_id,
+        "orderListId": -1,
+        "price": d8(f.price),
+        "qty": d8(f.quantity),
+        "quoteQty": d8(f.quantity * f.price),
+        "commission": d8(f.fee),
+        "commissionAsset": quote,
+        "time": f.time.0,
+        "isBuyer": o.side == Side::Buy,
+        "isMaker": o.order_type == OrderType::Limit,
+        "isBestMatch": true,
+    })
 }
 
 /// Balances per asset: the quote assets hold the paper cash, base assets its positions.

@@ -6,6 +6,7 @@
 //! ways; `exchangeInfo`'s baseAsset/quoteAsset confirm the split.
 
 use super::error::BinanceError;
+use crate::common::CumulativeFill;
 use flotilla_broker::venue::{VenueFill, VenueOrder};
 use flotilla_domain::{
     Bar, ClientOrderId, Money, OrderState, OrderType, Price, Quantity, Side, Symbol, TimeInForce,
@@ -79,6 +80,9 @@ pub struct WireOrder {
     /// Transaction time (POST, DELETE).
     #[serde(default)]
     pub transact_time: Option<i64>,
+    /// The venue's order id (`myTrades` asks by it).
+    #[serde(default)]
+    pub order_id: Option<i64>,
     /// FULL response fills.
     #[serde(default)]
     pub fills: Vec<WireFill>,
@@ -110,16 +114,64 @@ pub fn tif(t: TimeInForce) -> &'static str {
     }
 }
 
-/// A fill's commission in the quote asset: as is when charged in the quote, times the
-/// price when charged in the base; other assets (BNB) are not converted and count 0.
-fn fee_in_quote(f: &WireFill, base: &str, quote: &str) -> Money {
-    if f.commission_asset == quote {
-        f.commission
-    } else if f.commission_asset == base {
-        f.commission * f.price
+/// A commission in the quote asset: as is when charged in the quote, times the price
+/// when charged in the base; other assets (BNB) are not converted and count 0.
+fn fee_in_quote(commission: Decimal, asset: &str, price: Price, base: &str, quote: &str) -> Money {
+    if asset == quote {
+        commission
+    } else if asset == base {
+        commission * price
     } else {
         Money::ZERO
     }
+}
+
+/// One execution of `GET /api/v3/myTrades`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireTrade {
+    /// Trade id (the same id as a FULL response's `tradeId`).
+    pub id: i64,
+    /// The order's venue id.
+    pub order_id: i64,
+    /// Price.
+    pub price: Decimal,
+    /// Quantity.
+    pub qty: Decimal,
+    /// price × qty.
+    pub quote_qty: Decimal,
+    /// Commission.
+    pub commission: Decimal,
+    /// The commission's asset.
+    pub commission_asset: String,
+    /// When it executed.
+    pub time: i64,
+}
+
+/// An order's executions as cumulative fill reports, in trade-id order: each with its
+/// trade id, its own quantity and price, its commission in the quote asset (as a FULL
+/// response's fills are converted) and the running sums of quantities and quoteQty.
+pub fn trade_fills(trades: &[WireTrade], base: &str, quote: &str) -> Vec<CumulativeFill> {
+    let mut sorted: Vec<&WireTrade> = trades.iter().collect();
+    sorted.sort_by_key(|t| t.id);
+    sorted.dedup_by_key(|t| t.id);
+    let mut cumulative = Quantity::ZERO;
+    let mut notional = Money::ZERO;
+    sorted
+        .into_iter()
+        .map(|t| {
+            cumulative += t.qty;
+            notional += t.quote_qty;
+            CumulativeFill {
+                trade_id: Some(t.id.to_string()),
+                cumulative: cumulative.normalize(),
+                cumulative_notional: Some(notional.normalize()),
+                last: Some((t.qty.normalize(), t.price.normalize())),
+                fee: fee_in_quote(t.commission, &t.commission_asset, t.price, base, quote),
+                time: Timestamp(t.time),
+            }
+        })
+        .collect()
 }
 
 /// The venue's order as the host's record.
@@ -158,7 +210,7 @@ pub fn to_venue_order(
         .iter()
         .map(|f| {
             cumulative += f.qty;
-            let fee = fee_in_quote(f, base, quote);
+            let fee = fee_in_quote(f.commission, &f.commission_asset, f.price, base, quote);
             fees += fee;
             VenueFill {
                 trade_id: f.trade_id.to_string(),
@@ -327,6 +379,34 @@ mod tests {
         assert_eq!(o.fills[1].trade_id, "57");
         assert_eq!(o.fees, dec!(0.1) + dec!(0.00001) * dec!(100000.1));
         assert_eq!(o.limit_price, None);
+    }
+
+    #[test]
+    fn trades_become_cumulative_fills_in_id_order_with_fees_in_the_quote() {
+        let t: Vec<WireTrade> = serde_json::from_value(json!([
+            {"symbol": "BTCUSDT", "id": 58, "orderId": 28, "orderListId": -1, "price": "100000.10000000",
+             "qty": "0.20000000", "quoteQty": "20000.02000000", "commission": "0.00001000",
+             "commissionAsset": "BTC", "time": 2, "isBuyer": true, "isMaker": false, "isBestMatch": true},
+            {"symbol": "BTCUSDT", "id": 56, "orderId": 28, "orderListId": -1, "price": "100000.00000000",
+             "qty": "0.10000000", "quoteQty": "10000.00000000", "commission": "0.10000000",
+             "commissionAsset": "USDT", "time": 1, "isBuyer": true, "isMaker": false, "isBestMatch": true},
+            {"symbol": "BTCUSDT", "id": 59, "orderId": 28, "orderListId": -1, "price": "100000.00000000",
+             "qty": "0.10000000", "quoteQty": "10000.00000000", "commission": "0.00100000",
+             "commissionAsset": "BNB", "time": 3, "isBuyer": true, "isMaker": false, "isBestMatch": true}
+        ]))
+        .unwrap();
+        let f = trade_fills(&t, "BTC", "USDT");
+        let ids: Vec<_> = f.iter().map(|f| f.trade_id.clone().unwrap()).collect();
+        assert_eq!(ids, ["56", "58", "59"]);
+        let cum: Vec<_> = f.iter().map(|f| f.cumulative).collect();
+        assert_eq!(cum, [dec!(0.1), dec!(0.3), dec!(0.4)]);
+        assert_eq!(f[1].last, Some((dec!(0.2), dec!(100000.1))));
+        assert_eq!(f[1].cumulative_notional, Some(dec!(30000.02)));
+        assert_eq!(f[0].fee, dec!(0.1));
+        assert_eq!(f[1].fee, dec!(0.00001) * dec!(100000.1));
+        // A third asset (BNB) is not converted, as for FULL fills.
+        assert_eq!(f[2].fee, dec!(0));
+        assert_eq!(f[2].time, Timestamp(3));
     }
 
     #[test]

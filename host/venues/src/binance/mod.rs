@@ -3,7 +3,8 @@
 //! [`Binance`] implements the host's [`Venue`] over Binance's REST API: orders go out
 //! through the one ambiguous-submit policy ([`crate::common::submit_once`]), signed with
 //! HMAC-SHA256 over the exact query string sent, within one request-weight budget per
-//! account; order changes come from a poll into the [`EventLog`] (see [`orders`]); the
+//! account; order changes come from a poll into the [`EventLog`] (see [`orders`]), fills
+//! with their commissions from `myTrades` (see [`fills`]); the
 //! `exchangeInfo` filters shape each order before the host records it
 //! ([`Venue::prepare`]). [`BinanceBars`] gives the live feed its klines.
 //!
@@ -13,6 +14,7 @@
 
 mod config;
 mod error;
+mod fills;
 mod filters;
 mod mapping;
 mod orders;
@@ -60,6 +62,8 @@ pub(crate) struct Shared {
     tracked: Mutex<HashMap<ClientOrderId, VenueOrderRequest>>,
     /// Every client id sent, with its symbol (GET /api/v3/order needs the symbol).
     symbols: Mutex<HashMap<ClientOrderId, Symbol>>,
+    /// The venue's order id of each order seen (GET /api/v3/myTrades asks by it).
+    order_ids: Mutex<HashMap<ClientOrderId, i64>>,
 }
 
 impl Shared {
@@ -259,6 +263,7 @@ impl Binance {
             prices: Mutex::new(prices),
             tracked: Mutex::new(HashMap::new()),
             symbols: Mutex::new(HashMap::new()),
+            order_ids: Mutex::new(HashMap::new()),
         });
         io.spawn(orders::poll(
             Arc::downgrade(&shared),
@@ -346,11 +351,14 @@ impl Venue for Binance {
     }
 
     fn order(&self, client_id: &ClientOrderId) -> Result<Option<VenueOrder>, VenueFailure> {
-        let o = self.io.block_on(self.shared.query(client_id, None))?;
-        if let Some(o) = &o {
-            self.shared.log.snapshot(o, o.updated_at);
-        }
-        Ok(o)
+        self.io.block_on(async {
+            let o = self.shared.query(client_id, None).await?;
+            if let Some(o) = &o {
+                // Fills beyond what the log holds are booked from myTrades, fees included.
+                self.shared.book(o).await;
+            }
+            Ok(o)
+        })
     }
 
     fn open_orders(&self) -> Result<Vec<VenueOrder>, VenueFailure> {

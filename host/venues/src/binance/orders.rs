@@ -5,9 +5,10 @@
 //! WebSocket API needs a logon with an Ed25519 key or a session, and the old listenKey
 //! streams are deprecated. Every `poll_interval` each order the connector tracks that is
 //! not done is asked for by client id (`GET /api/v3/order`, weight 4, within the shared
-//! budget) and its cumulative figures (executedQty, cummulativeQuoteQty) go to
-//! [`crate::EventLog::snapshot`], which books only what is beyond what it holds: a FULL
-//! response's fills and a later poll of the same order never book a fill twice.
+//! budget); when its executedQty is above what the log holds, its executions are fetched
+//! from `GET /api/v3/myTrades` and booked with their trade ids and commissions (see
+//! [`super::fills`]); the [`crate::EventLog`] books only what is beyond what it holds, so
+//! a FULL response's fills, myTrades and a later poll never book a fill twice.
 
 use super::Shared;
 use super::error::BinanceError;
@@ -41,6 +42,9 @@ impl Shared {
             serde_json::from_value(v).map_err(|e| BinanceError::Decode(e.to_string()))?;
         let r = &self.rules[symbol];
         let mut o = to_venue_order(&w, symbol, &r.base, &r.quote)?;
+        if let Some(id) = w.order_id {
+            self.remember_order_id(&o.client_id, id);
+        }
         // The host's own fields Binance does not keep (a day order is GTC there).
         if let Some(req) = self.requests().get(&o.client_id) {
             o.time_in_force = req.time_in_force;
@@ -140,7 +144,7 @@ impl Shared {
         .await;
         match &o {
             Ok(o) => {
-                self.log.snapshot(o, o.updated_at);
+                self.book(o).await;
                 if !o.is_working() {
                     self.untrack(&o.client_id);
                 }
@@ -231,8 +235,7 @@ impl Shared {
         {
             Ok(v) => {
                 let o = self.decode(v, &symbol).map_err(failure)?;
-                let now = o.updated_at;
-                self.log.snapshot(&o, now);
+                self.book(&o).await;
                 Ok(match o.state {
                     OrderState::Canceled => {
                         self.untrack(client);
@@ -245,7 +248,7 @@ impl Shared {
             Err(BinanceError::CancelRejected(_) | BinanceError::NoSuchOrder) => {
                 match self.query(client, Some(&symbol)).await? {
                     Some(o) => {
-                        self.log.snapshot(&o, o.updated_at);
+                        self.book(&o).await;
                         if o.is_working() {
                             Err(VenueFailure::Other(format!(
                                 "cancel refused (-2011) while the order is {}",
@@ -288,7 +291,7 @@ impl Shared {
         for (client, symbol) in self.tracked() {
             // Not visible yet (reads lag writes), or the venue is unwell: next round.
             if let Ok(Some(o)) = self.query(&client, Some(&symbol)).await {
-                self.log.snapshot(&o, o.updated_at);
+                self.book(&o).await;
                 if !o.is_working() {
                     self.untrack(&client);
                 }

@@ -22,6 +22,8 @@ pub mod weight {
     pub const OPEN_ORDERS: u32 = 6;
     /// `GET /api/v3/account`, `GET /api/v3/exchangeInfo`.
     pub const HEAVY: u32 = 20;
+    /// `GET /api/v3/myTrades`.
+    pub const MY_TRADES: u32 = 20;
 }
 
 /// An HTTP method the connector uses.

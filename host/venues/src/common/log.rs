@@ -281,6 +281,46 @@ mod tests {
         assert_eq!(log.since(1).len(), 1);
     }
 
+    fn execution(trade: &str, cum: Quantity, q: Quantity, fee: Money) -> CumulativeFill {
+        CumulativeFill {
+            trade_id: Some(trade.into()),
+            cumulative: cum,
+            cumulative_notional: None,
+            last: Some((q, dec!(100))),
+            fee,
+            time: Timestamp(1),
+        }
+    }
+
+    fn fees(log: &EventLog) -> (Quantity, Money) {
+        log.since(0)
+            .iter()
+            .filter_map(|(_, e)| match e.kind {
+                VenueEventKind::Fill { quantity, fee, .. } => Some((quantity, fee)),
+                _ => None,
+            })
+            .fold((dec!(0), dec!(0)), |(q, f), (a, b)| (q + a, f + b))
+    }
+
+    #[test]
+    fn full_fills_executions_and_cumulative_figures_book_each_execution_once() {
+        let log = EventLog::new();
+        // A FULL answer's fill, then the order's executions (that one again and a later
+        // one), then a query's cumulative figures (no trade id, no fee): each once.
+        assert!(log.fill(&id(), &execution("56", dec!(1), dec!(1), dec!(0.08))));
+        assert!(!log.fill(&id(), &execution("56", dec!(1), dec!(1), dec!(0.08))));
+        assert!(log.fill(&id(), &execution("57", dec!(3), dec!(2), dec!(0.16))));
+        assert!(!log.fill(&id(), &report(None, dec!(3), dec!(300))));
+        assert_eq!(fees(&log), (dec!(3), dec!(0.24)));
+        // Cumulative figures first (the executions could not be had), then the
+        // executions: the quantity already booked is not booked again.
+        let other = ClientOrderId::parse("fl-abcd-2").unwrap();
+        assert!(log.fill(&other, &report(None, dec!(1), dec!(100))));
+        assert!(!log.fill(&other, &execution("60", dec!(1), dec!(1), dec!(0.08))));
+        assert!(log.fill(&other, &execution("61", dec!(2), dec!(1), dec!(0.08))));
+        assert_eq!(log.booked(&other), Some((dec!(2), dec!(200))));
+    }
+
     #[test]
     fn a_seeded_order_does_not_rebook_what_the_host_holds() {
         let log = EventLog::new();
