@@ -77,7 +77,9 @@ pub trait Venue: Send + Sync {
     fn open_orders(&self) -> Result<Vec<VenueOrder>, VenueFailure>;
 
     /// Events with a sequence number above `seq`, oldest first. Numbers increase by one
-    /// and are never reused while the venue handle lives.
+    /// and are never reused while the venue handle lives. Everything the venue told the
+    /// connection is here, whatever call or stream it came by (a submit's answer, an
+    /// order query, a stream update): the host books orders from this log only.
     fn events_since(&self, seq: u64) -> Result<Vec<(u64, VenueEvent)>, VenueFailure>;
 
     /// The sequence number of the newest event; 0 when there is none.

@@ -1,12 +1,12 @@
-//! Booking what a venue reports: its numbered events, and what a REST answer shows of an
-//! order (after a restart, a reconnect or an ambiguous submit). Each fact is booked once:
+//! Booking what a venue reports: its numbered events (a remote connection's log holds what
+//! its stream and its REST answers showed). Each fact is booked once:
 //! a fill by its trade id and by the order's cumulative quantity, a state change by the
 //! state it leads to, so reports that overlap are safe.
 
 use crate::fleet::{Core, Fleet};
 use anyhow::Result;
-use flotilla_domain::{Applied, Fill, Order, OrderState, Quantity};
-use flotilla_venue_paper::{VenueEvent, VenueEventKind, VenueOrder};
+use flotilla_domain::{Applied, Fill, OrderState};
+use flotilla_venue_paper::{VenueEvent, VenueEventKind};
 use std::time::Instant;
 
 impl Fleet {
@@ -37,21 +37,6 @@ impl Fleet {
             }
         }
         Ok(booked)
-    }
-
-    /// Books what the venue's record of an order shows beyond what the host has.
-    pub(crate) fn apply_snapshot(&self, venue_order: &VenueOrder) -> Result<usize> {
-        let events = {
-            let core = self.core();
-            let Some(id) = core.by_client.get(&venue_order.client_id) else {
-                return Ok(0);
-            };
-            let Some(w) = core.working.get(id) else {
-                return Ok(0);
-            };
-            snapshot_events(&w.order, venue_order)
-        };
-        self.apply_unnumbered(&events)
     }
 
     fn apply_one(&self, core: &mut Core, seq: Option<u64>, ev: &VenueEvent) -> Result<bool> {
@@ -187,65 +172,3 @@ fn is_local_refusal(ev: &VenueEvent) -> bool {
 
 /// How the reason of an order refused by the venue's filters before sending begins.
 pub(crate) const LOCAL_REFUSAL: &str = "refused before sending: ";
-
-/// The events that bring `order` (as the host booked it) to what `venue` shows: its
-/// acceptance, the fills beyond the host's cumulative quantity (each listed fill by its
-/// trade id; a venue that lists none gives one fill of the difference, priced from its
-/// average), and its end.
-pub(crate) fn snapshot_events(order: &Order, venue: &VenueOrder) -> Vec<VenueEvent> {
-    let mut out = Vec::new();
-    let ev = |kind| VenueEvent {
-        client_id: venue.client_id.clone(),
-        kind,
-        time: venue.updated_at,
-    };
-    if venue.state != OrderState::Rejected && order.state == OrderState::Submitted {
-        out.push(ev(VenueEventKind::Accepted));
-    }
-    let held = order.filled_quantity;
-    if venue.fills.is_empty() {
-        let delta = venue.filled_quantity - held;
-        if delta > Quantity::ZERO {
-            // notional of the venue's fills less what the host booked, over the rest
-            let venue_notional = venue.filled_quantity * venue.avg_price;
-            let booked = order.filled_quantity * order.avg_fill_price;
-            let price = ((venue_notional - booked) / delta).round_dp(8).normalize();
-            let fee = (venue.fees - order.fees).max(flotilla_domain::Money::ZERO);
-            out.push(ev(VenueEventKind::Fill {
-                trade_id: format!(
-                    "{}-cum-{}",
-                    venue.client_id,
-                    venue.filled_quantity.normalize()
-                ),
-                quantity: delta,
-                price,
-                fee,
-                cumulative: venue.filled_quantity,
-            }));
-        }
-    } else {
-        for f in venue.fills.iter().filter(|f| f.cumulative > held) {
-            out.push(VenueEvent {
-                client_id: venue.client_id.clone(),
-                kind: VenueEventKind::Fill {
-                    trade_id: f.trade_id.clone(),
-                    quantity: f.quantity.min(f.cumulative - held),
-                    price: f.price,
-                    fee: f.fee,
-                    cumulative: f.cumulative,
-                },
-                time: f.time,
-            });
-        }
-    }
-    let end = match venue.state {
-        OrderState::Canceled => Some(VenueEventKind::Canceled),
-        OrderState::Expired => Some(VenueEventKind::Expired),
-        OrderState::Rejected => Some(VenueEventKind::Rejected {
-            reason: venue.reason.clone().unwrap_or_else(|| "rejected".into()),
-        }),
-        _ => None,
-    };
-    out.extend(end.map(ev));
-    out
-}

@@ -62,11 +62,9 @@ impl Fleet {
                 }
             };
             match found {
-                Some(v) => {
-                    if !venue.durable_events() {
-                        report.events_booked += self.apply_snapshot(&v)?;
-                    }
-                }
+                // A remote connection books what its answer shows in its own event log
+                // (with the venue's trade ids and fees), read below.
+                Some(_) => {}
                 None if order.state == OrderState::Created || venue.durable_events() => {
                     // Never sent, or a venue that answers at once and keeps every order:
                     // the same client id again (a duplicate would be answered with the
@@ -90,6 +88,10 @@ impl Fleet {
                     doubts.push(order.client_id.clone());
                 }
             }
+        }
+        if !venue.durable_events() {
+            let events = venue.events_since(0)?;
+            report.events_booked += self.apply_venue_events(&events)?;
         }
         let mut core = self.core();
         report.working = core.working.len();

@@ -244,11 +244,10 @@ impl Service {
             return Ok(());
         }
         match self.venue.submit(&req, now) {
-            Ok(placed) => {
-                if !self.venue.durable_events() {
-                    fleet.apply_snapshot(&placed)?;
-                }
-            }
+            // Every venue books its answer in its event log (a remote connection with the
+            // venue's trade ids and fees), read after this batch: booking the answer here
+            // too could only book it less exactly.
+            Ok(_) => {}
             Err(VenueFailure::NotSent {
                 reason,
                 retry_after,
@@ -360,12 +359,8 @@ impl Service {
         };
         match self.venue.order(&client) {
             Ok(Some(found)) => {
-                let n = fleet.apply_snapshot(&found)?;
-                record(
-                    fleet,
-                    "submit_resolved",
-                    &format!("{client}: found at the venue ({n} updates booked)"),
-                )?;
+                let msg = format!("{client}: found at the venue, {}", found.state);
+                record(fleet, "submit_resolved", &msg)?;
             }
             Ok(None) if since.elapsed() >= self.grace => {
                 let Some((req, now, exit)) = fleet.working_request(&client) else {

@@ -156,7 +156,7 @@ impl EventLog {
                     cumulative: order.filled_quantity,
                     cumulative_notional: Some(order.filled_quantity * order.avg_price),
                     last: None,
-                    fee: order.fees - self.fees_booked(c),
+                    fee: (order.fees - self.fees_booked(c)).max(Money::ZERO),
                     time: order.updated_at.max(time),
                 };
                 n += usize::from(self.fill(c, &report));
