@@ -634,3 +634,58 @@ stop_loss = 0.05
         "a stop fired (unexpected at 5%): {fills:?}"
     );
 }
+
+/// Real money needs both opt-ins: `mode = "live"` in the registry alone refuses to start
+/// (and nothing reaches the venue); `flotilla check` reads the venue, names a missing key
+/// variable and never prints a key.
+#[test]
+fn live_mode_needs_both_opt_ins_and_check_reads_the_venue() {
+    let fake = Fake::start(Which::Alpaca, None);
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path(), Which::Alpaca, &fake.url(), 1);
+    let live = std::fs::read_to_string(&reg)
+        .unwrap()
+        .replace("kind = \"alpaca\"", "kind = \"alpaca\"\nmode = \"live\"");
+    let live_reg = dir.path().join("live.toml");
+    std::fs::write(&live_reg, live).unwrap();
+    let db = dir.path().join("ledger.db");
+    let out = flotilla_run(Which::Alpaca, &live_reg, &db, "2m").output().unwrap();
+    assert!(!out.status.success());
+    let all = text(&out);
+    assert!(all.contains("--live") && all.contains("FLOTILLA_LIVE"), "{all}");
+    let Fake::Alpaca(f) = &fake else { unreachable!() };
+    assert!(
+        f.journal().is_empty(),
+        "a request reached the venue before both opt-ins"
+    );
+    // check: the venue answers, the account reads, the symbols have bars.
+    let check = |secret: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flotilla"));
+        cmd.arg("check")
+            .arg("--config")
+            .arg(&reg)
+            .arg("--cache-dir")
+            .arg(crate::support::shared_cache())
+            .env("APCA_API_KEY_ID", KEY)
+            .env_remove("APCA_API_SECRET_KEY");
+        if let Some(s) = secret {
+            cmd.env("APCA_API_SECRET_KEY", s);
+        }
+        cmd.output().unwrap()
+    };
+    let ok = check(Some(SECRET));
+    let ok_text = text(&ok);
+    assert!(ok.status.success(), "{ok_text}");
+    assert!(ok_text.contains("venue alpaca reachable"), "{ok_text}");
+    assert!(ok_text.contains("symbol AAPL: market data ok"), "{ok_text}");
+    let missing = check(None);
+    let missing_text = text(&missing);
+    assert!(!missing.status.success());
+    assert!(
+        missing_text.contains("APCA_API_SECRET_KEY is not set"),
+        "{missing_text}"
+    );
+    for t in [&ok_text, &missing_text, &all] {
+        assert!(!t.contains(KEY) && !t.contains(SECRET), "a key was printed: {t}");
+    }
+}
