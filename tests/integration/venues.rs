@@ -649,11 +649,18 @@ fn live_mode_needs_both_opt_ins_and_check_reads_the_venue() {
     let live_reg = dir.path().join("live.toml");
     std::fs::write(&live_reg, live).unwrap();
     let db = dir.path().join("ledger.db");
-    let out = flotilla_run(Which::Alpaca, &live_reg, &db, "2m").output().unwrap();
+    let out = flotilla_run(Which::Alpaca, &live_reg, &db, "2m")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let all = text(&out);
-    assert!(all.contains("--live") && all.contains("FLOTILLA_LIVE"), "{all}");
-    let Fake::Alpaca(f) = &fake else { unreachable!() };
+    assert!(
+        all.contains("--live") && all.contains("FLOTILLA_LIVE"),
+        "{all}"
+    );
+    let Fake::Alpaca(f) = &fake else {
+        unreachable!()
+    };
     assert!(
         f.journal().is_empty(),
         "a request reached the venue before both opt-ins"
@@ -686,6 +693,76 @@ fn live_mode_needs_both_opt_ins_and_check_reads_the_venue() {
         "{missing_text}"
     );
     for t in [&ok_text, &missing_text, &all] {
-        assert!(!t.contains(KEY) && !t.contains(SECRET), "a key was printed: {t}");
+        assert!(
+            !t.contains(KEY) && !t.contains(SECRET),
+            "a key was printed: {t}"
+        );
     }
+}
+
+/// The venue's clock says the stock market is closed: a bot on stocks does not tick (its
+/// ticks are recorded as skipped), a crypto bot and a stock bot with `outside_hours` do;
+/// once the market opens the stock bot trades.
+#[test]
+fn outside_the_session_a_stock_bot_does_not_tick_unless_it_says_so() {
+    let _t = crate::support::timing();
+    let fake = Fake::start(Which::Alpaca, None);
+    fake.faults().market_closed.store(1, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = format!(
+        r#"
+[fleet]
+name = "session"
+components_dir = "{dir}"
+[fleet.broker]
+kind = "alpaca"
+url = "{url}"
+[fleet.market]
+source = "alpaca"
+symbols = ["AAPL", "BTC-USD"]
+warm_up_bars = 30
+bar_wait_ms = 200
+"#,
+        dir = crate::support::bots_dir().display(),
+        url = fake.url()
+    );
+    for (id, sym, extra) in [
+        ("stocks", "AAPL", ""),
+        ("crypto", "BTC-USD", ""),
+        ("stocks-always", "AAPL", "outside_hours = true\n"),
+    ] {
+        body.push_str(&format!(
+            "\n[[bot]]\nid = \"{id}\"\ncomponent = \"fixed_order.wasm\"\nevery = \"1m\"\nsymbols = [\"{sym}\"]\n{extra}[bot.params]\nqty = 0.01\n"
+        ));
+    }
+    let reg = dir.path().join("fleet.toml");
+    std::fs::write(&reg, body).unwrap();
+    let db = dir.path().join("ledger.db");
+    let child = flotilla_run(Which::Alpaca, &reg, &db, "24m")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    let closed = Ledger::open(&db).unwrap().bot_summaries().unwrap();
+    fake.faults().market_closed.store(0, Ordering::SeqCst);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let intents = |rows: &[flotilla_ledger::BotSummary], id: &str| {
+        rows.iter()
+            .find(|b| b.bot.as_str() == id)
+            .map_or(0, |b| b.intents)
+    };
+    assert_eq!(
+        intents(&closed, "stocks"),
+        0,
+        "a stock bot ticked while closed"
+    );
+    assert!(intents(&closed, "crypto") >= 3, "{closed:?}");
+    assert!(intents(&closed, "stocks-always") >= 3, "{closed:?}");
+    let after = Ledger::open(&db).unwrap().bot_summaries().unwrap();
+    assert!(
+        intents(&after, "stocks") >= 2,
+        "the stock bot never ticked once the market opened: {after:?}"
+    );
 }

@@ -335,6 +335,11 @@ pub struct BotConfig {
     /// their component file need not exist.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Tick outside the market's session too: with a venue that reports market hours
+    /// (Alpaca's stocks), a bot whose symbols are all closed skips its ticks unless this
+    /// is true (default false; crypto never closes).
+    #[serde(default)]
+    pub outside_hours: bool,
     /// `[bot.params]`: free keys with string, integer, float or boolean values, passed to the
     /// bot as text (default empty).
     #[serde(default)]

@@ -639,6 +639,7 @@ impl Checker<'_> {
             schedule: schedule?,
             symbols: b.symbols.iter().map(Symbol::new).collect(),
             enabled: b.enabled,
+            outside_hours: b.outside_hours,
             params,
             risk: flotilla_engine::BotRiskOverrides {
                 max_open_positions: b

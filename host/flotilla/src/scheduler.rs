@@ -139,10 +139,24 @@ async fn bot_task(
             }
             Wake::Due => {}
         }
+        // Outside its market's session (the venue's clock says every symbol of the bot
+        // is closed) a bot does not tick, unless its entry says `outside_hours`.
+        let spec = handle.spec();
+        if !spec.outside_hours && fleet.session_closed(&spec.symbols) {
+            let now = clock.now();
+            let mut core = fleet.core();
+            let mut rec = TickRecord::new(handle.id.clone(), next, now, TickOutcome::Skipped);
+            rec.error = Some("market closed".into());
+            core.record_tick(&rec)?;
+            drop(core);
+            stats.skipped += 1;
+            last = next;
+            continue;
+        }
         // A live feed's bar closing at this tick arrives a moment after it closes: wait
         // for the bot's symbols' bars (up to the registry's bar_wait), so the tick sees
         // the bar that just closed.
-        let symbols = handle.spec().symbols;
+        let symbols = spec.symbols;
         if let Some((false, wait)) = fleet.live_bars_ready(&symbols, next) {
             let give_up = tokio::time::Instant::now() + wait;
             while tokio::time::Instant::now() < give_up

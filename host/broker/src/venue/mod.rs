@@ -122,6 +122,13 @@ pub trait Venue: Send + Sync {
         Ok(())
     }
 
+    /// Whether `symbol`'s market is in session now, as the venue's clock says: `None`
+    /// when the venue does not say (the paper venue; markets that never close answer
+    /// `Some(true)`). Cheap and non-blocking: it reads what the connection last learned.
+    fn session_open(&self, _symbol: &Symbol) -> Option<bool> {
+        None
+    }
+
     /// Whether new orders may go out now (a real venue's circuit breaker); exits are sent
     /// regardless.
     fn accepting_entries(&self) -> bool {

@@ -50,6 +50,8 @@ pub struct BotSpec {
     pub symbols: Vec<Symbol>,
     /// Whether it runs.
     pub enabled: bool,
+    /// Whether it ticks while its symbols' market is closed.
+    pub outside_hours: bool,
     /// `[bot.params]` as text, sorted by name (numbers and booleans rendered as written
     /// would read back: `10`, `2.0`, `true`).
     pub params: Vec<(String, String)>,

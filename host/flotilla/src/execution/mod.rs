@@ -227,6 +227,18 @@ impl Fleet {
         self.execution.get().is_some()
     }
 
+    /// Whether the venue's clock says the market of every one of `symbols` is closed
+    /// (false when the venue does not say, or without a service).
+    pub(crate) fn session_closed(&self, symbols: &[Symbol]) -> bool {
+        let Some(e) = self.execution.get() else {
+            return false;
+        };
+        !symbols.is_empty()
+            && symbols
+                .iter()
+                .all(|s| e.venue.session_open(s) == Some(false))
+    }
+
     /// The execution service, once started.
     pub fn execution(&self) -> Option<&Execution> {
         self.execution.get()

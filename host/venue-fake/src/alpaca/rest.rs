@@ -165,13 +165,19 @@ fn next_midnight(t: Timestamp) -> Timestamp {
     Timestamp((t.0.div_euclid(day) + 1) * day)
 }
 
-/// `GET /v2/clock`: the fake's market never closes; its day ends at 00:00 UTC.
+/// `GET /v2/clock`: the fake's market is open unless the `market_closed` fault says
+/// otherwise; its day ends at 00:00 UTC.
 pub async fn clock(Ext(st): St) -> Response {
     let now = st.clock.now();
     let close = next_midnight(now);
+    let open = st
+        .faults
+        .market_closed
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == 0;
     ok(json!({
         "timestamp": rfc3339(now),
-        "is_open": true,
+        "is_open": open,
         "next_open": rfc3339(close),
         "next_close": rfc3339(close),
     }))

@@ -44,6 +44,9 @@ pub struct AlpacaConfig {
     pub reconnect_backoff: Duration,
     /// How often the venue clock offset is refreshed from `GET /v2/clock` (default 60 s).
     pub clock_refresh: Duration,
+    /// How often the market's session (`GET /v2/clock`: open or closed) is read for
+    /// [`flotilla_broker::venue::Venue::session_open`] (default 15 s).
+    pub session_refresh: Duration,
     /// Bars asked for per page of a backfill (default 10,000, Alpaca's maximum).
     pub bars_page_limit: u32,
 }
@@ -76,6 +79,7 @@ impl AlpacaConfig {
             breaker: BreakerConfig::default(),
             reconnect_backoff: Duration::from_secs(1),
             clock_refresh: Duration::from_secs(60),
+            session_refresh: Duration::from_secs(15),
             bars_page_limit: 10_000,
         }
     }

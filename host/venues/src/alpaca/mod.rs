@@ -62,6 +62,8 @@ pub(crate) struct Shared {
     log: EventLog,
     known: Mutex<HashMap<ClientOrderId, Known>>,
     stream_connects: AtomicU64,
+    /// The stock market's session as `/v2/clock` last said: 0 unknown, 1 open, 2 closed.
+    session: std::sync::atomic::AtomicU8,
 }
 
 /// One Alpaca account as a [`Venue`].
@@ -133,7 +135,9 @@ impl Alpaca {
             log: EventLog::new(),
             known: Mutex::new(HashMap::new()),
             stream_connects: AtomicU64::new(0),
+            session: std::sync::atomic::AtomicU8::new(0),
         });
+        io.spawn(watch_session(Arc::downgrade(&shared)));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let stream = io.spawn(stream::run(Arc::downgrade(&shared), tx));
         let listening = io.block_on(async { tokio::time::timeout(timeout, rx).await });
@@ -335,6 +339,17 @@ impl Shared {
 }
 
 impl Venue for Alpaca {
+    fn session_open(&self, symbol: &Symbol) -> Option<bool> {
+        if mapping::is_crypto(symbol) {
+            return Some(true); // crypto trades around the clock
+        }
+        match self.shared.session.load(Ordering::Relaxed) {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        }
+    }
+
     fn resume(&self, req: &VenueOrderRequest, cumulative: Quantity, notional: Money) {
         self.seed(&req.client_id, cumulative, notional);
     }
@@ -465,5 +480,24 @@ impl Venue for Alpaca {
 
     fn accepting_entries(&self) -> bool {
         self.shared.rest.breaker.allows_entries()
+    }
+}
+
+/// Reads the stock market's session from `/v2/clock` every `session_refresh`, so
+/// [`Venue::session_open`] answers without a request (it is asked on the tick path).
+async fn watch_session(shared: std::sync::Weak<Shared>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let every = s.config.session_refresh;
+        if let Ok(c) = s
+            .rest
+            .get::<WireClock>(Api::Trading, "/v2/clock", &[])
+            .await
+        {
+            s.session
+                .store(if c.is_open { 1 } else { 2 }, Ordering::Relaxed);
+        }
+        drop(s);
+        tokio::time::sleep(every).await;
     }
 }
