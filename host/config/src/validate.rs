@@ -3,7 +3,7 @@
 //! One pass both checks and resolves, so what [`Registry::validate`] accepts is exactly what
 //! [`Registry::bots`] and [`Registry::fleet_spec`] can build.
 
-use crate::registry::{BotConfig, BrokerKind, DecimalText, Registry, TimeText, VenueMode};
+use crate::registry::{BotConfig, DecimalText, Registry, TimeText};
 use crate::schedule::{Schedule, ScheduleError, parse_cron, parse_interval, parse_tz};
 use chrono::DateTime;
 use flotilla_domain::{BotId, Symbol, Timestamp};
@@ -13,6 +13,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 mod spec;
+mod venue;
 pub use spec::{BotSpec, BrokerSpec, EffectiveLimits, FleetSpec, MarketSpec};
 
 /// Sane range of `memory_mb`: wasm32 memories cannot exceed 4 GiB.
@@ -437,65 +438,7 @@ impl Checker<'_> {
                 .map(Some),
         };
         self.range(&at, "broker.latency_ms", f.broker.latency_ms, (0, 60_000));
-        let b = &f.broker;
-        self.range(
-            &at,
-            "broker.request_timeout_ms",
-            b.request_timeout_ms,
-            (100, 120_000),
-        );
-        self.range(
-            &at,
-            "broker.resend_grace_ms",
-            b.resend_grace_ms,
-            (0, 600_000),
-        );
-        if let Some(n) = b.rate_limit_per_minute {
-            self.range(
-                &at,
-                "broker.rate_limit_per_minute",
-                u64::from(n),
-                (1, 100_000),
-            );
-        }
-        if let Some(url) = &b.url {
-            if let Err(why) = loopback_url(url) {
-                self.problem(&at, "broker.url", ProblemKind::Invalid(why));
-            }
-            if b.kind == BrokerKind::Paper {
-                let why = "the paper broker has no URL (it is the local paper venue)".into();
-                self.problem(&at, "broker.url", ProblemKind::Invalid(why));
-            }
-        }
-        if b.mode == VenueMode::Live && b.kind == BrokerKind::Paper {
-            let why = "mode = \"live\" needs a real venue: kind = \"alpaca\" or \"binance\"".into();
-            self.problem(&at, "broker.mode", ProblemKind::Invalid(why));
-        }
-        let m = &f.market;
-        let feed_timeframe = match m.feed_timeframe.parse::<flotilla_domain::Timeframe>() {
-            Ok(tf) => Some(tf),
-            Err(e) => {
-                self.problem(
-                    &at,
-                    "market.feed_timeframe",
-                    ProblemKind::Invalid(e.to_string()),
-                );
-                None
-            }
-        };
-        let stale_after = self.decimal(
-            "market.stale_after_bars",
-            &m.stale_after_bars,
-            |v| v >= Decimal::ONE && v <= Decimal::from(100),
-            "1..=100",
-        );
-        self.range(
-            &at,
-            "market.warm_up_bars",
-            u64::from(m.warm_up_bars),
-            (0, 10_000),
-        );
-        self.range(&at, "market.bar_wait_ms", m.bar_wait_ms, (0, 60_000));
+        let (feed_timeframe, stale_after) = self.venue_settings(&at);
         let max_open = f.risk.max_open_positions as u64;
         if let Err(e) = flotilla_engine::RiskEngine::try_new(f.risk.clone()) {
             self.problem(&at, "risk", ProblemKind::Invalid(e.to_string()));
@@ -789,23 +732,3 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests;
-
-/// `Ok` when `url` is an `http(s)://` URL on a loopback host (127.0.0.1, ::1, localhost):
-/// a registry may point a venue only at a local fake, never at another real host.
-fn loopback_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    match host {
-        "127.0.0.1" | "localhost" | "::1" => Ok(()),
-        _ => Err(format!(
-            "{url:?}: only a loopback address (127.0.0.1, localhost, ::1) may be set here, for a rehearsal against a fake venue; the real venues' URLs are built in"
-        )),
-    }
-}

@@ -17,6 +17,7 @@ mod replay;
 pub mod report;
 pub mod scheduler;
 pub mod slot;
+mod source;
 pub mod supervise;
 pub mod tick;
 pub mod watch;

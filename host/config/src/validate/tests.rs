@@ -611,7 +611,7 @@ fn only_loopback_urls_are_taken() {
         "http://localhost/x",
         "https://[::1]:8443",
     ] {
-        assert!(loopback_url(good).is_ok(), "{good}");
+        assert!(super::venue::loopback_url(good).is_ok(), "{good}");
     }
     for bad in [
         "http://10.0.0.1",
@@ -619,6 +619,6 @@ fn only_loopback_urls_are_taken() {
         "http://127.0.0.1.evil.com",
         "api",
     ] {
-        assert!(loopback_url(bad).is_err(), "{bad}");
+        assert!(super::venue::loopback_url(bad).is_err(), "{bad}");
     }
 }
