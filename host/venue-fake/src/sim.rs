@@ -297,6 +297,9 @@ pub struct Faults {
     pub not_found_for_ms: AtomicU64,
     /// The next N orders break a filter (refused with the venue's filter error).
     pub filter_failures: AtomicU32,
+    /// The next N orders are placed, then answered Binance's -1007 (timeout, execution
+    /// status unknown).
+    pub timeout_1007: AtomicU32,
     /// 1: the stock market is closed (the venue's clock says so; crypto trades on).
     pub market_closed: AtomicU32,
 }

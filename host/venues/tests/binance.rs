@@ -478,6 +478,31 @@ fn a_5xx_after_placing_and_not_found_for_a_while_send_nothing_twice() {
     assert_eq!(posts, 3);
 }
 
+#[test]
+fn a_1007_after_placing_is_asked_for_and_not_sent_again() {
+    let f = fake(1.0);
+    let b = connect(&f);
+    f.faults().timeout_1007.store(1, Ordering::SeqCst);
+    let req = VenueOrderRequest::market(cid("fl-1007-1"), btc(), Side::Buy, dec!(0.002));
+    let o = b.submit(&req, Timestamp(0)).unwrap();
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(f.orders_received("fl-1007-1"), 1, "sent once");
+    assert_eq!(f.orders_placed(), 1);
+    assert_eq!(fills(&b, &req.client_id).len(), 1, "its fill booked once");
+    let journal = f.journal();
+    assert!(
+        journal
+            .iter()
+            .any(|e| e.method == "POST" && e.status == 408)
+    );
+    assert!(
+        journal
+            .iter()
+            .any(|e| e.method == "GET" && e.path == "/api/v3/order"),
+        "asked for by client id"
+    );
+}
+
 fn rate_limited(status: u16) {
     let f = fake(1.0);
     let b = connect(&f);

@@ -512,6 +512,14 @@ fn place(st: &State, p: &HashMap<String, String>, now: i64, delay: &mut Duration
         let _ = st.paper.on_price(&sym, px, Timestamp(now));
     }
     let o = st.paper.order(&client_id).ok().flatten().unwrap_or(o);
+    if Faults::take(&faults.timeout_1007) {
+        // Placed, yet the answer says nobody knows: Binance's -1007 (HTTP 408 here, a 4xx,
+        // so only the error code tells a client the order may exist).
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            json!({"code": -1007, "msg": "Timeout waiting for response from backend server. Send status unknown; execution status unknown."}),
+        );
+    }
     if after_place && Faults::take(&faults.fail_5xx) {
         return (
             StatusCode::BAD_GATEWAY,
