@@ -337,11 +337,15 @@ fn twenty_bots_stream_through_faults(which: Which) {
         .spawn()
         .unwrap();
     let f = fake.faults();
-    // Answers lost past the client's timeout (orders placed).
+    // Answers lost past the client's timeout (orders placed), and the orders invisible
+    // to queries for a while: the connector answers "unknown", the execution service asks
+    // again without holding other orders, and finds them before its grace period ends.
     std::thread::sleep(Duration::from_secs(5));
+    f.not_found_for_ms.store(1_200, Ordering::SeqCst);
     f.delay_after_accept_ms.store(1_500, Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(3));
     f.delay_after_accept_ms.store(0, Ordering::SeqCst);
+    f.not_found_for_ms.store(0, Ordering::SeqCst);
     // 5xx after placing, twice.
     f.fail_5xx_after_place.store(1, Ordering::SeqCst);
     f.fail_5xx.store(2, Ordering::SeqCst);
@@ -365,6 +369,11 @@ fn twenty_bots_stream_through_faults(which: Which) {
         events.iter().any(|e| e.kind == "feed_notice"),
         "no feed notice recorded"
     );
+    let resolved = events
+        .iter()
+        .filter(|e| e.kind == "submit_resolved")
+        .count();
+    eprintln!("{which:?}: {resolved} orders in doubt found again by the service");
     assert_no_secret_anywhere(&all, &db);
 }
 

@@ -169,8 +169,9 @@ pub struct BrokerConfig {
     /// documented limit: Alpaca 200 requests, Binance 6000 weight; 1..=100000).
     pub rate_limit_per_minute: Option<u32>,
     /// After an ambiguous submit, how long "not found" is doubted before the order may be
-    /// sent again, ms (default 10000; 0..=600000).
-    pub resend_grace_ms: u64,
+    /// sent again, ms (default: Alpaca 10000, Binance 30000, which dedupes only open
+    /// orders; 0..=600000).
+    pub resend_grace_ms: Option<u64>,
     /// Slippage applied against the order, basis points; decimal (default 2; 0..=10000).
     pub slippage_bps: DecimalText,
     /// Fee charged on notional, basis points; decimal (default 1; 0..=10000).
@@ -195,7 +196,7 @@ impl Default for BrokerConfig {
             url: None,
             request_timeout_ms: 10_000,
             rate_limit_per_minute: None,
-            resend_grace_ms: 10_000,
+            resend_grace_ms: None,
         }
     }
 }

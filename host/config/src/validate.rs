@@ -518,7 +518,10 @@ impl Checker<'_> {
                 url: f.broker.url.clone(),
                 request_timeout: std::time::Duration::from_millis(f.broker.request_timeout_ms),
                 rate_limit_per_minute: f.broker.rate_limit_per_minute,
-                resend_grace: std::time::Duration::from_millis(f.broker.resend_grace_ms),
+                resend_grace: f
+                    .broker
+                    .resend_grace_ms
+                    .map(std::time::Duration::from_millis),
             },
             market: MarketSpec {
                 source: f.market.source,

@@ -67,7 +67,12 @@ fn alpaca_config(spec: &FleetSpec, mode: Mode) -> AlpacaConfig {
     if let Some(n) = spec.broker.rate_limit_per_minute {
         c.requests_per_minute = n;
     }
-    c.submit.grace = spec.broker.resend_grace;
+    // The service resolves doubt without holding its thread (other orders, exits among
+    // them, go on): the connector asks for an ambiguous order briefly, once, and answers
+    // "unknown"; the service asks again and resends only after the grace period.
+    c.submit.grace = Duration::from_millis(500).min(spec.broker.grace());
+    c.submit.give_up = Duration::from_secs(2);
+    c.submit.max_sends = 1;
     c
 }
 
@@ -91,7 +96,12 @@ fn binance_config(spec: &FleetSpec, mode: Mode, speed: f64) -> BinanceConfig {
     if let Some(n) = spec.broker.rate_limit_per_minute {
         c.weight_per_minute = n;
     }
-    c.submit.grace = spec.broker.resend_grace;
+    // The service resolves doubt without holding its thread (other orders, exits among
+    // them, go on): the connector asks for an ambiguous order briefly, once, and answers
+    // "unknown"; the service asks again and resends only after the grace period.
+    c.submit.grace = Duration::from_millis(500).min(spec.broker.grace());
+    c.submit.give_up = Duration::from_secs(2);
+    c.submit.max_sends = 1;
     c.timeframe = spec.market.feed_timeframe;
     c
 }

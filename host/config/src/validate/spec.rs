@@ -97,8 +97,9 @@ pub struct BrokerSpec {
     pub request_timeout: std::time::Duration,
     /// The account's request budget per minute, if not the venue's own.
     pub rate_limit_per_minute: Option<u32>,
-    /// How long "not found" is doubted after an ambiguous submit.
-    pub resend_grace: std::time::Duration,
+    /// How long "not found" is doubted after an ambiguous submit (`None`: the venue's
+    /// default, [`BrokerSpec::grace`]).
+    pub resend_grace: Option<std::time::Duration>,
     /// Which broker.
     pub kind: BrokerKind,
     /// Slippage, basis points.
@@ -109,6 +110,18 @@ pub struct BrokerSpec {
     pub partial_fill_fraction: Option<Decimal>,
     /// The paper venue's answer time, milliseconds.
     pub latency_ms: u64,
+}
+
+impl BrokerSpec {
+    /// How long "not found" is doubted after an ambiguous submit: the registry's, else
+    /// 10 s, or 30 s for Binance (it dedupes client ids only among open orders, so a
+    /// resend of a filled order would execute again).
+    pub fn grace(&self) -> std::time::Duration {
+        self.resend_grace.unwrap_or(match self.kind {
+            BrokerKind::Binance => std::time::Duration::from_secs(30),
+            _ => std::time::Duration::from_secs(10),
+        })
+    }
 }
 
 /// The market simulator settings, resolved.

@@ -427,7 +427,7 @@ timeout_ms = 400
             url: None,
             request_timeout: Duration::from_secs(10),
             rate_limit_per_minute: None,
-            resend_grace: Duration::from_secs(10),
+            resend_grace: None,
         }
     );
     assert_eq!(fleet.market.start, Timestamp(1_767_623_400_000));

@@ -19,12 +19,9 @@ impl Checker<'_> {
             b.request_timeout_ms,
             (100, 120_000),
         );
-        self.range(
-            at,
-            "broker.resend_grace_ms",
-            b.resend_grace_ms,
-            (0, 600_000),
-        );
+        if let Some(ms) = b.resend_grace_ms {
+            self.range(at, "broker.resend_grace_ms", ms, (0, 600_000));
+        }
         if let Some(n) = b.rate_limit_per_minute {
             self.range(
                 at,

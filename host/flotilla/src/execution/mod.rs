@@ -303,7 +303,7 @@ impl Fleet {
             venue,
             rx,
             seq,
-            self.spec.broker.resend_grace,
+            self.spec.broker.grace(),
             doubts,
         );
         let thread = std::thread::Builder::new()
