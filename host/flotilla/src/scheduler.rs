@@ -115,6 +115,7 @@ async fn bot_task(
     let mut schedule_rx = handle.schedule.subscribe();
     let mut stop_rx = handle.stop.subscribe();
     let mut last = clock.now();
+    let live = fleet.is_live();
     loop {
         if *stop_rx.borrow() || *shutdown.borrow() {
             break;
@@ -139,34 +140,38 @@ async fn bot_task(
             }
             Wake::Due => {}
         }
-        // Outside its market's session (the venue's clock says every symbol of the bot
-        // is closed) a bot does not tick, unless its entry says `outside_hours`.
-        let spec = handle.spec();
-        if !spec.outside_hours && fleet.session_closed(&spec.symbols) {
-            let now = clock.now();
-            let mut core = fleet.core();
-            let mut rec = TickRecord::new(handle.id.clone(), next, now, TickOutcome::Skipped);
-            rec.error = Some("market closed".into());
-            core.record_tick(&rec)?;
-            drop(core);
-            stats.skipped += 1;
-            last = next;
-            continue;
-        }
-        // A live feed's bar closing at this tick arrives a moment after it closes: wait
-        // for the bot's symbols' bars (up to the registry's bar_wait), so the tick sees
-        // the bar that just closed.
-        let symbols = spec.symbols;
-        if let Some((false, wait)) = fleet.live_bars_ready(&symbols, next) {
-            let give_up = tokio::time::Instant::now() + wait;
-            while tokio::time::Instant::now() < give_up
-                && !matches!(fleet.live_bars_ready(&symbols, next), Some((true, _)))
-                && !*shutdown.borrow()
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        // Only a venue's live market has sessions and bars that arrive after their close:
+        // a simulated or replayed run pays nothing for either on its tick path.
+        if live {
+            // Outside its market's session (the venue's clock says every symbol of the bot
+            // is closed) a bot does not tick, unless its entry says `outside_hours`.
+            let spec = handle.spec();
+            if !spec.outside_hours && fleet.session_closed(&spec.symbols) {
+                let now = clock.now();
+                let mut core = fleet.core();
+                let mut rec = TickRecord::new(handle.id.clone(), next, now, TickOutcome::Skipped);
+                rec.error = Some("market closed".into());
+                core.record_tick(&rec)?;
+                drop(core);
+                stats.skipped += 1;
+                last = next;
+                continue;
             }
+            // A live feed's bar closing at this tick arrives a moment after it closes: wait
+            // for the bot's symbols' bars (up to the registry's bar_wait), so the tick sees
+            // the bar that just closed.
+            let symbols = spec.symbols;
+            if let Some((false, wait)) = fleet.live_bars_ready(&symbols, next) {
+                let give_up = tokio::time::Instant::now() + wait;
+                while tokio::time::Instant::now() < give_up
+                    && !matches!(fleet.live_bars_ready(&symbols, next), Some((true, _)))
+                    && !*shutdown.borrow()
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+            }
+            fleet.note_live_tick(&symbols, next);
         }
-        fleet.note_live_tick(&symbols, next);
         let now = clock.now();
         // Runs that fell due while we were busy are skipped, not queued.
         let mut due = next;
