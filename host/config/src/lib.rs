@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ops;
 pub mod registry;
 pub mod schedule;
 pub mod validate;
@@ -22,6 +23,9 @@ pub use registry::{
     BotConfig, BotLimits, BotRiskOverrides, BrokerConfig, BrokerKind, ConfigError,
     DEFAULT_REGISTRY, DEFAULT_SYMBOLS, DecimalText, FleetConfig, MarketConfig, MarketSourceKind,
     Registry, RiskConfig, SOURCE_CONFIG_DIR, SandboxConfig, ThompsonConfig, TimeText, VenueMode,
+};
+pub use ops::{
+    AlertEvents, AlertLevel, AlertsConfig, ApiConfig, DiscordConfig, TelegramConfig, WebhookConfig,
 };
 pub use schedule::{Schedule, ScheduleError, parse_cron, parse_interval, parse_tz};
 pub use validate::{

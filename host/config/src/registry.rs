@@ -110,6 +110,12 @@ pub struct FleetConfig {
     /// `[fleet.market]`: the embedded market simulator.
     #[serde(default)]
     pub market: MarketConfig,
+    /// `[fleet.api]`: the HTTP API, dashboard and metrics (see [`crate::ApiConfig`]).
+    #[serde(default)]
+    pub api: crate::ApiConfig,
+    /// `[fleet.alerts]`: alert channels and per-event settings (see [`crate::AlertsConfig`]).
+    #[serde(default)]
+    pub alerts: crate::AlertsConfig,
 }
 
 fn default_rebalance_every() -> String {

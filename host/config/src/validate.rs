@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 
+mod ops;
 mod spec;
 mod venue;
 pub use spec::{BotSpec, BrokerSpec, EffectiveLimits, FleetSpec, MarketSpec};
@@ -439,6 +440,7 @@ impl Checker<'_> {
         };
         self.range(&at, "broker.latency_ms", f.broker.latency_ms, (0, 60_000));
         let (feed_timeframe, stale_after) = self.venue_settings(&at);
+        self.ops_settings(&at);
         let max_open = f.risk.max_open_positions as u64;
         if let Err(e) = flotilla_engine::RiskEngine::try_new(f.risk.clone()) {
             self.problem(&at, "risk", ProblemKind::Invalid(e.to_string()));
@@ -523,6 +525,8 @@ impl Checker<'_> {
                     .resend_grace_ms
                     .map(std::time::Duration::from_millis),
             },
+            api: f.api.clone(),
+            alerts: f.alerts.clone(),
             market: MarketSpec {
                 source: f.market.source,
                 feed_timeframe: feed_timeframe?,

@@ -84,6 +84,10 @@ pub struct FleetSpec {
     pub broker: BrokerSpec,
     /// The market simulator.
     pub market: MarketSpec,
+    /// The HTTP API, dashboard and metrics.
+    pub api: crate::ApiConfig,
+    /// The alert channels.
+    pub alerts: crate::AlertsConfig,
 }
 
 /// The broker settings, resolved.
