@@ -19,13 +19,13 @@ pub mod registry;
 pub mod schedule;
 pub mod validate;
 
+pub use ops::{
+    AlertEvents, AlertLevel, AlertsConfig, ApiConfig, DiscordConfig, TelegramConfig, WebhookConfig,
+};
 pub use registry::{
     BotConfig, BotLimits, BotRiskOverrides, BrokerConfig, BrokerKind, ConfigError,
     DEFAULT_REGISTRY, DEFAULT_SYMBOLS, DecimalText, FleetConfig, MarketConfig, MarketSourceKind,
     Registry, RiskConfig, SOURCE_CONFIG_DIR, SandboxConfig, ThompsonConfig, TimeText, VenueMode,
-};
-pub use ops::{
-    AlertEvents, AlertLevel, AlertsConfig, ApiConfig, DiscordConfig, TelegramConfig, WebhookConfig,
 };
 pub use schedule::{Schedule, ScheduleError, parse_cron, parse_interval, parse_tz};
 pub use validate::{

@@ -82,16 +82,19 @@ pub enum ExitReason {
         /// Its R multiple.
         at_r: f64,
     },
+    /// Closed by hand (an operator flattened the bot).
+    Flatten,
 }
 
 impl ExitReason {
-    /// A stable code: `stop_loss`, `trailing_stop`, `take_profit`, `scale_out`.
+    /// A stable code: `stop_loss`, `trailing_stop`, `take_profit`, `scale_out`, `flatten`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::StopLoss => "stop_loss",
             Self::TrailingStop => "trailing_stop",
             Self::TakeProfit => "take_profit",
             Self::ScaleOut { .. } => "scale_out",
+            Self::Flatten => "flatten",
         }
     }
 }

@@ -9,6 +9,7 @@ use flotilla_config::Registry;
 use flotilla_domain::Timestamp;
 use flotilla_ledger::Ledger;
 use flotilla_runtime::{Runtime, RuntimeConfig};
+use flotilla_telemetry::FleetPort;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,6 +39,13 @@ pub struct RunArgs {
     /// Do not watch the registry and components for changes (reload with `flotilla reload`).
     #[arg(long)]
     pub no_watch: bool,
+    /// Serve the HTTP API, dashboard and metrics here instead of the registry's
+    /// `[fleet.api] listen` (e.g. `127.0.0.1:0` for any free port).
+    #[arg(long)]
+    pub api_listen: Option<String>,
+    /// Do not print the live one-line summary while running.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Reloads everything on SIGHUP, like `flotilla reload`.
@@ -200,17 +208,26 @@ pub fn run(args: RunArgs) -> Result<()> {
     } else {
         Some(crate::watch::watch(fleet.clone())?)
     };
+    // From here on the fleet's decisions are published and counted (API, alerts, metrics).
+    let telemetry = Arc::new(flotilla_telemetry::Telemetry::default());
+    let port = crate::port::Port::attach(fleet.clone(), telemetry.clone(), &args.db);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let socket = crate::control::socket_path(&args.db);
     let stats = rt.block_on(async {
         let (_tx, rx) = scheduler::shutdown_on_ctrl_c();
-        let control = tokio::spawn(crate::control::serve(fleet.clone(), socket.clone()));
+        let control = tokio::spawn(crate::control::serve(port.clone(), socket.clone()));
         let hup = tokio::spawn(reload_on_sighup(fleet.clone()));
+        let summary = (!args.quiet)
+            .then(|| tokio::spawn(crate::summary::run(port.clone() as Arc<dyn FleetPort>)));
         let stats = scheduler::run(fleet.clone(), clock.clone(), until, rx).await;
         control.abort();
         hup.abort();
+        if let Some(s) = summary {
+            s.abort();
+            eprintln!();
+        }
         stats
     })?;
     let _ = std::fs::remove_file(&socket);

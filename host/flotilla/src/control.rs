@@ -4,8 +4,10 @@
 //! ledger (`<db>.sock`), so the CLI finds it from the same `--db`.
 
 use crate::fleet::Fleet;
+use crate::port::Port;
 use anyhow::{Context, Result};
 use flotilla_engine::TradingState;
+use flotilla_telemetry::{Control, FleetPort};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -18,23 +20,25 @@ pub fn socket_path(db: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Serves commands on `path` until the task is dropped.
-pub async fn serve(fleet: Arc<Fleet>, path: PathBuf) -> Result<()> {
+/// Serves commands on `path` until the task is dropped; controls go through `port`, which
+/// audits them as done by `cli`.
+pub async fn serve(port: Arc<Port>, path: PathBuf) -> Result<()> {
+    let fleet = port.fleet().clone();
     let _ = std::fs::remove_file(&path); // a stale socket from a crashed run
     let listener =
         UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
     loop {
         let (stream, _) = listener.accept().await?;
-        let fleet = fleet.clone();
+        let (fleet, port) = (fleet.clone(), port.clone());
         tokio::spawn(async move {
-            if let Err(e) = handle(fleet, stream).await {
+            if let Err(e) = handle(fleet, port, stream).await {
                 tracing::warn!(error = %e, "control connection failed");
             }
         });
     }
 }
 
-async fn handle(fleet: Arc<Fleet>, stream: UnixStream) -> Result<()> {
+async fn handle(fleet: Arc<Fleet>, port: Arc<Port>, stream: UnixStream) -> Result<()> {
     let (r, mut w) = stream.into_split();
     let mut line = String::new();
     BufReader::new(r).read_line(&mut line).await?;
@@ -55,11 +59,14 @@ async fn handle(fleet: Arc<Fleet>, stream: UnixStream) -> Result<()> {
             let reason = parts.next().unwrap_or("from the CLI").to_string();
             match state {
                 Some(state) => {
-                    let f = fleet.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let now = f.now();
-                        f.set_trading_state(state, &reason, now)
-                            .unwrap_or_else(|e| format!("error: {e:#}\n"))
+                    let control = match state {
+                        TradingState::Halted => Control::Halt { reason },
+                        TradingState::Reducing => Control::Reduce { reason },
+                        TradingState::Active => Control::Resume { reason },
+                    };
+                    tokio::task::spawn_blocking(move || match port.control(&control, "cli") {
+                        Ok(text) => format!("{text}\n"),
+                        Err(e) => format!("error: {e}\n"),
                     })
                     .await?
                 }

@@ -73,6 +73,8 @@ pub struct BotHandle {
     pub schedule: watch::Sender<Schedule>,
     /// Turns true when the bot is removed or disabled.
     pub stop: watch::Sender<bool>,
+    /// Paused by hand: its runs are skipped (recorded as such); its host exits stay armed.
+    pub paused: std::sync::atomic::AtomicBool,
     /// The bot's live state.
     pub slot: Mutex<BotSlot>,
 }
@@ -156,6 +158,9 @@ pub struct Core {
     /// Each bot's capital and positions as its ticks show them, kept until a fill or a
     /// budget change (a replay would otherwise convert them from decimals every tick).
     pub tick_views: rustc_hash::FxHashMap<BotId, crate::tick::TickView>,
+    /// The event stream and metrics of a served run (`None`: nobody watches, e.g. a
+    /// backtest, which then pays nothing for them).
+    pub telemetry: Option<Arc<flotilla_telemetry::Telemetry>>,
 }
 
 /// What one tick did, for logs and tests.
@@ -383,6 +388,7 @@ impl Fleet {
                 order_notices: BTreeMap::new(),
                 cancel_outbox: Vec::new(),
                 no_working: std::sync::Arc::from([]),
+                telemetry: None,
             }),
             bots: RwLock::new(BTreeMap::new()),
             spawner: Mutex::new(None),
@@ -454,6 +460,7 @@ impl Fleet {
             id: spec.id.clone(),
             schedule: watch::Sender::new(spec.schedule.clone()),
             stop: watch::Sender::new(false),
+            paused: Default::default(),
             spec: Mutex::new(spec),
             slot: Mutex::new(slot),
         });

@@ -60,6 +60,7 @@ impl Core {
             Some(log) => log.tick(rec),
             None => {
                 self.ledger.record_tick(rec)?;
+                self.observe_tick(rec);
             }
         }
         Ok(())
@@ -74,7 +75,10 @@ impl Core {
     ) -> Result<()> {
         match &mut self.replay_log {
             Some(log) => log.fills.push(fill.clone()),
-            None => self.ledger.record_fill(fill, realized, position)?,
+            None => {
+                self.ledger.record_fill(fill, realized, position)?;
+                self.observe_fill(fill);
+            }
         }
         Ok(())
     }
@@ -90,6 +94,7 @@ impl Core {
         // A replay's report lists no events (they are logged, and `--ledger` keeps them).
         if self.replay_log.is_none() {
             self.ledger.record_event(time, bot, kind, message)?;
+            self.observe_event(time, bot, kind, message);
         }
         Ok(())
     }
@@ -113,6 +118,19 @@ impl Core {
         if self.replay_log.is_none() {
             let detail = serde_json::json!({ "reason": reason });
             self.ledger.set_order_state(id, state, time, &detail, &[])?;
+            let order = self
+                .working
+                .get(&id)
+                .or_else(|| {
+                    self.resting
+                        .iter()
+                        .map(|(w, _)| w)
+                        .find(|w| w.order.id == id)
+                })
+                .map(|w| (w.order.bot.clone(), w.order.symbol.clone()));
+            if let Some((bot, symbol)) = order {
+                self.observe_order(&bot, id, &symbol, state, time, Some(reason.to_string()));
+            }
         }
         Ok(())
     }

@@ -140,6 +140,17 @@ async fn bot_task(
             }
             Wake::Due => {}
         }
+        // A bot paused by hand does not tick; its runs are recorded as skipped, and the
+        // host still watches its stops.
+        if handle.paused.load(std::sync::atomic::Ordering::Relaxed) {
+            let now = clock.now();
+            let mut rec = TickRecord::new(handle.id.clone(), next, now, TickOutcome::Skipped);
+            rec.error = Some("paused".into());
+            fleet.core().record_tick(&rec)?;
+            stats.skipped += 1;
+            last = next;
+            continue;
+        }
         // Only a venue's live market has sessions and bars that arrive after their close:
         // a simulated or replayed run pays nothing for either on its tick path.
         if live {

@@ -6,7 +6,7 @@
 use crate::fleet::{Core, Fleet, NewBar, to_price};
 use crate::tick::position_row;
 use anyhow::Result;
-use flotilla_domain::{Bar, BotId, Symbol, Timeframe, Timestamp};
+use flotilla_domain::{Bar, BotId, Decimal, Symbol, Timeframe, Timestamp};
 use flotilla_engine::{ExitOrder, StateChange, TradingState};
 use flotilla_ledger::{AllocationRow, TickOutcome, TickRecord};
 
@@ -93,7 +93,29 @@ impl Fleet {
         record_state_changes(&mut core, &changes)?;
         if snapshot {
             let cash = core.portfolio.cash();
-            core.ledger.record_equity(now, cash, equity)?;
+            if core.telemetry.is_some() {
+                // A watched run keeps each bot's P&L with the snapshot (per-bot curves).
+                let per_bot = self.bot_pnl(&core);
+                core.ledger
+                    .record_equity_with_bots(now, cash, equity, &per_bot)?;
+            } else {
+                core.ledger.record_equity(now, cash, equity)?;
+            }
+        }
+        if let Some(t) = &core.telemetry {
+            use rust_decimal::prelude::ToPrimitive;
+            let exposure: Decimal = core
+                .portfolio
+                .positions()
+                .filter_map(|(_, s, p)| Some(p.quantity.abs() * self.cached_mark(&core.marks, s)?))
+                .sum();
+            t.metrics.equity.set(equity.to_f64().unwrap_or(f64::NAN));
+            t.metrics
+                .cash
+                .set(core.portfolio.cash().to_f64().unwrap_or(f64::NAN));
+            t.metrics
+                .exposure
+                .set(exposure.to_f64().unwrap_or(f64::NAN));
         }
         if now >= core.next_rebalance {
             self.rebalance_locked(&mut core, now)?;
@@ -204,7 +226,12 @@ impl Fleet {
 
     /// Sends one host-managed exit through risk and the broker, and records it as a tick
     /// of its bot (sequence 0: the host acted, not the bot).
-    fn execute_exit(&self, core: &mut Core, exit: ExitOrder, now: Timestamp) -> Result<()> {
+    pub(crate) fn execute_exit(
+        &self,
+        core: &mut Core,
+        exit: ExitOrder,
+        now: Timestamp,
+    ) -> Result<()> {
         let intent = exit.to_intent();
         let (ir, fill, rejected) = self.route(core, intent, now, true)?;
         let ir_queued = ir.queued;
@@ -228,7 +255,7 @@ impl Fleet {
                 "not filled; retried next bar"
             }
         );
-        tracing::info!(bot = %exit.bot, "host exit: {msg}");
+        tracing::debug!(bot = %exit.bot, "host exit: {msg}");
         let mut rec = TickRecord::new(exit.bot.clone(), now, now, TickOutcome::Ok);
         rec.intents = vec![ir];
         rec.positions = positions;
@@ -241,6 +268,21 @@ impl Fleet {
         }
         core.record_event(now, Some(&exit.bot), "exit", &msg)?;
         Ok(())
+    }
+
+    /// Each bot's P&L at the last marks (realised, less fees, plus unrealised), by id.
+    pub(crate) fn bot_pnl(&self, core: &Core) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for h in self.handles() {
+            let pnl = core
+                .portfolio
+                .bot_equity(&h.id, Decimal::ZERO, |s| self.cached_mark(&core.marks, s));
+            out.insert(
+                h.id.as_str().to_string(),
+                serde_json::json!(pnl.to_string()),
+            );
+        }
+        serde_json::Value::Object(out)
     }
 
     /// Reallocates capital now (Thompson sampling over the bots' trade outcomes).
@@ -363,8 +405,40 @@ fn record_state_changes(core: &mut Core, changes: &[StateChange]) -> Result<()> 
         let msg = format!("{:?} -> {:?} ({:?}): {}", c.from, c.to, c.cause, c.reason);
         tracing::warn!(bot = ?c.bot, "trading state: {msg}");
         core.record_event(c.at, c.bot.as_ref(), "trading_state", &msg)?;
+        if c.bot.is_none()
+            && let Some(t) = &core.telemetry
+        {
+            t.metrics.trading_state.set(state_code(c.to));
+        }
+        core.publish(
+            c.at,
+            c.bot.as_ref(),
+            flotilla_telemetry::EventData::TradingState {
+                from: state_name(c.from).into(),
+                to: state_name(c.to).into(),
+                reason: c.reason.clone(),
+            },
+        );
     }
     Ok(())
+}
+
+/// The state's name as the API and alerts show it.
+pub(crate) fn state_name(s: TradingState) -> &'static str {
+    match s {
+        TradingState::Active => "active",
+        TradingState::Reducing => "reducing",
+        TradingState::Halted => "halted",
+    }
+}
+
+/// The `flotilla_trading_state` gauge's value.
+fn state_code(s: TradingState) -> i64 {
+    match s {
+        TradingState::Active => 0,
+        TradingState::Reducing => 1,
+        TradingState::Halted => 2,
+    }
 }
 
 /// [`ATR`]'s latest value over `bars`, exactly what the `indicator` import answers for

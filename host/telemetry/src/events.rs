@@ -182,7 +182,9 @@ impl Default for EventHub {
 
 impl std::fmt::Debug for EventHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventHub").field("keep", &self.keep).finish()
+        f.debug_struct("EventHub")
+            .field("keep", &self.keep)
+            .finish()
     }
 }
 
@@ -235,8 +237,7 @@ impl EventHub {
     pub fn resume(&self, after: u64) -> (Resume, broadcast::Receiver<Arc<FleetEvent>>) {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let rx = self.tx.subscribe();
-        let kept: Vec<Arc<FleetEvent>> =
-            st.kept.iter().filter(|e| e.id > after).cloned().collect();
+        let kept: Vec<Arc<FleetEvent>> = st.kept.iter().filter(|e| e.id > after).cloned().collect();
         let oldest = st.kept.front().map(|e| e.id).unwrap_or(st.next);
         let resume = if after + 1 < oldest && after + 1 < st.next {
             Resume::Gap(kept)
@@ -294,7 +295,10 @@ mod tests {
         }
         match hub.resume(2) {
             (Resume::Gap(kept), _) => {
-                assert_eq!(kept.iter().map(|e| e.id).collect::<Vec<_>>(), vec![8, 9, 10])
+                assert_eq!(
+                    kept.iter().map(|e| e.id).collect::<Vec<_>>(),
+                    vec![8, 9, 10]
+                )
             }
             (r, _) => panic!("expected a gap, got {r:?}"),
         }

@@ -16,3 +16,12 @@ pub mod metrics;
 pub use control::{BotLive, Control, ControlError, FleetPort, FleetSnapshot, PositionLive};
 pub use events::{EventData, EventHub, FleetEvent, Resume};
 pub use metrics::FleetMetrics;
+
+/// The fleet's event stream and metrics together: what the host holds and hands out.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    /// The event stream.
+    pub events: EventHub,
+    /// The metrics.
+    pub metrics: FleetMetrics,
+}

@@ -184,7 +184,11 @@ impl FleetMetrics {
         let fills = Family::<BotLabel, Counter>::default();
         registry.register("fills", "Fills booked", fills.clone());
         let equity = Gauge::<f64, AtomicU64>::default();
-        registry.register("fleet_equity", "Fleet equity at the last marks", equity.clone());
+        registry.register(
+            "fleet_equity",
+            "Fleet equity at the last marks",
+            equity.clone(),
+        );
         let cash = Gauge::<f64, AtomicU64>::default();
         registry.register("fleet_cash", "Fleet cash", cash.clone());
         let exposure = Gauge::<f64, AtomicU64>::default();
@@ -228,7 +232,11 @@ impl FleetMetrics {
             rate_headroom.clone(),
         );
         let feed_stale = Gauge::default();
-        registry.register("feed_stale", "1 while the live feed is stale", feed_stale.clone());
+        registry.register(
+            "feed_stale",
+            "1 while the live feed is stale",
+            feed_stale.clone(),
+        );
         let feed_last_bar = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "feed_last_bar_timestamp_seconds",
@@ -236,7 +244,11 @@ impl FleetMetrics {
             feed_last_bar.clone(),
         );
         let alerts = Family::<ChannelLabels, Counter>::default();
-        registry.register("alerts", "Alert deliveries by channel and result", alerts.clone());
+        registry.register(
+            "alerts",
+            "Alert deliveries by channel and result",
+            alerts.clone(),
+        );
         Self {
             registry,
             ticks,
@@ -272,7 +284,9 @@ impl FleetMetrics {
             .inc();
         let b = BotLabel { bot: bot.into() };
         self.tick_duration.get_or_create(&b).observe(duration_s);
-        self.tick_lateness.get_or_create(&b).observe(lateness_s.max(0.0));
+        self.tick_lateness
+            .get_or_create(&b)
+            .observe(lateness_s.max(0.0));
         self.last_tick.get_or_create(&b).set(at_s);
     }
 
@@ -306,7 +320,9 @@ impl FleetMetrics {
 
     /// A fill of `bot` booked.
     pub fn fill(&self, bot: &str) {
-        self.fills.get_or_create(&BotLabel { bot: bot.into() }).inc();
+        self.fills
+            .get_or_create(&BotLabel { bot: bot.into() })
+            .inc();
     }
 
     /// One venue request's outcome, by HTTP status (`None`: no answer).
@@ -350,14 +366,23 @@ mod tests {
         m.verdict("sma", "approved", None);
         m.venue_request("alpaca", "orders", Some(429));
         let text = m.encode();
-        assert!(text.contains("flotilla_ticks_total{bot=\"sma\",outcome=\"ok\"} 2"), "{text}");
-        assert!(text.contains("flotilla_tick_duration_seconds_count{bot=\"sma\"} 2"), "{text}");
-        assert!(text.contains(
-            "flotilla_refusals_total{bot=\"sma\",reason=\"max_open_positions\"} 1"
-        ));
+        assert!(
+            text.contains("flotilla_ticks_total{bot=\"sma\",outcome=\"ok\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("flotilla_tick_duration_seconds_count{bot=\"sma\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("flotilla_refusals_total{bot=\"sma\",reason=\"max_open_positions\"} 1")
+        );
         assert!(text.contains("flotilla_intents_total{bot=\"sma\",verdict=\"approved\"} 1"));
         assert!(text.contains("flotilla_bot_last_tick_timestamp_seconds{bot=\"sma\"} 1700000060"));
         assert!(text.contains("status=\"429\""));
-        assert!(!text.contains("# EOF"), "plain Prometheus text, not OpenMetrics");
+        assert!(
+            !text.contains("# EOF"),
+            "plain Prometheus text, not OpenMetrics"
+        );
     }
 }

@@ -36,7 +36,8 @@ impl Checker<'_> {
             let chat = t.chat_id.trim();
             if chat.is_empty() {
                 self.problem(at, "alerts.telegram.chat_id", ProblemKind::Missing);
-            } else if !(chat.starts_with('@') || chat.trim_start_matches('-').parse::<i64>().is_ok())
+            } else if !(chat.starts_with('@')
+                || chat.trim_start_matches('-').parse::<i64>().is_ok())
             {
                 let why = format!("{chat:?} is not a chat id (a number, or @channel)");
                 self.problem(at, "alerts.telegram.chat_id", ProblemKind::Invalid(why));
@@ -55,8 +56,18 @@ impl Checker<'_> {
             self.env_name(at, "alerts.webhook.url_env", &w.url_env);
         }
         self.range(at, "alerts.queue", alerts.queue as u64, (1, 1_000_000));
-        self.range(at, "alerts.max_attempts", u64::from(alerts.max_attempts), (1, 100));
-        self.range(at, "alerts.max_retry_after_s", alerts.max_retry_after_s, (1, 3600));
+        self.range(
+            at,
+            "alerts.max_attempts",
+            u64::from(alerts.max_attempts),
+            (1, 100),
+        );
+        self.range(
+            at,
+            "alerts.max_retry_after_s",
+            alerts.max_retry_after_s,
+            (1, 3600),
+        );
     }
 
     /// An environment variable's name: the secret itself never belongs in the registry.

@@ -134,6 +134,8 @@ impl Fleet {
             state.extend(seq_state.iter().cloned());
             core.ledger
                 .record_fill_with(&fill, realized, &row, Some(to), &state)?;
+            core.observe_fill(&fill);
+            core.observe_order(&fill.bot, id, &fill.symbol, to, ev.time, None);
             core.notice_since
                 .entry(fill.bot.clone())
                 .or_insert(received);
@@ -148,6 +150,8 @@ impl Fleet {
             };
             core.ledger
                 .set_order_state(id, to, ev.time, &detail, &seq_state)?;
+            let reason = detail.get("reason").map(|r| r.to_string());
+            core.observe_order(&order.bot, id, &order.symbol, to, ev.time, reason);
             if order.exit && to.is_terminal() && to != OrderState::Filled {
                 // The exit did not happen: the book issues it again on the next bar.
                 core.exits.exit_failed(&order.bot, &order.symbol);

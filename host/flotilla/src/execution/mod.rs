@@ -471,6 +471,12 @@ impl Fleet {
         }
         if !changes.is_empty() {
             core.ledger.set_order_states(&changes)?;
+            for (id, state, at, _) in &changes {
+                if let Some(w) = core.working.get(id) {
+                    let (bot, symbol) = (w.order.bot.clone(), w.order.symbol.clone());
+                    core.observe_order(&bot, *id, &symbol, *state, *at, None);
+                }
+            }
         }
         Ok(())
     }
