@@ -356,3 +356,41 @@ async fn a_full_queue_never_blocks_the_publisher_and_counts_what_it_drops() {
         .sum();
     assert_eq!(recorded, dropped);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_reset_sends_a_daily_summary_with_the_fleet_snapshot() {
+    let tg = FakeTelegram::start(TG_TOKEN).await.unwrap();
+    let port = TestPort::new();
+    let cfg = config(Some(&tg.url()), false, false);
+    let _alerts = start(&cfg, &port, &[("TEST_TG_TOKEN", TG_TOKEN.to_string())]).unwrap();
+    let data = EventData::Notice {
+        what: "session_reset".into(),
+        message: "Session closed: 12 trades, realised +35.2".into(),
+    };
+    port.hub.publish(port_now(), None, data);
+    let exit = EventData::Notice {
+        what: "exit".into(),
+        message: "stop sell 0.02 BTCUSDT at trigger 49000: filled".into(),
+    };
+    port.hub.publish(port_now(), Some("sma"), exit);
+    let m = tg.wait_messages(2, WAIT).await;
+    assert_eq!(m.len(), 2, "{:?}", tg.journal());
+    let text = m[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("🔵 <b>Daily summary</b>\nSession closed: 12 trades, realised +35.2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Equity 10012.5 · cash 9000") && text.contains("sma BTCUSDT 0.02 @ 50000"),
+        "{text}"
+    );
+    let text = m[1]["text"].as_str().unwrap();
+    assert_eq!(
+        text,
+        "🟠 <b>Host exit (stop) — sma</b>\nstop sell 0.02 BTCUSDT at trigger 49000: filled"
+    );
+}
+
+fn port_now() -> i64 {
+    1_765_000_000_000
+}
