@@ -261,8 +261,8 @@ mod tests {
 
     #[test]
     fn secrets_never_show() {
-        assert_eq!(format!("{:?}", tg()).contains("SECRET"), false);
-        assert_eq!(format!("{:?}", dc()).contains("SECRET"), false);
+        assert!(!format!("{:?}", tg()).contains("SECRET"));
+        assert!(!format!("{:?}", dc()).contains("SECRET"));
         assert_eq!(
             scrub("GET /bot123:SECRET/x failed", &["123:SECRET"]),
             "GET /bot<redacted>/x failed"

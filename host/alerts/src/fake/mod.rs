@@ -45,17 +45,17 @@ pub(crate) enum Fault {
 
 impl Faults {
     pub(crate) fn next(&mut self) -> Option<Fault> {
-        if let Some((n, secs)) = self.storm.as_mut() {
-            if *n > 0 {
-                *n -= 1;
-                return Some(Fault::TooMany(*secs));
-            }
+        if let Some((n, secs)) = self.storm.as_mut()
+            && *n > 0
+        {
+            *n -= 1;
+            return Some(Fault::TooMany(*secs));
         }
-        if let Some((n, status)) = self.errors.as_mut() {
-            if *n > 0 {
-                *n -= 1;
-                return Some(Fault::Status(*status));
-            }
+        if let Some((n, status)) = self.errors.as_mut()
+            && *n > 0
+        {
+            *n -= 1;
+            return Some(Fault::Status(*status));
         }
         None
     }

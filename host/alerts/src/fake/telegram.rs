@@ -186,10 +186,10 @@ fn send_message(st: &St, body: &Value) -> (StatusCode, Value) {
     if text.chars().count() > 4096 {
         return error(400, "Bad Request: message is too long");
     }
-    if body["parse_mode"] == "HTML" {
-        if let Err(why) = check_html(text) {
-            return error(400, &format!("Bad Request: can't parse entities: {why}"));
-        }
+    if body["parse_mode"] == "HTML"
+        && let Err(why) = check_html(text)
+    {
+        return error(400, &format!("Bad Request: can't parse entities: {why}"));
     }
     let id = i.next_message;
     i.next_message += 1;
