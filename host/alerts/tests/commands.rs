@@ -185,6 +185,16 @@ async fn a_missing_or_bad_secret_is_a_clear_error_that_shows_no_secret() {
             "{shown}"
         );
     }
+    let plain = format!("http://discord.example.com/api/webhooks/1/{DC_TOKEN}");
+    let env = [
+        ("TEST_TG_TOKEN", TG_TOKEN.into()),
+        ("TEST_DISCORD_WEBHOOK", plain),
+    ];
+    let e = start(&cfg, &port, &env).unwrap_err().to_string();
+    assert!(
+        e.contains("does not hold an https:// URL") && !e.contains("SECRET"),
+        "{e}"
+    );
     // Outside a runtime.
     let e = std::thread::spawn(move || {
         let port = TestPort::new();
