@@ -219,6 +219,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         let (_tx, rx) = scheduler::shutdown_on_ctrl_c();
         let control = tokio::spawn(crate::control::serve(port.clone(), socket.clone()));
         let hup = tokio::spawn(reload_on_sighup(fleet.clone()));
+        let served =
+            crate::serve::start(&spec, port.clone(), &args.db, args.api_listen.as_deref())
+                .await?;
         let summary = (!args.quiet)
             .then(|| tokio::spawn(crate::summary::run(port.clone() as Arc<dyn FleetPort>)));
         let stats = scheduler::run(fleet.clone(), clock.clone(), until, rx).await;
@@ -228,6 +231,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             s.abort();
             eprintln!();
         }
+        served.shutdown().await;
         stats
     })?;
     let _ = std::fs::remove_file(&socket);

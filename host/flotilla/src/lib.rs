@@ -18,6 +18,7 @@ pub mod reload;
 mod replay;
 pub mod report;
 pub mod scheduler;
+pub mod serve;
 pub mod slot;
 mod source;
 pub mod summary;

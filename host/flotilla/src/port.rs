@@ -3,7 +3,6 @@
 //! (a token's name, `telegram:<chat>`, `cli`), whatever its outcome.
 
 use crate::fleet::{BotHandle, Fleet};
-use crate::supervise::state_name;
 use flotilla_domain::{BotId, Decimal, OrderId, Side};
 use flotilla_engine::{ExitOrder, ExitReason, TradingState};
 use flotilla_telemetry::{
@@ -299,7 +298,7 @@ impl FleetPort for Port {
             .collect();
         FleetSnapshot {
             name: self.fleet.spec.name.clone(),
-            trading_state: state_name(st.state).into(),
+            trading_state: st.state.as_str().into(),
             state_reason: st.reason.clone(),
             equity: core.equity.round_dp(2).to_string(),
             cash: core.portfolio.cash().round_dp(2).to_string(),

@@ -89,7 +89,29 @@ impl Fleet {
             portfolio.equity(|s| self.cached_mark(marks, s))
         };
         core.equity = equity;
+        let before = core.risk.equity_watch().clone();
         let changes = core.risk.mark_equity(now, equity);
+        if core.telemetry.is_some()
+            && before.session.is_some()
+            && core.risk.equity_watch().session != before.session
+        {
+            // The session reset: the day's summary, for the record and the alerts.
+            let change = before.last - before.session_start_equity;
+            let pct = if before.session_start_equity.is_zero() {
+                Decimal::ZERO
+            } else {
+                change / before.session_start_equity * Decimal::from(100)
+            };
+            let msg = format!(
+                "session ended: equity {} -> {} ({:+}, {:+}%), state {}",
+                before.session_start_equity.round_dp(2),
+                before.last.round_dp(2),
+                change.round_dp(2),
+                pct.round_dp(2),
+                core.risk.state().state.as_str()
+            );
+            core.record_event(now, None, "session_reset", &msg)?;
+        }
         record_state_changes(&mut core, &changes)?;
         if snapshot {
             let cash = core.portfolio.cash();
@@ -414,22 +436,13 @@ fn record_state_changes(core: &mut Core, changes: &[StateChange]) -> Result<()> 
             c.at,
             c.bot.as_ref(),
             flotilla_telemetry::EventData::TradingState {
-                from: state_name(c.from).into(),
-                to: state_name(c.to).into(),
+                from: c.from.as_str().into(),
+                to: c.to.as_str().into(),
                 reason: c.reason.clone(),
             },
         );
     }
     Ok(())
-}
-
-/// The state's name as the API and alerts show it.
-pub(crate) fn state_name(s: TradingState) -> &'static str {
-    match s {
-        TradingState::Active => "active",
-        TradingState::Reducing => "reducing",
-        TradingState::Halted => "halted",
-    }
 }
 
 /// The `flotilla_trading_state` gauge's value.
