@@ -70,11 +70,16 @@ export async function post(path, body = {}) {
 export class SseParser {
   constructor() {
     this.buf = '';
+    this.cr = false;
   }
 
   /** Feeds text; returns the events completed by it. */
   push(text) {
-    this.buf += text.replace(/\r\n?/g, '\n');
+    // A CR ending this chunk may be the first half of a CRLF: hold it for the next one.
+    let t = (this.cr ? '\r' : '') + text;
+    this.cr = t.endsWith('\r');
+    if (this.cr) t = t.slice(0, -1);
+    this.buf += t.replace(/\r\n?/g, '\n');
     const out = [];
     let cut;
     while ((cut = this.buf.indexOf('\n\n')) >= 0) {

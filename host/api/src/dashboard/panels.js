@@ -153,6 +153,15 @@ export function describe(e) {
       return `${d.channel} ${d.delivered ? 'delivered' : 'gave up'}: ${d.detail}`;
     case 'notice':
       return `${d.what}: ${d.message}`;
+    case 'control': {
+      // The ledger audits a control as JSON: who asked for what, and the answer.
+      try {
+        const c = JSON.parse(d.message);
+        return `${c.control}${c.target ? ` ${c.target}` : ''} by ${c.by}: ${c.ok ? '' : 'refused: '}${String(c.result).trim()}`;
+      } catch {
+        return d.message ?? '';
+      }
+    }
     default:
       return pick(d, 'message', 'detail') ?? JSON.stringify(d);
   }
