@@ -29,6 +29,7 @@ function showLogin(message = '') {
   live = null;
   timers.forEach(clearInterval);
   timers = [];
+  log.live = [];
   api.clearToken();
   $('app').hidden = true;
   $('login').hidden = false;
@@ -178,10 +179,24 @@ async function refreshOrders() {
   fill($('orders-table').tBodies[0], items.map((x) => orderRow(x, cancelOrder)), 8, 'no working orders');
 }
 
+// The log merges the ledger's audited events (controls, state changes, reloads, notices)
+// with the trading flow heard on the stream (fills, verdicts, orders), newest first.
+const log = { ledger: [], live: [] };
+
 async function refreshEvents() {
   const e = await api.get('events', { limit: 100 });
-  const items = pick(e, 'items', 'events') ?? (Array.isArray(e) ? e : []);
-  $('event-log').replaceChildren(...items.map(eventItem));
+  log.ledger = pick(e, 'items', 'events') ?? (Array.isArray(e) ? e : []);
+  renderLog();
+}
+
+function eventTime(e) {
+  const d = e.data && typeof e.data === 'object' ? e.data : e;
+  return num(pick(d, 'time_ms', 'time')) || 0;
+}
+
+function renderLog() {
+  const all = log.ledger.concat(log.live).sort((a, b) => eventTime(b) - eventTime(a));
+  $('event-log').replaceChildren(...all.slice(0, EVENT_LOG_MAX).map(eventItem));
 }
 
 const PANELS = {
@@ -194,6 +209,7 @@ const PANELS = {
   positions: refreshPositions,
   orders: refreshOrders,
   events: refreshEvents,
+  log: async () => renderLog(),
 };
 
 // ---------- live updates ----------
@@ -213,28 +229,31 @@ function touch(...names) {
   }, THROTTLE_MS);
 }
 
-/** Which panels each kind of event changes. */
+/** Which panels each kind of event changes ('log': the stream's own items in the log). */
 const AFFECTS = {
-  fill: ['fleet', 'bots', 'positions', 'orders', 'equity'],
-  verdict: ['refusals', 'bots'],
-  order: ['orders'],
-  trading_state: ['state', 'fleet'],
-  bot_state: ['bots'],
-  reload: ['bots', 'fleet'],
-  quarantine: ['bots', 'fleet'],
-  alert: [],
-  notice: [],
+  fill: ['fleet', 'bots', 'positions', 'orders', 'equity', 'log'],
+  verdict: ['refusals', 'bots', 'log'],
+  order: ['orders', 'log'],
+  trading_state: ['state', 'fleet', 'events'],
+  bot_state: ['bots', 'events'],
+  reload: ['bots', 'fleet', 'events'],
+  quarantine: ['bots', 'fleet', 'events'],
+  alert: ['events'],
+  notice: ['events'],
   tick: ['bots'],
 };
+
+/** Kinds the ledger does not list as events: the log keeps them from the stream. */
+const LIVE_ONLY = new Set(['fill', 'verdict', 'order']);
 
 function onEvent(ev) {
   const kind = pick(ev.data ?? {}, 'kind') ?? ev.event;
   touch(...(AFFECTS[kind] ?? ['fleet']));
-  if (kind === 'tick') return; // too many to list; the bots table shows their effect
   if (kind === 'trading_state' && ev.data?.to) showState({ state: ev.data.to, reason: ev.data.reason, at: ev.data.time_ms });
-  const log = $('event-log');
-  log.prepend(eventItem(ev));
-  while (log.children.length > EVENT_LOG_MAX) log.lastChild.remove();
+  if (LIVE_ONLY.has(kind)) {
+    log.live.unshift(ev);
+    log.live.length = Math.min(log.live.length, EVENT_LOG_MAX);
+  }
 }
 
 function start() {
