@@ -74,7 +74,7 @@ async function refreshFleet() {
   const bots = pick(f, 'bots');
   $('bots-count').textContent = typeof bots === 'object' ? pick(bots, 'total', 'loaded') ?? '–' : bots ?? '–';
   const st = pick(f, 'trading_state', 'state');
-  if (st) showState(typeof st === 'object' ? st : { state: st, reason: pick(f, 'state_reason') });
+  if (st) showState({ state: st, reason: f.state_reason, set_by: f.set_by, since: f.since });
 }
 
 async function refreshState() {
@@ -96,26 +96,24 @@ function showState(s) {
 
 async function refreshEquity() {
   const e = await api.get('equity', { points: EQUITY_POINTS });
-  const raw = pick(e, 'points', 'items') ?? (Array.isArray(e) ? e : []);
-  const pts = raw
-    .map((p) => [num(pick(p, 'time', 'time_ms', 't')), num(pick(p, 'equity', 'value', 'v'))])
-    .filter(([t, v]) => !Number.isNaN(t) && !Number.isNaN(v));
+  // The server downsamples the curve and gives each point its drawdown from the running peak.
+  const raw = (pick(e, 'points') ?? []).filter((p) => !Number.isNaN(num(p.time)) && !Number.isNaN(num(p.value)));
+  const pts = raw.map((p) => [num(p.time), num(p.value)]);
   charts.lines($('equity-chart'), [{ name: 'equity', points: pts }]);
-  let peak = -Infinity;
-  const dd = pts.map(([t, v]) => {
-    peak = Math.max(peak, v);
-    return [t, peak > 0 ? -((peak - v) / peak) * 100 : 0];
-  });
+  const dd = raw.map((p) => [num(p.time), -100 * (num(p.drawdown_pct) || 0)]);
   charts.lines($('drawdown-chart'), [{ name: 'drawdown', points: dd, color: '#e03131' }], {
     fill: true,
     fmt: (v) => `${v.toFixed(2)}%`,
   });
   const last = pts[pts.length - 1];
-  $('equity-label').textContent = last ? `${money(last[1])} at ${when(last[0])} (${pts.length} points)` : '';
+  const rows = pick(e, 'rows');
+  $('equity-label').textContent = last
+    ? `${money(last[1])} at ${when(last[0])} (${pts.length} points${rows ? ` of ${rows} marks` : ''})`
+    : '';
 }
 
 async function refreshAllocations() {
-  const a = await api.get('allocations', { limit: 1000 });
+  const a = await api.get('allocations', { points: 200 });
   const rows = pick(a, 'items', 'points') ?? (Array.isArray(a) ? a : []);
   // Rows are (time, bot, budget); group into one column per rebalance time.
   const byTime = new Map();
@@ -144,7 +142,7 @@ async function refreshAllocations() {
 }
 
 async function refreshRefusals() {
-  const r = await api.get('verdicts/reasons');
+  const r = await api.get('verdicts/reasons', { verdict: 'refused' });
   const list = pick(r, 'items', 'reasons') ?? (Array.isArray(r) ? r : Object.entries(r ?? {}).map(([reason, count]) => ({ reason, count })));
   const rows = list
     .map((x) => ({ label: String(pick(x, 'reason') ?? 'unspecified'), value: num(pick(x, 'count', 'n')) }))
@@ -249,6 +247,11 @@ const LIVE_ONLY = new Set(['fill', 'verdict', 'order']);
 function onEvent(ev) {
   const kind = pick(ev.data ?? {}, 'kind') ?? ev.event;
   touch(...(AFFECTS[kind] ?? ['fleet']));
+  if (kind === 'reset') {
+    // The server could not replay what this page missed: reload every panel.
+    touch(...Object.keys(PANELS));
+    return;
+  }
   if (kind === 'trading_state' && ev.data?.to) showState({ state: ev.data.to, reason: ev.data.reason, at: ev.data.time_ms });
   if (LIVE_ONLY.has(kind)) {
     log.live.unshift(ev);
@@ -314,9 +317,9 @@ async function control(question, path, body, panels, opts) {
 }
 
 const FLEET = {
-  halt: ['Halt the fleet? Bots stop placing orders; host-managed exits stay armed.', 'control/halt'],
-  reduce: ['Set the fleet to REDUCING? Only orders that shrink positions go through.', 'control/reduce'],
-  resume: ['Resume normal trading for the whole fleet?', 'control/resume'],
+  halt: ['Halt the fleet? Bots stop placing orders; host-managed exits stay armed.', 'fleet/halt'],
+  reduce: ['Set the fleet to REDUCING? Only orders that shrink positions go through.', 'fleet/reduce'],
+  resume: ['Resume normal trading for the whole fleet?', 'fleet/resume'],
 };
 
 function fleetControl(which) {
@@ -348,7 +351,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('btn-reduce').addEventListener('click', () => fleetControl('reduce'));
   $('btn-resume').addEventListener('click', () => fleetControl('resume'));
   $('btn-reload').addEventListener('click', () =>
-    control('Reload the registry and every changed bot?', 'control/reload', {}, ['bots', 'fleet', 'events']),
+    control('Reload the registry and every changed bot?', 'reload', {}, ['bots', 'fleet', 'events']),
   );
   $('btn-logout').addEventListener('click', () => showLogin());
   let filterTimer = null;
