@@ -16,10 +16,17 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (String, String, Vec<u8>
     s.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
-    let cut = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no header end");
+    let cut = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no header end");
     let head = String::from_utf8(raw[..cut].to_vec()).unwrap();
     let (status, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
-    (status.to_string(), headers.to_lowercase(), raw[cut + 4..].to_vec())
+    (
+        status.to_string(),
+        headers.to_lowercase(),
+        raw[cut + 4..].to_vec(),
+    )
 }
 
 #[tokio::test]
@@ -50,10 +57,18 @@ fn the_page_loads_nothing_from_elsewhere_and_nothing_missing() {
     for a in ASSETS {
         let text = a.body.replace("http://www.w3.org/2000/svg", "");
         for bad in ["http://", "https://", "src=\"//", "href=\"//", "@import"] {
-            assert!(!text.contains(bad), "{} names another origin: {bad}", a.path);
+            assert!(
+                !text.contains(bad),
+                "{} names another origin: {bad}",
+                a.path
+            );
         }
         if a.content_type.starts_with("text/css") {
-            assert!(!text.contains("url("), "{} loads a resource by url()", a.path);
+            assert!(
+                !text.contains("url("),
+                "{} loads a resource by url()",
+                a.path
+            );
         }
         for name in local_names(a.body) {
             assert!(
