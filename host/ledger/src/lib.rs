@@ -26,8 +26,8 @@ mod testutil;
 
 pub use error::LedgerError;
 pub use host::AllocationRow;
-pub use query::{ControlRecord, LedgerReader, Page};
 pub use orders::{OrderEventRow, OrderFilter, OrderView};
+pub use query::{ControlRecord, LedgerReader, Page};
 pub use read::{
     BotSummary, EquityRow, EventRow, FillRow, IntentRow, OrderRow, PositionRow, RefusalRow, TickRow,
 };

@@ -271,8 +271,12 @@ impl LedgerReader {
     pub fn orders_page(&self, q: &OrderQuery) -> Result<Page<OrderView>, LedgerError> {
         let mut w = Where::default();
         match q.status {
-            OrderStatusFilter::Working => w.flag("state NOT IN ('filled', 'canceled', 'rejected', 'expired')"),
-            OrderStatusFilter::Done => w.flag("state IN ('filled', 'canceled', 'rejected', 'expired')"),
+            OrderStatusFilter::Working => {
+                w.flag("state NOT IN ('filled', 'canceled', 'rejected', 'expired')")
+            }
+            OrderStatusFilter::Done => {
+                w.flag("state IN ('filled', 'canceled', 'rejected', 'expired')")
+            }
             OrderStatusFilter::All => {}
         }
         w.opt("bot = ?", q.bot.clone());
@@ -287,10 +291,7 @@ impl LedgerReader {
     }
 
     /// One order with its state history, and its fills.
-    pub fn order_detail(
-        &self,
-        id: u64,
-    ) -> Result<Option<(OrderView, Vec<FillItem>)>, LedgerError> {
+    pub fn order_detail(&self, id: u64) -> Result<Option<(OrderView, Vec<FillItem>)>, LedgerError> {
         let Ok(key) = i64::try_from(id) else {
             return Ok(None);
         };
@@ -513,7 +514,11 @@ impl LedgerReader {
                     w.sql()
                 );
                 self.select(&sql, &w, |r| {
-                    Ok((r.get(0)?, r.get::<_, Dec>(1)?.0, Some(r.get::<_, Dec>(2)?.0)))
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, Dec>(1)?.0,
+                        Some(r.get::<_, Dec>(2)?.0),
+                    ))
                 })?
             }
             Some(bot) => {
@@ -527,7 +532,11 @@ impl LedgerReader {
                 let mut total = Decimal::ZERO;
                 let mut out = Vec::new();
                 for (time, pnl, fee) in self.select(&sql, &w, |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Dec>(1)?.0, r.get::<_, Dec>(2)?.0))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Dec>(1)?.0,
+                        r.get::<_, Dec>(2)?.0,
+                    ))
                 })? {
                     total += pnl - fee;
                     if from.is_none_or(|f| time >= f) && to.is_none_or(|t| time <= t) {
@@ -600,7 +609,12 @@ fn downsample(
     }
     EquityCurve {
         bot: bot.map(str::to_string),
-        basis: if bot.is_some() { "realized_pnl" } else { "equity" }.into(),
+        basis: if bot.is_some() {
+            "realized_pnl"
+        } else {
+            "equity"
+        }
+        .into(),
         rows: n as u64,
         max_drawdown: max_dd,
         points: out,

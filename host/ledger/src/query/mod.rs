@@ -122,10 +122,10 @@ impl LedgerReader {
     /// Orders not yet in a terminal state.
     pub fn working_order_count(&mut self) -> Result<u64, LedgerError> {
         // The partial index `orders_working` holds exactly these rows.
-        let n: i64 = self.conn.prepare_cached(lists::WORKING_COUNT)?.query_row(
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .conn
+            .prepare_cached(lists::WORKING_COUNT)?
+            .query_row([], |r| r.get(0))?;
         Ok(n.unsigned_abs())
     }
 }

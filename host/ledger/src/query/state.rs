@@ -232,7 +232,12 @@ mod tests {
     fn parses_the_hosts_state_change_message() {
         let c = parse_change(5, "Active -> Halted (DailyLoss): loss 3.1% > 3%").unwrap();
         assert_eq!(
-            (c.from.as_str(), c.to.as_str(), c.cause.as_str(), c.reason.as_str()),
+            (
+                c.from.as_str(),
+                c.to.as_str(),
+                c.cause.as_str(),
+                c.reason.as_str()
+            ),
             ("active", "halted", "daily_loss", "loss 3.1% > 3%")
         );
         assert!(parse_change(0, "garbage").is_none());

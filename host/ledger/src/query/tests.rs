@@ -176,7 +176,17 @@ fn orders_split_into_working_and_done_with_history() {
     let (_dir, path, mut l) = temp_ledger();
     populate(&mut l, 1000);
     let mut t = tick("a", 3, 1500);
-    let mut ir = filled("a", "X", Side::Buy, dec!(1), dec!(10), dec!(0), 77, 1500, dec!(0));
+    let mut ir = filled(
+        "a",
+        "X",
+        Side::Buy,
+        dec!(1),
+        dec!(10),
+        dec!(0),
+        77,
+        1500,
+        dec!(0),
+    );
     ir.fill = None;
     t.intents = vec![ir];
     l.record_tick(&t).unwrap();
@@ -247,7 +257,8 @@ fn trading_state_names_who_set_it_and_the_audit_reads_back() {
         (s.state.as_str(), s.set_by.as_deref(), s.history.len()),
         ("reducing", Some("risk:daily_loss"), 2)
     );
-    l.record_event(Timestamp(30), None, "control", "not json").unwrap();
+    l.record_event(Timestamp(30), None, "control", "not json")
+        .unwrap();
     let audit = r.audit_page(None, 10).unwrap();
     assert_eq!(audit.items.len(), 3);
     assert_eq!(audit.items[0].result, "not json");
@@ -273,11 +284,17 @@ fn equity_curve_downsamples_and_keeps_the_true_drawdown() {
     let mut r = LedgerReader::open(&path).unwrap();
     let c = r.equity_curve(None, None, None, 50).unwrap();
     assert_eq!(c.rows, 1000);
-    assert!(c.points.len() <= 50 && c.points.len() >= 45, "{}", c.points.len());
+    assert!(
+        c.points.len() <= 50 && c.points.len() >= 45,
+        "{}",
+        c.points.len()
+    );
     assert!((c.max_drawdown - 0.3).abs() < 1e-9, "{}", c.max_drawdown);
     assert_eq!(c.points.last().unwrap().time, 999_000);
     assert_eq!(c.points.last().unwrap().value, dec!(1099));
-    let part = r.equity_curve(None, Some(100_000), Some(200_000), 500).unwrap();
+    let part = r
+        .equity_curve(None, Some(100_000), Some(200_000), 500)
+        .unwrap();
     assert_eq!(part.rows, 101);
     let eq = r.equity_stats().unwrap();
     assert_eq!((eq.peak, eq.equity), (Some(dec!(1500)), Some(dec!(1099))));
