@@ -18,7 +18,7 @@ const THROTTLE_MS = 1000;
 /** Events kept in the log panel. */
 const EVENT_LOG_MAX = 200;
 
-const view = { botsOffset: 0, botsTotal: null, botsNext: null, filter: '' };
+const view = { botsOffset: 0, botsTotal: null, filter: '' };
 let live = null;
 let timers = [];
 
@@ -65,16 +65,15 @@ async function guarded(name, f) {
 
 async function refreshFleet() {
   const f = await api.get('fleet');
-  $('fleet-name').textContent = pick(f, 'name', 'fleet') ?? 'Flotilla';
+  $('fleet-name').textContent = f.name ?? 'Flotilla';
   document.title = `Flotilla: ${$('fleet-name').textContent}`;
-  $('equity-now').textContent = money(pick(f, 'equity', 'equity.equity'));
-  $('cash-now').textContent = money(pick(f, 'cash', 'equity.cash'));
-  const dd = num(pick(f, 'drawdown', 'equity.drawdown'));
+  $('equity-now').textContent = money(f.equity);
+  $('cash-now').textContent = money(f.cash);
+  const dd = num(f.drawdown);
   $('drawdown-now').textContent = Number.isNaN(dd) ? '–' : `${(dd * 100).toFixed(2)}%`;
-  const bots = pick(f, 'bots');
-  $('bots-count').textContent = typeof bots === 'object' ? pick(bots, 'total', 'loaded') ?? '–' : bots ?? '–';
-  const st = pick(f, 'trading_state', 'state');
-  if (st) showState({ state: st, reason: f.state_reason, set_by: f.set_by, since: f.since });
+  const b = f.bots ?? {};
+  $('bots-count').textContent = `${b.total ?? '–'}${b.paused ? `, ${b.paused} paused` : ''}${b.quarantined ? `, ${b.quarantined} quarantined` : ''}`;
+  if (f.trading_state) showState({ state: f.trading_state, reason: f.state_reason, set_by: f.set_by, since: f.since });
 }
 
 async function refreshState() {
