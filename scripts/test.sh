@@ -12,3 +12,4 @@ cargo test --release --manifest-path "$root/sdk/Cargo.toml"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 (cd "$root/bots" && cargo test --release --locked --target "$host")
 cargo test --release --workspace "$@"
+"$root/scripts/test-browser.sh"

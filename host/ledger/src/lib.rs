@@ -14,6 +14,7 @@ mod error;
 mod host;
 mod kv;
 mod orders;
+pub mod query;
 mod read;
 mod records;
 pub mod schema;
@@ -26,6 +27,7 @@ mod testutil;
 pub use error::LedgerError;
 pub use host::AllocationRow;
 pub use orders::{OrderEventRow, OrderFilter, OrderView};
+pub use query::{ControlRecord, LedgerReader, Page};
 pub use read::{
     BotSummary, EquityRow, EventRow, FillRow, IntentRow, OrderRow, PositionRow, RefusalRow, TickRow,
 };

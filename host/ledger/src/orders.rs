@@ -231,10 +231,10 @@ impl Ledger {
     }
 }
 
-const ORDER_COLS: &str = "id, client_id, bot, symbol, side, quantity, filled_quantity, \
+pub(crate) const ORDER_COLS: &str = "id, client_id, bot, symbol, side, quantity, filled_quantity, \
      order_type, limit_price, time_in_force, state, reason, exit, time, tag";
 
-fn order_view(r: &Row<'_>) -> rusqlite::Result<OrderView> {
+pub(crate) fn order_view(r: &Row<'_>) -> rusqlite::Result<OrderView> {
     let state: String = r.get(10)?;
     Ok(OrderView {
         id: OrderId(get_u64(r, 0)?),

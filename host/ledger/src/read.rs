@@ -234,7 +234,7 @@ impl FillRow {
 
 const TICK_COLS: &str = "id, bot, seq, scheduled_at, started_at, lateness_ms, duration_us, \
      outcome, error, n_intents";
-const FILL_COLS: &str =
+pub(crate) const FILL_COLS: &str =
     "order_id, bot, symbol, side, quantity, price, fee, time, realized_pnl, tag, trade_id";
 
 impl Ledger {
@@ -557,7 +557,7 @@ fn intent_row(r: &Row<'_>) -> rusqlite::Result<IntentRow> {
     })
 }
 
-fn fill_row(r: &Row<'_>) -> rusqlite::Result<FillRow> {
+pub(crate) fn fill_row(r: &Row<'_>) -> rusqlite::Result<FillRow> {
     Ok(FillRow {
         order_id: OrderId(get_u64(r, 0)?),
         bot: get_bot(r, 1)?,
