@@ -150,6 +150,7 @@ pub async fn serve_until(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiError> {
+    state.inner.readers.warm();
     let closing = state.inner.closing.clone();
     let shutdown = async move {
         shutdown.await;

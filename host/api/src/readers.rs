@@ -20,6 +20,29 @@ impl Readers {
         }
     }
 
+    /// Opens every reader and folds the ledger's history into it, on a blocking thread,
+    /// so the first requests after a start do not pay for it.
+    pub(crate) fn warm(&self) {
+        let slots = self.slots.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            for slot in slots.iter() {
+                let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+                let warmed = match guard.as_mut() {
+                    Some(r) => r.bot_stats(None).map(|_| ()),
+                    None => LedgerReader::open(&path).and_then(|mut r| {
+                        r.bot_stats(None)?;
+                        *guard = Some(r);
+                        Ok(())
+                    }),
+                };
+                if let Err(e) = warmed {
+                    tracing::debug!("API ledger reader not warmed: {e}");
+                }
+            }
+        });
+    }
+
     /// Runs `f` on a free reader (or waits for one) on a blocking thread.
     pub(crate) async fn run<T: Send + 'static>(
         &self,

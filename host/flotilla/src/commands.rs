@@ -354,11 +354,23 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
         );
     }
     let ledger = open_existing(db)?;
-    let bots = ledger.bot_summaries()?;
-    let working = ledger.orders(&flotilla_ledger::OrderFilter {
-        working_only: true,
-        ..Default::default()
-    })?;
+    // The HTTP API's queries, so status and the dashboard can never disagree.
+    let mut reader = flotilla_ledger::LedgerReader::open(db)
+        .with_context(|| format!("reading ledger {}", db.display()))?;
+    let bots: Vec<_> = reader
+        .bot_stats(None)?
+        .iter()
+        .map(report::summary_of)
+        .collect();
+    let working = reader
+        .orders_page(&flotilla_ledger::query::OrderQuery {
+            status: flotilla_ledger::query::OrderStatusFilter::Working,
+            limit: flotilla_ledger::query::MAX_LIMIT,
+            ..Default::default()
+        })?
+        .items;
+    let trading_state = reader.trading_state(5)?;
+    let audit = reader.audit_page(None, 10)?.items;
     let positions = ledger.positions()?;
     let refusals = ledger.recent_refusals(10)?;
     let equity = ledger.latest_equity()?;
@@ -376,6 +388,7 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
     }
     if json {
         let v = serde_json::json!({
+            "trading_state": trading_state, "audit": audit,
             "reconciliation": reconciliation,
             "bots": bots, "positions": positions, "recent_refusals": refusals,
             "equity": equity, "events": events, "working_orders": working,
@@ -383,6 +396,7 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
+    print!("{}", report::trading_state_line(&trading_state));
     println!("{}", report::bot_table(&bots));
     print!("{}", report::equity_line(equity.as_ref()));
     println!("\nopen positions:\n{}", report::positions_table(&positions));
@@ -394,6 +408,7 @@ pub fn status(db: &Path, json: bool) -> Result<()> {
         );
     }
     println!("recent refusals:\n{}", report::refusals_table(&refusals));
+    println!("recent controls:\n{}", report::audit_table(&audit));
     println!("recent events:\n{}", report::events_table(&events));
     Ok(())
 }

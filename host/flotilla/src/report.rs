@@ -178,3 +178,71 @@ pub fn orders_table(rows: &[flotilla_ledger::OrderView], history: bool) -> Strin
     }
     out
 }
+
+/// The API's per-bot figures as the bot table's row.
+pub fn summary_of(s: &flotilla_ledger::query::BotStats) -> BotSummary {
+    BotSummary {
+        bot: flotilla_domain::BotId::new(&s.bot),
+        version: s.version.clone(),
+        ticks: s.ticks,
+        errors: s.errors,
+        intents: s.intents,
+        approved: s.approved,
+        resized: s.resized,
+        refused: s.refused,
+        trades: s.trades,
+        realized_pnl: s.realized_pnl,
+        fees: s.fees,
+        last_tick_at: s.last_tick_at.map(flotilla_domain::Timestamp),
+        last_outcome: s.last_outcome.as_deref().and_then(|o| o.parse().ok()),
+    }
+}
+
+/// The trading state with what set it, who and since when.
+pub fn trading_state_line(s: &flotilla_ledger::query::TradingStateView) -> String {
+    let mut out = format!("trading state: {}", s.state);
+    if let Some(since) = s.since {
+        let _ = write!(
+            out,
+            " since {}",
+            fmt_time(flotilla_domain::Timestamp(since))
+        );
+    }
+    if let Some(by) = &s.set_by {
+        let _ = write!(out, ", set by {by}");
+    }
+    if let Some(reason) = &s.reason {
+        let _ = write!(out, " ({reason})");
+    }
+    out.push('\n');
+    out
+}
+
+/// The control audit, newest first: when, who, what, and what came of it.
+pub fn audit_table(rows: &[flotilla_ledger::query::AuditItem]) -> String {
+    if rows.is_empty() {
+        return "no controls\n".into();
+    }
+    let mut out = String::new();
+    for a in rows {
+        let what = match (&a.control, &a.target) {
+            (Some(c), Some(t)) => format!("{c} {t}"),
+            (Some(c), None) => c.clone(),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<16} {:<28} {} {}",
+            fmt_time(flotilla_domain::Timestamp(a.time)),
+            a.by.as_deref().unwrap_or("-"),
+            what,
+            match a.ok {
+                Some(true) => "ok:",
+                Some(false) => "refused:",
+                None => "",
+            },
+            a.result
+        );
+    }
+    out
+}
