@@ -27,6 +27,15 @@ pub struct SharedReplay {
     pub(crate) store: BarStore,
 }
 
+impl std::fmt::Debug for SharedReplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedReplay")
+            .field("components", &self.components)
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl SharedReplay {
     /// Loads every component `registry` names (through `cache_dir`, as a backtest does) and
     /// schedules `events`.
