@@ -181,20 +181,15 @@ impl Plan {
         std::thread::scope(|s| {
             for _ in 0..self.jobs.clamp(1, self.indices.len().max(1)) {
                 s.spawn(|| {
-                    // Hundreds of runs would each log the same load and warnings: a run's
-                    // failure is in its row instead.
-                    let quiet = tracing::subscriber::NoSubscriber::default();
-                    tracing::subscriber::with_default(quiet, || {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&index) = self.indices.get(i) else {
-                                break;
-                            };
-                            let row = self.run_one(shared, index);
-                            rows.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(row);
-                            progress.step();
-                        }
-                    })
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&index) = self.indices.get(i) else {
+                            break;
+                        };
+                        let row = self.run_one(shared, index);
+                        rows.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(row);
+                        progress.step();
+                    }
                 });
             }
         });
@@ -252,7 +247,12 @@ impl Plan {
             ..ReplayOptions::default()
         };
         let events = shared.events().to_vec();
-        run_with(&self.registry_with(params), events, self.run.clone(), opts)
+        // Hundreds of runs would each log the same load and exits: a run's failure is in
+        // its row instead.
+        let quiet = tracing::subscriber::NoSubscriber::default();
+        tracing::subscriber::with_default(quiet, || {
+            run_with(&self.registry_with(params), events, self.run.clone(), opts)
+        })
     }
 }
 

@@ -127,7 +127,7 @@ fn walk_table(wf: &WalkForward, objective: &str) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>4}  {:<21} {:<21} {:<20} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}  holds",
+        "{:>4}  {:<22} {:<22} {:<20} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}  holds",
         "fold", "in sample", "out of sample", "params", objective, "oos", "return", "oos ret", "trades", "oos"
     );
     let day = |t| fmt_time(t).chars().take(10).collect::<String>();
@@ -136,7 +136,7 @@ fn walk_table(wf: &WalkForward, objective: &str) -> String {
         let (is, oos) = (fig(&f.in_sample_figures), fig(&f.out_of_sample_figures));
         let _ = writeln!(
             s,
-            "{:>4}  {:<21} {:<21} {:<20} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}  {}",
+            "{:>4}  {:<22} {:<22} {:<20} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}  {}",
             f.index,
             format!("{}..{}", day(f.in_sample.from), day(f.in_sample.to)),
             format!("{}..{}", day(f.out_of_sample.from), day(f.out_of_sample.to)),
