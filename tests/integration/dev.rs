@@ -16,7 +16,10 @@ fn minute_bars(path: &Path) {
     for i in 0..3_000 {
         let close = 100.0 + 5.0 * (i as f64 / 60.0).sin() + i as f64 * 0.002;
         let (hi, lo) = (prev.max(close) + 0.05, prev.min(close) - 0.05);
-        csv.push_str(&format!("{},{prev:.4},{hi:.4},{lo:.4},{close:.4},1000\n", start + i * 60_000));
+        csv.push_str(&format!(
+            "{},{prev:.4},{hi:.4},{lo:.4},{close:.4},1000\n",
+            start + i * 60_000
+        ));
         prev = close;
     }
     std::fs::write(path, csv).unwrap();
@@ -32,7 +35,11 @@ fn dev_rebuilds_and_rebacktests_a_template_bot_on_each_save() {
         .arg(tmp.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let project = tmp.path().join("tpl_dev");
     let data = tmp.path().join("AAPL.csv");
     minute_bars(&data);
@@ -83,7 +90,10 @@ fn dev_rebuilds_and_rebacktests_a_template_bot_on_each_save() {
     let src = project.join("src/lib.rs");
     let text = std::fs::read_to_string(&src).unwrap();
     let default = "cfg.get(\"period\", 20)";
-    assert!(text.contains(default), "the template reads period with default 20");
+    assert!(
+        text.contains(default),
+        "the template reads period with default 20"
+    );
     // A save that does not compile: the compiler's own message, then waiting.
     std::fs::write(&src, text.replace(default, "cfg.get(\"period\", 20)) +")).unwrap();
     wait_for("error");
@@ -93,7 +103,11 @@ fn dev_rebuilds_and_rebacktests_a_template_bot_on_each_save() {
     let second = wait_for("summary: ");
     let changed = wait_for("changed: ");
     let figures = |l: &str| l.split(" (build").next().unwrap_or_default().to_string();
-    assert_ne!(figures(&first), figures(&second), "a faster EMA trades differently");
+    assert_ne!(
+        figures(&first),
+        figures(&second),
+        "a faster EMA trades differently"
+    );
     assert!(!changed.contains("no change"), "{changed}");
     wait_for("from save to summary");
     let status = child.wait().unwrap();

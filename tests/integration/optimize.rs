@@ -104,7 +104,10 @@ fn optimize_grid_ranks_every_set_and_the_best_row_is_a_plain_backtest() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains('\x1b'), "no ANSI on a pipe: {stderr}");
-    assert!(stderr.contains("optimize: 12/12 runs"), "progress: {stderr}");
+    assert!(
+        stderr.contains("optimize: 12/12 runs"),
+        "progress: {stderr}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = report["rows"].as_array().unwrap();
@@ -115,14 +118,22 @@ fn optimize_grid_ranks_every_set_and_the_best_row_is_a_plain_backtest() {
         .map(|r| r["objective"].as_f64().unwrap())
         .collect();
     assert!(sharpe.len() >= 6, "most sets trade: {sharpe:?}");
-    assert!(sharpe.windows(2).all(|w| w[0] >= w[1]), "best first: {sharpe:?}");
+    assert!(
+        sharpe.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {sharpe:?}"
+    );
     assert!(sharpe[0] > sharpe[sharpe.len() - 1], "the sets differ");
     let best = &rows[0];
     assert_eq!(best["rank"], 1);
-    let (fast, slow) = (best["params"]["fast"].as_i64().unwrap(), best["params"]["slow"].as_i64().unwrap());
+    let (fast, slow) = (
+        best["params"]["fast"].as_i64().unwrap(),
+        best["params"]["slow"].as_i64().unwrap(),
+    );
     // The terminal shows the table and the best set as a ready block with the bot's other
     // params kept.
-    let block = format!("[bot.params]\nfast = {fast}\nslow = {slow}\nstop_pct = 0.05\ntimeframe = \"1d\"\n");
+    let block = format!(
+        "[bot.params]\nfast = {fast}\nslow = {slow}\nstop_pct = 0.05\ntimeframe = \"1d\"\n"
+    );
     assert!(stdout.contains(&block), "{stdout}");
     assert!(stdout.contains("rank") && stdout.contains(&format!("fast={fast} slow={slow}")));
 
@@ -130,7 +141,10 @@ fn optimize_grid_ranks_every_set_and_the_best_row_is_a_plain_backtest() {
     let plain_dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
     let alone = &text[..text.find("[[bot]]\nid = \"momentum-daily\"").unwrap()];
-    let alone = alone.replace("fast = 10\nslow = 30", &format!("fast = {fast}\nslow = {slow}"));
+    let alone = alone.replace(
+        "fast = 10\nslow = 30",
+        &format!("fast = {fast}\nslow = {slow}"),
+    );
     let plain_config = plain_dir.path().join("fleet.toml");
     std::fs::write(&plain_config, alone).unwrap();
     let plain_json = plain_dir.path().join("bt.json");
@@ -146,7 +160,11 @@ fn optimize_grid_ranks_every_set_and_the_best_row_is_a_plain_backtest() {
         .arg(cache())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plain: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plain_json).unwrap()).unwrap();
     let bots = plain["bots"].as_array().unwrap();
@@ -164,7 +182,10 @@ fn optimize_grid_ranks_every_set_and_the_best_row_is_a_plain_backtest() {
         "net_profit",
         "end_equity",
     ] {
-        assert_eq!(best["figures"][key], m[key], "{key}: optimize vs plain backtest");
+        assert_eq!(
+            best["figures"][key], m[key],
+            "{key}: optimize vs plain backtest"
+        );
     }
     assert_eq!(best["objective"], m["sharpe"]);
     assert!(m["trades"].as_u64().unwrap() > 0);
@@ -174,14 +195,32 @@ fn optimize_grid_ranks_every_set_and_the_best_row_is_a_plain_backtest() {
 fn optimize_sets_the_bot_refuses_are_listed_with_its_reason_and_never_best() {
     let dir = tempfile::tempdir().unwrap();
     let config = registry(dir.path(), "");
-    let report = run(&config, &["--param", "fast=5,20", "--param", "slow=10,20", "--jobs", "2"]);
+    let report = run(
+        &config,
+        &[
+            "--param",
+            "fast=5,20",
+            "--param",
+            "slow=10,20",
+            "--jobs",
+            "2",
+        ],
+    );
     assert_eq!(report.rows.len(), 4);
     let failed: Vec<_> = report.rows.iter().filter(|r| r.error.is_some()).collect();
-    assert_eq!(failed.len(), 2, "fast=20 with slow 10 and 20: {:#?}", report.rows);
+    assert_eq!(
+        failed.len(),
+        2,
+        "fast=20 with slow 10 and 20: {:#?}",
+        report.rows
+    );
     for r in &failed {
         assert!(r.rank.is_none());
         let e = r.error.as_deref().unwrap();
-        assert!(e.contains("need 0 < fast < slow"), "the bot's own message: {e}");
+        assert!(
+            e.contains("need 0 < fast < slow"),
+            "the bot's own message: {e}"
+        );
     }
     assert_eq!(report.rows[0].rank, Some(1));
     assert_eq!(report.rows[0].params[0].1.to_string(), "5");
@@ -191,7 +230,14 @@ fn optimize_sets_the_bot_refuses_are_listed_with_its_reason_and_never_best() {
 fn optimize_walk_forward_reports_four_folds_out_of_sample() {
     let dir = tempfile::tempdir().unwrap();
     let config = registry(dir.path(), "");
-    let grid = ["--param", "fast=2..6:2", "--param", "slow=8..16:4", "--objective", "return"];
+    let grid = [
+        "--param",
+        "fast=2..6:2",
+        "--param",
+        "slow=8..16:4",
+        "--objective",
+        "return",
+    ];
     for anchored in [false, true] {
         let mut extra = grid.to_vec();
         extra.extend(["--walk-forward", "4", "--jobs", "2"]);
@@ -246,7 +292,10 @@ fn optimize_walk_forward_reports_four_folds_out_of_sample() {
         let m = flotilla::optimize::figures_of(&plain.report, "sma-daily");
         assert_eq!(f.out_of_sample_figures.as_ref().unwrap(), &m);
         let text = flotilla::optimize::to_terminal(&report, 5);
-        assert!(text.contains("walk-forward, 4 folds") && text.contains("folds hold"), "{text}");
+        assert!(
+            text.contains("walk-forward, 4 folds") && text.contains("folds hold"),
+            "{text}"
+        );
         let html = flotilla::optimize::to_html(&report);
         assert!(html.contains("<h2>Heatmap of return") && html.contains("<polyline"));
     }
@@ -256,7 +305,14 @@ fn optimize_walk_forward_reports_four_folds_out_of_sample() {
 fn optimize_reports_are_byte_identical_whatever_the_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let config = registry(dir.path(), "");
-    let grid = ["--param", "fast=2..8:2", "--param", "slow=10..30:5", "--random", "8"];
+    let grid = [
+        "--param",
+        "fast=2..8:2",
+        "--param",
+        "slow=10..30:5",
+        "--random",
+        "8",
+    ];
     let once = |jobs: &str| {
         let mut extra = grid.to_vec();
         extra.extend(["--jobs", jobs, "--walk-forward", "2", "--seed", "11"]);
@@ -270,7 +326,11 @@ fn optimize_reports_are_byte_identical_whatever_the_jobs() {
     assert_eq!(v["grid_size"], 20);
     let mut other = grid.to_vec();
     other.extend(["--jobs", "2", "--walk-forward", "2", "--seed", "12"]);
-    assert_ne!(one, to_json(&run(&config, &other)), "another seed draws other sets");
+    assert_ne!(
+        one,
+        to_json(&run(&config, &other)),
+        "another seed draws other sets"
+    );
 }
 
 #[test]
@@ -293,9 +353,22 @@ fn optimize_refuses_a_bad_param_or_bot_by_name() {
     let e = fail(&["--bot", "sma-daily", "--param", "fast=5..x:5"]);
     assert!(e.contains("--param fast: `x` is not a number"), "{e}");
     let e = fail(&["--bot", "sma-daily", "--param", "slow=50..5:5"]);
-    assert!(e.contains("--param slow: the range starts at 50, above its end 5"), "{e}");
+    assert!(
+        e.contains("--param slow: the range starts at 50, above its end 5"),
+        "{e}"
+    );
     let e = fail(&["--bot", "nope", "--param", "fast=5,6"]);
-    assert!(e.contains("no bot `nope`") && e.contains("sma-daily, momentum-daily"), "{e}");
-    let e = fail(&["--bot", "sma-daily", "--param", "fast=5", "--objective", "sharp"]);
+    assert!(
+        e.contains("no bot `nope`") && e.contains("sma-daily, momentum-daily"),
+        "{e}"
+    );
+    let e = fail(&[
+        "--bot",
+        "sma-daily",
+        "--param",
+        "fast=5",
+        "--objective",
+        "sharp",
+    ]);
     assert!(e.contains("unknown objective `sharp`"), "{e}");
 }

@@ -134,7 +134,10 @@ impl Project {
             .canonicalize()
             .with_context(|| format!("bot directory {}", args.dir.display()))?;
         if !dir.join("build.sh").exists() {
-            bail!("{} has no build.sh (`flotilla new` creates one)", dir.display());
+            bail!(
+                "{} has no build.sh (`flotilla new` creates one)",
+                dir.display()
+            );
         }
         let name = dir
             .file_name()
@@ -144,7 +147,10 @@ impl Project {
         let (series, events) = load_data(&args.data, &TimeRange::default(), false)?;
         let symbols: Vec<String> = series.iter().map(|s| format!("\"{}\"", s.symbol)).collect();
         let tf = series[0].timeframe;
-        let every = args.every.clone().unwrap_or_else(|| tf.as_str().to_string());
+        let every = args
+            .every
+            .clone()
+            .unwrap_or_else(|| tf.as_str().to_string());
         // Bars are as old as their timeframe between closes; leave room for weekends.
         let max_age = (tf.millis() * 4).max(3_600_000);
         let text = format!(
@@ -201,10 +207,8 @@ impl Project {
         }
         let built = started.elapsed();
         println!("== checking");
-        let checked = crate::commands::check(
-            Some(self.registry_path.clone()),
-            self.cache_dir.clone(),
-        );
+        let checked =
+            crate::commands::check(Some(self.registry_path.clone()), self.cache_dir.clone());
         if let Err(e) = checked {
             println!("check failed: {e:#}; waiting for a change");
             return None;
@@ -354,7 +358,13 @@ mod tests {
 
     #[test]
     fn build_output_is_not_a_source() {
-        for p in ["a/target", "a/x.wasm", "a/.git", "a/Cargo.lock", "a/node_modules"] {
+        for p in [
+            "a/target",
+            "a/x.wasm",
+            "a/.git",
+            "a/Cargo.lock",
+            "a/node_modules",
+        ] {
             assert!(ignored(Path::new(p)), "{p}");
         }
         for p in ["a/src", "a/app.py", "a/Cargo.toml", "a/build.sh"] {

@@ -136,10 +136,15 @@ impl Core {
                 .filter(|(k, _)| k == kind)
                 .map(|(_, m)| m.clone())
                 .collect(),
-            None => (self.ledger.events(usize::MAX).unwrap_or_default().into_iter().rev())
-                .filter(|e| e.kind == kind)
-                .map(|e| e.message)
-                .collect(),
+            None => (self
+                .ledger
+                .events(usize::MAX)
+                .unwrap_or_default()
+                .into_iter()
+                .rev())
+            .filter(|e| e.kind == kind)
+            .map(|e| e.message)
+            .collect(),
         }
     }
 

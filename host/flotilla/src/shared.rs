@@ -39,7 +39,11 @@ impl std::fmt::Debug for SharedReplay {
 impl SharedReplay {
     /// Loads every component `registry` names (through `cache_dir`, as a backtest does) and
     /// schedules `events`.
-    pub fn new(registry: &Registry, events: &[BarEvent], cache_dir: Option<PathBuf>) -> Result<Self> {
+    pub fn new(
+        registry: &Registry,
+        events: &[BarEvent],
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Self> {
         let runtime = runtime(None, cache_dir)?;
         let mut components = BTreeMap::new();
         for spec in registry.bots().map_err(|e| anyhow::anyhow!("{e}"))? {
@@ -95,7 +99,10 @@ impl SharedReplay {
                         e.symbol.clone()
                     }
                 };
-                BarEvent { symbol, ..e.clone() }
+                BarEvent {
+                    symbol,
+                    ..e.clone()
+                }
             })
             .collect();
         self.store = schedule(&events)?;

@@ -167,7 +167,10 @@ impl Plan {
         let ids: Vec<String> = r.bot.iter().map(|b| b.id.clone()).collect();
         r.bot.retain(|b| b.id == bot);
         let Some(b) = r.bot.first_mut() else {
-            bail!("no bot `{bot}` in the registry (it has: {})", ids.join(", "));
+            bail!(
+                "no bot `{bot}` in the registry (it has: {})",
+                ids.join(", ")
+            );
         };
         b.enabled = true;
         Ok(r)

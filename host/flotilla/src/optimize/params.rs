@@ -169,7 +169,9 @@ fn range(name: &str, start: &str, rest: &str) -> Result<Vec<ParamValue>, ParamEr
     if count > MAX_COMBINATIONS {
         return Err(ParamError::TooMany(count));
     }
-    let ints = [lo, hi, step].iter().all(|d| d.fract().is_zero() && d.scale() == 0);
+    let ints = [lo, hi, step]
+        .iter()
+        .all(|d| d.fract().is_zero() && d.scale() == 0);
     // Exact decimal steps: 0.1..0.3:0.1 is 0.1, 0.2, 0.3, not 0.30000000000000004.
     Ok((0..count)
         .map(|i| lo + step * Decimal::from(i as u64))
@@ -286,9 +288,16 @@ mod tests {
 
     #[test]
     fn integer_ranges_are_inclusive_and_stepped() {
-        assert_eq!(ints("fast=5..50:5"), vec![5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+        assert_eq!(
+            ints("fast=5..50:5"),
+            vec![5, 10, 15, 20, 25, 30, 35, 40, 45, 50]
+        );
         assert_eq!(ints("slow = 20..30"), (20..=30).collect::<Vec<_>>());
-        assert_eq!(ints("n=3..10:4"), vec![3, 7], "the end is kept only on a step");
+        assert_eq!(
+            ints("n=3..10:4"),
+            vec![3, 7],
+            "the end is kept only on a step"
+        );
         assert_eq!(ints("n=-2..2:2"), vec![-2, 0, 2]);
         assert_eq!(ints("n=7..7"), vec![7]);
     }
@@ -306,7 +315,11 @@ mod tests {
         );
         let v = p("k=1..2:0.5").unwrap().values;
         assert_eq!(v.len(), 3);
-        assert_eq!(v[2].to_string(), "2.0", "a float param stays a float in TOML");
+        assert_eq!(
+            v[2].to_string(),
+            "2.0",
+            "a float param stays a float in TOML"
+        );
     }
 
     #[test]
@@ -323,7 +336,10 @@ mod tests {
         let v = p("entry=limit,market").unwrap().values;
         assert_eq!(v[1], ParamValue::Text("market".into()));
         assert_eq!(v[1].to_string(), "\"market\"");
-        assert_eq!(p("allow_short=true,false").unwrap().values[0], ParamValue::Bool(true));
+        assert_eq!(
+            p("allow_short=true,false").unwrap().values[0],
+            ParamValue::Bool(true)
+        );
     }
 
     #[test]
@@ -336,8 +352,14 @@ mod tests {
             err("fast=5..x:5"),
             "--param fast: `x` is not a number (a range is START..END[:STEP])"
         );
-        assert_eq!(err("fast=5..50:0"), "--param fast: the step must be positive");
-        assert_eq!(err("fast=5..50:-5"), "--param fast: the step must be positive");
+        assert_eq!(
+            err("fast=5..50:0"),
+            "--param fast: the step must be positive"
+        );
+        assert_eq!(
+            err("fast=5..50:-5"),
+            "--param fast: the step must be positive"
+        );
         assert_eq!(
             err("slow=50..5:5"),
             "--param slow: the range starts at 50, above its end 5"
@@ -360,7 +382,10 @@ mod tests {
                 format!("{}{}", c[0].1, c[1].1)
             })
             .collect();
-        assert_eq!(all, ["1\"x\"", "1\"y\"", "2\"x\"", "2\"y\"", "3\"x\"", "3\"y\""]);
+        assert_eq!(
+            all,
+            ["1\"x\"", "1\"y\"", "2\"x\"", "2\"y\"", "3\"x\"", "3\"y\""]
+        );
         assert_eq!(space.indices(None, 1).unwrap(), (0..6).collect::<Vec<_>>());
     }
 
@@ -371,7 +396,11 @@ mod tests {
         assert_eq!(one.len(), 50);
         assert!(one.windows(2).all(|w| w[0] < w[1]), "distinct, ascending");
         assert!(one.iter().all(|i| *i < 10_000));
-        assert_eq!(one, space.indices(Some(50), 7).unwrap(), "same seed, same draw");
+        assert_eq!(
+            one,
+            space.indices(Some(50), 7).unwrap(),
+            "same seed, same draw"
+        );
         assert_ne!(one, space.indices(Some(50), 8).unwrap());
         assert_eq!(space.indices(Some(20_000), 7).unwrap().len(), 10_000);
     }

@@ -148,7 +148,13 @@ impl Row {
 
 /// Sorts `rows` best first and numbers the qualified ones.
 pub fn rank(rows: &mut [Row], min_trades: usize) {
-    let key = |r: &Row| (!r.qualifies(min_trades), r.error.is_some(), r.objective.is_none());
+    let key = |r: &Row| {
+        (
+            !r.qualifies(min_trades),
+            r.error.is_some(),
+            r.objective.is_none(),
+        )
+    };
     rows.sort_by(|a, b| {
         key(a)
             .cmp(&key(b))

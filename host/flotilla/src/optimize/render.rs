@@ -72,7 +72,15 @@ pub fn to_terminal(report: &OptimizeReport, top: usize) -> String {
     let _ = writeln!(
         s,
         "{:>4}  {:<width$}  {:>10} {:>7} {:>9} {:>8} {:>8} {:>8} {:>7}",
-        "rank", "params", report.objective.as_str(), "trades", "return", "sharpe", "sortino", "max dd", "pf"
+        "rank",
+        "params",
+        report.objective.as_str(),
+        "trades",
+        "return",
+        "sharpe",
+        "sortino",
+        "max dd",
+        "pf"
     );
     let shown = if top == 0 { runs } else { top.min(runs) };
     for r in &report.rows[..shown] {
@@ -110,7 +118,11 @@ fn row_line(r: &Row, width: usize) -> String {
         r.rank.map_or("-".into(), |n| n.to_string()),
         params_text(&r.params),
         num(r.objective, 4),
-        if r.error.is_some() { "error".into() } else { f.trades.to_string() },
+        if r.error.is_some() {
+            "error".into()
+        } else {
+            f.trades.to_string()
+        },
         pct(f.total_return),
         num(f.sharpe, 3),
         num(f.sortino, 3),
@@ -128,7 +140,16 @@ fn walk_table(wf: &WalkForward, objective: &str) -> String {
     let _ = writeln!(
         s,
         "{:>4}  {:<22} {:<22} {:<20} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}  holds",
-        "fold", "in sample", "out of sample", "params", objective, "oos", "return", "oos ret", "trades", "oos"
+        "fold",
+        "in sample",
+        "out of sample",
+        "params",
+        objective,
+        "oos",
+        "return",
+        "oos ret",
+        "trades",
+        "oos"
     );
     let day = |t| fmt_time(t).chars().take(10).collect::<String>();
     for f in &wf.folds {
@@ -208,8 +229,10 @@ pub fn to_html(report: &OptimizeReport) -> String {
             );
         }
     }
-    s.push_str("<h2>Ranking</h2><table><tr><th>rank</th><th>params</th><th>objective</th>\
-                <th>trades</th><th>return</th><th>sharpe</th><th>max dd</th></tr>\n");
+    s.push_str(
+        "<h2>Ranking</h2><table><tr><th>rank</th><th>params</th><th>objective</th>\
+                <th>trades</th><th>return</th><th>sharpe</th><th>max dd</th></tr>\n",
+    );
     for r in &report.rows {
         let _ = writeln!(
             s,
@@ -275,7 +298,11 @@ fn heatmap(report: &OptimizeReport) -> String {
 /// A line chart of `(time, equity)` points.
 fn equity_svg(points: &[(String, f64)]) -> String {
     let (w, h, pad) = (900.0, 180.0, 40.0);
-    let ys: Vec<f64> = points.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+    let ys: Vec<f64> = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect();
     if points.len() < 2 || ys.is_empty() {
         return "<p>no equity out of sample</p>".into();
     }

@@ -125,7 +125,8 @@ pub fn run(
         folds_requested: k,
         anchored,
         holding: folds.iter().filter(|f| f.holds).count(),
-        out_of_sample_return: out_of_sample_return.map(|r| flotilla_backtest::metrics::round_sig(r, 10)),
+        out_of_sample_return: out_of_sample_return
+            .map(|r| flotilla_backtest::metrics::round_sig(r, 10)),
         out_of_sample_trades: oos.iter().map(|f| f.trades).sum(),
         folds,
     })
