@@ -214,17 +214,21 @@ impl Project {
             return None;
         }
         println!("== backtesting over {} bars", self.events.len());
-        let result = Registry::load(&self.registry_path)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .and_then(|r| {
-                run(
-                    &r,
-                    self.events.clone(),
-                    self.params.clone(),
-                    Some(self.cache_dir.clone()),
-                    None,
-                )
-            });
+        // A failing bot would log every tick: the summary counts the failures instead.
+        let quiet = tracing::subscriber::NoSubscriber::default();
+        let result = tracing::subscriber::with_default(quiet, || {
+            Registry::load(&self.registry_path)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|r| {
+                    run(
+                        &r,
+                        self.events.clone(),
+                        self.params.clone(),
+                        Some(self.cache_dir.clone()),
+                        None,
+                    )
+                })
+        });
         match result {
             Ok(out) => {
                 let m = out
@@ -240,6 +244,13 @@ impl Project {
                     built.as_secs_f64(),
                     started.elapsed().as_secs_f64()
                 );
+                if out.failures > 0 {
+                    println!(
+                        "{} bot calls failed; `flotilla backtest --config {} --data ...` logs why",
+                        out.failures,
+                        self.registry_path.display()
+                    );
+                }
                 Some(m)
             }
             Err(e) => {
