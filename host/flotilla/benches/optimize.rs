@@ -80,8 +80,8 @@ fn main() -> anyhow::Result<()> {
     };
     let cache_dir = Some(cache.path().to_path_buf());
     // Plain backtests, as `flotilla backtest` runs them (engine, component from the cache,
-    // resampling, all per run), of every 21st combination of the grid (both params vary): their speed is
-    // what a shell loop around `flotilla backtest` gets per core.
+    // resampling, all per run), of every 21st set of the grid (both params vary): their
+    // speed is what a shell loop around `flotilla backtest` gets per core.
     let base = plan(1)?;
     run(
         &registry,

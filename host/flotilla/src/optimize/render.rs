@@ -210,7 +210,7 @@ pub fn to_html(report: &OptimizeReport) -> String {
         report.objective
     );
     if let Some(b) = best_params_block(report) {
-        let _ = write!(s, "<h2>Best</h2><pre>{}</pre>\n", esc(&b));
+        let _ = writeln!(s, "<h2>Best</h2><pre>{}</pre>", esc(&b));
     }
     if report.space.len() == 2 {
         s.push_str(&heatmap(report));
