@@ -6,10 +6,12 @@
 mod backtest;
 mod cli;
 mod contracts;
+mod dev;
 mod execution;
 mod fleet;
 mod indicators;
 mod languages;
+mod optimize;
 mod reload;
 mod restart;
 mod risk;

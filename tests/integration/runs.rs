@@ -40,6 +40,7 @@ fn same_both_ways(registry: &Registry, days: u32) -> backtest::BacktestOutcome {
             cache_dir: Some(cache.path().to_path_buf()),
             ledger: None,
             tick_by_tick,
+            ..ReplayOptions::default()
         };
         backtest::run_with(registry, events.clone(), RunParams::default(), opts).unwrap()
     };
@@ -223,6 +224,7 @@ slow = 8
             cache_dir: Some(dir.path().join("cache")),
             ledger: Some(dir.path().join(db)),
             tick_by_tick,
+            ..ReplayOptions::default()
         };
         let out = backtest::run_with(&reg, events.clone(), RunParams::default(), opts).unwrap();
         let ledger = flotilla_ledger::Ledger::open(dir.path().join(db)).unwrap();

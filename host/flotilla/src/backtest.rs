@@ -114,6 +114,11 @@ pub struct ReplayOptions {
     /// Call `on-tick` once per tick instead of letting a bot run its quiet ticks in one
     /// `on-ticks` call. Slower; the results are the same.
     pub tick_by_tick: bool,
+    /// The engine, components and scheduled bars, shared with other replays of the same
+    /// events (parameter optimization); `None` loads and schedules them for this run.
+    pub shared: Option<Arc<crate::shared::SharedReplay>>,
+    /// No progress line (runs of an optimization show their own).
+    pub quiet: bool,
 }
 
 /// Runs `registry`'s bots over `events`; `params` carry costs, fill mode and seed.
@@ -130,6 +135,8 @@ pub fn run(
         cache_dir,
         ledger,
         tick_by_tick: false,
+        shared: None,
+        quiet: false,
     };
     run_with(registry, events, params, opts)
 }
@@ -145,6 +152,8 @@ pub fn run_with(
         cache_dir,
         ledger,
         tick_by_tick,
+        shared,
+        quiet,
     } = opts;
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         bail!("no bars to replay")
@@ -176,13 +185,18 @@ pub fn run_with(
         }),
         fill: params.fill,
         record_quiet_ticks: false,
+        shared,
     };
     let fleet = Arc::new(Fleet::build(&registry, &options)?);
     let handles = fleet.handles();
     if handles.is_empty() {
-        bail!("no bot could be loaded; `flotilla check` lists the problems");
+        let why = fleet.core().event_messages("load_failed");
+        bail!(
+            "no bot could be loaded{}; `flotilla check` lists the problems",
+            why.iter().map(|w| format!(": {w}")).collect::<String>()
+        );
     }
-    let progress = Arc::new(Progress::new(total));
+    let progress = Arc::new(Progress::new(total, !quiet));
     let shown = progress.clone();
     let replay = Arc::new(Mutex::new(Replay::new(
         fleet.clone(),
@@ -268,11 +282,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64) -> Self {
+    fn new(total: u64, on: bool) -> Self {
         use std::io::IsTerminal;
         Self {
             total: total.max(1),
-            on: std::io::stderr().is_terminal(),
+            on: on && std::io::stderr().is_terminal(),
             last: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -401,6 +415,8 @@ pub fn command(args: BacktestArgs) -> Result<()> {
         cache_dir: Some(args.cache_dir.clone()),
         ledger: args.ledger.clone(),
         tick_by_tick: args.tick_by_tick,
+        shared: None,
+        quiet: false,
     };
     let out = run_with(&registry, events, params, opts)?;
     print!("{}", flotilla_backtest::to_terminal(&out.report));

@@ -14,7 +14,7 @@ use flotilla_domain::{BotId, ClientOrderId, Decimal, MarketData, Money, Symbol, 
 use flotilla_engine::{ExitBook, Portfolio, RiskEngine, ThompsonAllocator};
 use flotilla_ledger::{BotVersionRecord, Ledger, LoadStatus};
 use flotilla_market::{BarStore, SharedBars, SimConfig, Simulator, SymbolConfig};
-use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime, RuntimeConfig};
+use flotilla_runtime::{BoundaryLimits, LoadedComponent, Runtime};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -44,6 +44,9 @@ pub struct FleetOptions {
         std::sync::Arc<Mutex<Option<crate::live::LiveMarket>>>,
         Timestamp,
     )>,
+    /// A replay's engine, components and scheduled bars, shared with other replays of
+    /// the same `replay` bars (parameter optimization).
+    pub shared: Option<Arc<crate::shared::SharedReplay>>,
 }
 
 impl FleetOptions {
@@ -58,6 +61,7 @@ impl FleetOptions {
             record_quiet_ticks: true,
             journal_in_memory: false,
             live: None,
+            shared: None,
         }
     }
 }
@@ -200,6 +204,8 @@ pub struct Fleet {
     /// The execution service, once started (live and paper runs; replays fill in process).
     pub(crate) execution: std::sync::OnceLock<crate::execution::Execution>,
     registry_path: PathBuf,
+    /// Components loaded before the fleet was built, by path (a shared replay's).
+    preloaded: BTreeMap<PathBuf, Arc<LoadedComponent>>,
 }
 
 impl Fleet {
@@ -212,7 +218,9 @@ impl Fleet {
         // One allocation per symbol name across the fleet (market, grants, replayed bars):
         // symbols compare by pointer first, so lookups on the per-bar path that meet their
         // own symbol do not read its text.
-        let mut canon: BTreeSet<Symbol> = BTreeSet::new();
+        let shared = options.shared.as_deref();
+        // A shared replay's store is keyed by its own allocations: start from those.
+        let mut canon: BTreeSet<Symbol> = shared.map(|s| s.symbols()).unwrap_or_default();
         let mut canonical = |s: &Symbol| match canon.get(s) {
             Some(c) => c.clone(),
             None => {
@@ -235,13 +243,7 @@ impl Fleet {
                 })
                 .collect()
         });
-        let runtime = Arc::new(
-            Runtime::new(RuntimeConfig {
-                cache_dir: options.cache_dir.clone(),
-                ..Default::default()
-            })
-            .context("starting the WebAssembly runtime")?,
-        );
+        let runtime = crate::shared::runtime(shared, options.cache_dir.clone())?;
         let mut ledger = if options.db.as_os_str() == ":memory:" {
             Ledger::open_in_memory()?
         } else {
@@ -280,14 +282,10 @@ impl Fleet {
             }
             Some(events) => {
                 // The whole history is known: resample it once, reveal it as time passes.
-                let mut store = BarStore::new();
-                store
-                    .schedule(
-                        events
-                            .iter()
-                            .map(|e| (e.close_time, &e.symbol, e.timeframe, e.bar)),
-                    )
-                    .context("replaying bars")?;
+                let store = match shared {
+                    Some(s) => s.store.clone(),
+                    None => crate::shared::schedule(&events)?,
+                };
                 let source = MarketSource::Replay { events, next: 0 };
                 (source, SharedBars::new(store))
             }
@@ -398,6 +396,7 @@ impl Fleet {
             start,
             execution: std::sync::OnceLock::new(),
             registry_path: registry.origin().to_path_buf(),
+            preloaded: shared.map(|s| s.components.clone()).unwrap_or_default(),
         };
         for spec in specs.into_iter().filter(|s| s.enabled) {
             // A bad bot is recorded and left out; it never stops the others.
@@ -450,10 +449,13 @@ impl Fleet {
     /// Loads, instantiates and initialises a bot, then adds it to the fleet (and to a
     /// running scheduler). Every attempt is recorded in the ledger.
     pub fn add_bot(&self, spec: BotSpec) -> Result<Arc<BotHandle>> {
-        let loaded = self
-            .runtime
-            .load_file(&spec.component)
-            .map_err(anyhow::Error::from);
+        let loaded = match self.preloaded.get(&spec.component) {
+            Some(c) => Ok(c.clone()),
+            None => self
+                .runtime
+                .load_file(&spec.component)
+                .map_err(anyhow::Error::from),
+        };
         let slot = loaded.and_then(|c| self.start_slot(&spec, c, None));
         let slot = self.record_load(&spec, slot)?;
         let handle = Arc::new(BotHandle {

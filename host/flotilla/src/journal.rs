@@ -19,6 +19,9 @@ pub struct ReplayLog {
     pub fills: Vec<Fill>,
     /// Every risk refusal, oldest first.
     pub refusals: Vec<RefusalRecord>,
+    /// Audit events (loads that failed, quarantines) as (kind, message), oldest first:
+    /// rare, kept so a replay can say why a bot did not run.
+    pub events: Vec<(String, String)>,
     /// The last order id handed out.
     last_order: u64,
 }
@@ -92,9 +95,12 @@ impl Core {
         message: &str,
     ) -> Result<()> {
         // A replay's report lists no events (they are logged, and `--ledger` keeps them).
-        if self.replay_log.is_none() {
-            self.ledger.record_event(time, bot, kind, message)?;
-            self.observe_event(time, bot, kind, message);
+        match &mut self.replay_log {
+            Some(log) => log.events.push((kind.to_string(), message.to_string())),
+            None => {
+                self.ledger.record_event(time, bot, kind, message)?;
+                self.observe_event(time, bot, kind, message);
+            }
         }
         Ok(())
     }
@@ -141,6 +147,25 @@ impl Core {
             self.ledger.set_order_status(id, OrderStatus::Rejected)?;
         }
         Ok(())
+    }
+
+    /// The messages of the audit events of `kind` recorded so far, oldest first.
+    pub(crate) fn event_messages(&self, kind: &str) -> Vec<String> {
+        match &self.replay_log {
+            Some(log) => (log.events.iter())
+                .filter(|(k, _)| k == kind)
+                .map(|(_, m)| m.clone())
+                .collect(),
+            None => (self
+                .ledger
+                .events(usize::MAX)
+                .unwrap_or_default()
+                .into_iter()
+                .rev())
+            .filter(|e| e.kind == kind)
+            .map(|e| e.message)
+            .collect(),
+        }
     }
 
     /// The fills and refusals recorded so far, oldest first, from whichever store holds them.

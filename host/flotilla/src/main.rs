@@ -32,6 +32,10 @@ enum Command {
     Run(commands::RunArgs),
     /// Replay the fleet over recorded bars (or the simulator) and report.
     Backtest(flotilla::backtest::BacktestArgs),
+    /// Tune one bot's params over a grid or a random sample, optionally walk-forward.
+    Optimize(flotilla::optimize::OptimizeArgs),
+    /// Build, check and backtest a bot project, again on every save.
+    Dev(flotilla::dev::DevArgs),
     /// Create a buildable bot project (Rust, Python or JavaScript) from a template.
     New(flotilla::new::NewArgs),
     /// Run a loopback fake venue (fake-alpaca | fake-binance) for a rehearsal or tests.
@@ -131,6 +135,8 @@ fn main() -> Result<()> {
         Command::Venue(args) => flotilla::fake::command(args),
         Command::Check { config, cache_dir } => commands::check(config, cache_dir),
         Command::Backtest(args) => flotilla::backtest::command(args),
+        Command::Optimize(args) => flotilla::optimize::command(args),
+        Command::Dev(args) => flotilla::dev::command(args),
         Command::Status { db, json } => commands::status(&db, json),
         Command::Reload { db } => commands::reload(&db),
         Command::Halt(a) => commands::set_state(&a.db, "halt", &a.reason),

@@ -183,8 +183,9 @@ struct SymbolBars {
 #[derive(Clone, Default)]
 struct Schedule {
     /// (served from, timeframe index, bar), by serving time; each timeframe's bars keep
-    /// their order.
-    bars: Vec<(Timestamp, usize, Bar)>,
+    /// their order. Never changed once built: clones of a scheduled store (one per run of
+    /// a parameter optimization) share it.
+    bars: Arc<[(Timestamp, usize, Bar)]>,
     /// How many are revealed.
     next: usize,
 }
@@ -420,7 +421,7 @@ impl BarStore {
         // The live rules over the whole history, in a scratch store whose rings are
         // emptied after each push: what a push closed is then exactly what its rings hold.
         let mut scratch = BarStore::with_capacity(usize::MAX);
-        let mut plans: BTreeMap<Symbol, Schedule> = BTreeMap::new();
+        let mut plans: BTreeMap<Symbol, Vec<(Timestamp, usize, Bar)>> = BTreeMap::new();
         for (close, symbol, tf, bar) in events {
             if close != bar.time.plus_millis(tf.millis()) {
                 return Err(StoreError::CloseTime {
@@ -437,7 +438,7 @@ impl BarStore {
             }
             scratch.push_bar(symbol, tf, bar)?;
             if !plans.contains_key(symbol) {
-                plans.insert(symbol.clone(), Schedule::default());
+                plans.insert(symbol.clone(), Vec::new());
             }
             let plan = plans.get_mut(symbol).expect("inserted above");
             let series = scratch.symbols.get_mut(symbol).expect("pushed above");
@@ -445,7 +446,7 @@ impl BarStore {
                 for b in ring.bars.drain(..) {
                     // A push serves what it closes at once; a period's end seals it.
                     let end = b.time.plus_millis(Timeframe::ALL[i].millis());
-                    plan.bars.push((close.min(end), i, b));
+                    plan.push((close.min(end), i, b));
                 }
             }
         }
@@ -455,14 +456,17 @@ impl BarStore {
             for (i, forming) in series.forming.iter_mut().enumerate() {
                 if let Some(b) = forming.take() {
                     let end = b.time.plus_millis(Timeframe::ALL[i].millis());
-                    plan.bars.push((end, i, b));
+                    plan.push((end, i, b));
                 }
             }
             // Stable: within a timeframe, serving times never decrease, so order holds.
-            plan.bars.sort_by_key(|b| b.0);
+            plan.sort_by_key(|b| b.0);
             let target = self.symbols.entry(symbol).or_default();
             target.native = series.native;
-            target.scheduled = Some(Box::new(plan));
+            target.scheduled = Some(Box::new(Schedule {
+                bars: plan.into(),
+                next: 0,
+            }));
         }
         Ok(())
     }
