@@ -15,6 +15,7 @@ mod restart;
 mod risk;
 mod runs;
 mod runtime;
+mod sdk_bots;
 mod sandbox;
 mod support;
 mod templates;
