@@ -190,6 +190,9 @@ export class Bot {
   warn(message) {
     this.log('warn', message);
   }
+  error(message) {
+    this.log('error', message);
+  }
 
   /** The declared `state` properties as JSON bytes, tagged with `stateVersion`. */
   snapshot() {

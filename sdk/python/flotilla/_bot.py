@@ -113,7 +113,33 @@ def _expected(kind) -> str:
     return getattr(kind, "__name__", "a valid value")
 
 
-class Bot:
+class _Logs:
+    """Logging to the host, for bots and ticks alike (both hold the host as `_host`)."""
+
+    _host: Any
+
+    def log(self, level: str, message: str) -> None:
+        """Writes to the host's log at `level` (trace, debug, info, warn, error)."""
+        self._host.log(check_level(level), message)
+
+    def debug(self, message: str) -> None:
+        """Logs at debug level."""
+        self.log("debug", message)
+
+    def info(self, message: str) -> None:
+        """Logs at info level."""
+        self.log("info", message)
+
+    def warn(self, message: str) -> None:
+        """Logs at warn level."""
+        self.log("warn", message)
+
+    def error(self, message: str) -> None:
+        """Logs at error level."""
+        self.log("error", message)
+
+
+class Bot(_Logs):
     """A trading strategy. Subclass it, set `name` and `version`, implement `on_tick`,
     and export it with `Strategy, ReplayStrategy = flotilla.export(MyBot)`.
 
@@ -157,26 +183,6 @@ class Bot:
         """A typed param from the registry; see `Config.param`."""
         return self.config.param(key, kind, default, choices=choices)
 
-    def log(self, level: str, message: str) -> None:
-        """Writes to the host's log at `level` (trace, debug, info, warn, error)."""
-        self._host.log(level, message)
-
-    def debug(self, message: str) -> None:
-        """Logs at debug level."""
-        self.log("debug", message)
-
-    def info(self, message: str) -> None:
-        """Logs at info level."""
-        self.log("info", message)
-
-    def warn(self, message: str) -> None:
-        """Logs at warn level."""
-        self.log("warn", message)
-
-    def error(self, message: str) -> None:
-        """Logs at error level."""
-        self.log("error", message)
-
     def snapshot(self) -> bytes:
         """The declared `state` attributes as JSON, tagged with `state_version`."""
         data = {"v": self.state_version}
@@ -211,7 +217,7 @@ class Bot:
             setattr(self, k, v)
 
 
-class Tick:
+class Tick(_Logs):
     """What a bot sees and does during one tick. Reads go to the host on demand;
     intents are collected and handed over when `on_tick` returns."""
 
@@ -324,23 +330,7 @@ class Tick:
         self.intents.append(intent)
         return intent
 
-    # Logs and the key-value store.
-
-    def log(self, level: str, message: str) -> None:
-        """Writes to the host's log at `level`."""
-        self._host.log(level, message)
-
-    def debug(self, message: str) -> None:
-        """Logs at debug level."""
-        self.log("debug", message)
-
-    def info(self, message: str) -> None:
-        """Logs at info level."""
-        self.log("info", message)
-
-    def warn(self, message: str) -> None:
-        """Logs at warn level."""
-        self.log("warn", message)
+    # The key-value store (logging comes from `_Logs`).
 
     def kv_get(self, key: str) -> Optional[bytes]:
         """A value from the bot's persisted key-value store."""
@@ -410,9 +400,9 @@ class Runner:
     def __init__(self, cls):
         if not (isinstance(cls, type) and issubclass(cls, Bot)):
             raise TypeError(f"flotilla.export expects a flotilla.Bot subclass, got {cls!r}")
-        for level_name in ("name", "version"):
-            if not isinstance(getattr(cls, level_name), str):
-                raise TypeError(f"{cls.__name__}.{level_name} must be text")
+        for attr in ("name", "version"):
+            if not isinstance(getattr(cls, attr), str):
+                raise TypeError(f"{cls.__name__}.{attr} must be text")
         for tf in cls.timeframes:
             check_timeframe(tf)
         self.cls = cls
