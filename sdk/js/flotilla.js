@@ -439,7 +439,9 @@ export function witHost(h) {
     barAt: (sym, tf, back) => bar(hostCall(() => h.barAt(sym, WIT_TIMEFRAMES[tf], back))),
     indicator(sym, tf, s, n) {
       const v = hostCall(() => h.indicator(sym, WIT_TIMEFRAMES[tf], witSpec(s), n));
-      return v.val;
+      // Lists of f64 may arrive as typed arrays: plain arrays, as the mock host gives.
+      if (v.tag === 'line') return Array.from(v.val);
+      return Object.fromEntries(Object.entries(v.val).map(([k, line]) => [k, Array.from(line)]));
     },
     lastPrice: (sym) => hostCall(() => h.lastPrice(sym)),
     positions: () => h.positions(),

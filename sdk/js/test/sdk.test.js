@@ -187,7 +187,7 @@ test('the exports bridge the generated bindings: errors become err text, ids sta
     barAt: () => undefined,
     indicator: (sym, tf, spec) => {
       calls.push([sym, tf, spec]);
-      return { tag: 'line', val: [25] };
+      return { tag: 'line', val: Float64Array.of(25) }; // as the bindings may give it
     },
     lastPrice: () => {
       throw { payload: 'symbol "ZZZ" not granted' };
