@@ -63,6 +63,17 @@ def test_an_entry_carries_stop_scale_outs_and_an_atr_trail():
     assert (entry.scale_outs, entry.trail, entry.activate_at_r) == ([(1.0, 0.33), (2.0, 0.33)], atr(1.5), 1.0)
 
 
+def test_it_acts_once_per_signal_bar_however_often_it_ticks():
+    host = MockHost()
+    host.set_bars("AAA", "1h", hours([108, 106, 104, 102, 100]))
+    h = Harness(APP.TrendBot, symbols=["AAA"], params=PARAMS, host=host)
+    for bar in closes_to_bars(FIVE, "5m"):
+        host.set_bars("AAA", "5m", [b for b in closes_to_bars(FIVE, "5m") if b.time <= bar.time])
+        for _ in range(5):  # ticking every minute: five ticks per 5m bar
+            assert h.tick() == []
+    assert h.bot.vetoed == 1 and h.bot.last_bar == {"AAA": closes_to_bars(FIVE, "5m")[-1].time}
+
+
 def test_no_trade_while_the_hourly_ema_warms_up():
     h, fills = run(hourly=[100, 102])
     assert fills == [] and h.bot.vetoed == 1

@@ -23,8 +23,8 @@ class TrendBot(flotilla.Bot):
     name = "trend_python"
     version = "0.1.0"
     timeframes = flotilla.TIMEFRAMES
-    # Counters and each symbol's side survive reloads.
-    state = ("sides", "entries", "vetoed", "fills")
+    # Counters, each symbol's side and the last signal bar acted on survive reloads.
+    state = ("sides", "last_bar", "entries", "vetoed", "fills")
     state_version = 1
 
     def init(self, config):
@@ -44,6 +44,7 @@ class TrendBot(flotilla.Bot):
         if self.stop_atr <= 0 or self.trail_atr <= 0:
             raise ParamError("params `stop_atr` and `trail_atr` must be positive")
         self.sides = {}
+        self.last_bar = {}
         self.entries = 0
         self.vetoed = 0
         self.fills = 0
@@ -76,13 +77,18 @@ class TrendBot(flotilla.Bot):
 
     def on_tick(self, tick):
         for symbol in tick.symbols:
-            held = tick.position(symbol).quantity
-            side = self.sides.get(symbol, FLAT) if held != 0 else FLAT
             try:
+                newest = tick.bar_at(symbol, self.signal_tf)
+                # Once per closed signal bar: the bot may tick more often than it closes.
+                if newest is None or self.last_bar.get(symbol) == newest.time:
+                    continue
                 cross = self.cross(tick, symbol)
             except flotilla.HostError as e:
                 self.warn(f"{symbol}: no EMAs: {e}")
                 continue
+            self.last_bar[symbol] = newest.time
+            held = tick.position(symbol).quantity
+            side = self.sides.get(symbol, FLAT) if held != 0 else FLAT
             if cross == 0:
                 self.sides[symbol] = side
                 continue
