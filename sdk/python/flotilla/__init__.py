@@ -27,6 +27,8 @@ The SDK owns the bot instance, so state on `self` lives as long as the component
 instance. `flotilla.testing` runs the same class natively under pytest against a mock host.
 """
 
+import math
+
 from ._bot import Bot, Config, Runner, Tick, timeframe
 from ._types import (
     TIMEFRAMES,
@@ -60,8 +62,6 @@ __version__ = "0.1.0"
 
 def confidence(strength: float) -> float:
     """0.5 at a signal's threshold, rising towards 1 as `strength` grows (as the Rust SDK)."""
-    import math
-
     if math.isfinite(strength) and strength > 0:
         return 0.5 + 0.5 * (1.0 - math.exp(-strength))
     return 0.5
