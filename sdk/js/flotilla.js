@@ -60,6 +60,9 @@ export const absolute = (distance) => spec('absolute', distance);
 
 /** Why the host would refuse `s` as an indicator, or undefined when it is fine. */
 export function specProblem(s) {
+  const [a] = s.args;
+  // The common case first, without building any text: it runs on every indicator call.
+  if (s.kind !== 'macd' && s.kind !== 'bollinger' && s.kind !== 'percent' && s.kind !== 'absolute' && Number.isInteger(a) && a >= 1) return undefined;
   const text = `${s.kind}(${s.args.join(', ')})`;
   if (s.kind === 'percent' || s.kind === 'absolute') return `${text} is a trailing distance, not an indicator`;
   const names = s.kind === 'macd' ? ['fast', 'slow', 'signal'] : ['period'];
@@ -256,8 +259,10 @@ export class Tick {
    * definitions; undefined while it warms up. MACD gives { macd, signal, histogram },
    * Bollinger { upper, middle, lower }, of numbers. */
   indicator(symbol, timeframe, s) {
-    const values = this.indicatorSeries(symbol, timeframe, s, 1);
-    if (Array.isArray(values)) return values.length > 0 ? values[values.length - 1] : undefined;
+    if (!s || typeof s.kind !== 'string') throw new TypeError(`expected an indicator like rsi(14), got ${String(s)}`);
+    const values = this.host.indicator(symbol, checkTimeframe(timeframe), s, 1);
+    // A line (an array, or a typed array from the bindings), or an object of lines.
+    if (values.length !== undefined) return values.length > 0 ? values[values.length - 1] : undefined;
     const lines = Object.entries(values);
     if (lines[0][1].length === 0) return undefined;
     return Object.fromEntries(lines.map(([k, v]) => [k, v[v.length - 1]]));
@@ -266,7 +271,10 @@ export class Tick {
    * of aligned arrays for MACD and Bollinger. */
   indicatorSeries(symbol, timeframe, s, count) {
     if (!s || typeof s.kind !== 'string') throw new TypeError(`expected an indicator like rsi(14), got ${String(s)}`);
-    return this.host.indicator(symbol, checkTimeframe(timeframe), s, count);
+    const values = this.host.indicator(symbol, checkTimeframe(timeframe), s, count);
+    // Lists of f64 may arrive as typed arrays: plain arrays, as the mock host gives.
+    if (values.length !== undefined) return Array.from(values);
+    return Object.fromEntries(Object.entries(values).map(([k, line]) => [k, Array.from(line)]));
   }
   /** The latest close of a granted symbol. */
   lastPrice(symbol) {
@@ -422,7 +430,20 @@ function hostCall(f) {
   }
 }
 
+// Specs already checked and converted: a bot that keeps its spec (`this.rsi = rsi(14)`)
+// pays for the check once.
+const witSpecs = new WeakMap();
+
 function witSpec(s) {
+  let wit = witSpecs.get(s);
+  if (wit === undefined) {
+    wit = convertSpec(s);
+    witSpecs.set(s, wit);
+  }
+  return wit;
+}
+
+function convertSpec(s) {
   const problem = specProblem(s);
   if (problem !== undefined) throw new HostError(`invalid indicator: ${problem}`);
   if (s.kind === 'macd') return { tag: 'macd', val: { fast: s.args[0], slow: s.args[1], signal: s.args[2] } };
@@ -438,10 +459,12 @@ export function witHost(h) {
     bars: (sym, tf, n) => hostCall(() => h.bars(sym, WIT_TIMEFRAMES[tf], n)).map(bar),
     barAt: (sym, tf, back) => bar(hostCall(() => h.barAt(sym, WIT_TIMEFRAMES[tf], back))),
     indicator(sym, tf, s, n) {
-      const v = hostCall(() => h.indicator(sym, WIT_TIMEFRAMES[tf], witSpec(s), n));
-      // Lists of f64 may arrive as typed arrays: plain arrays, as the mock host gives.
-      if (v.tag === 'line') return Array.from(v.val);
-      return Object.fromEntries(Object.entries(v.val).map(([k, line]) => [k, Array.from(line)]));
+      const spec = witSpec(s);
+      try {
+        return h.indicator(sym, WIT_TIMEFRAMES[tf], spec, n).val;
+      } catch (e) {
+        throw new HostError(e && e.payload !== undefined ? String(e.payload) : String(e));
+      }
     },
     lastPrice: (sym) => hostCall(() => h.lastPrice(sym)),
     positions: () => h.positions(),

@@ -41,6 +41,9 @@ export class MacdBot extends Bot {
     if (this.fast >= this.slow) throw new ParamError(`params: need fast < slow, got ${this.fast} and ${this.slow}`);
     if (!(this.atrMult >= 0)) throw new ParamError(`param \`atr_mult\`: must be >= 0, got ${this.atrMult}`);
     if (!(this.fraction >= 0 && this.fraction <= 10)) throw new ParamError(`param \`fraction\`: must be in [0, 10], got ${this.fraction}`);
+    // Kept: the SDK checks a spec once.
+    this.macd = macd(this.fast, this.slow, this.signal);
+    this.atr = atr(this.atrPeriod);
     this.ticks = 0;
     this.fills = 0;
     this.signals = {};
@@ -54,7 +57,7 @@ export class MacdBot extends Bot {
   histogram(tick, symbol) {
     let values;
     try {
-      values = tick.indicatorSeries(symbol, this.timeframe, macd(this.fast, this.slow, this.signal), 2);
+      values = tick.indicatorSeries(symbol, this.timeframe, this.macd, 2);
     } catch (e) {
       if (!(e instanceof HostError)) throw e;
       this.warn(`${symbol}: no MACD: ${e.message}`);
@@ -64,9 +67,9 @@ export class MacdBot extends Bot {
     return h.length < 2 ? undefined : [h[h.length - 2], h[h.length - 1]];
   }
 
-  atr(tick, symbol) {
+  range(tick, symbol) {
     try {
-      return tick.indicator(symbol, this.timeframe, atr(this.atrPeriod));
+      return tick.indicator(symbol, this.timeframe, this.atr);
     } catch (e) {
       if (!(e instanceof HostError)) throw e;
       this.warn(`${symbol}: no ATR: ${e.message}`);
@@ -104,7 +107,7 @@ export class MacdBot extends Bot {
     }
     const price = tick.lastPrice(symbol);
     const qty = price > 0 ? SIGN[signal] * Math.max((tick.capital * this.fraction) / price, 0) : 0;
-    const range = this.atr(tick, symbol);
+    const range = this.range(tick, symbol);
     // A histogram large against the bar's typical range is a strong cross.
     const strength = range > 0 ? (Math.abs(hist) / range) * 5 : 0;
     const stop = range > 0 && this.atrMult > 0 ? price - SIGN[signal] * this.atrMult * range : undefined;

@@ -42,6 +42,7 @@ export class RsiBot extends Bot {
     if (!(this.fraction >= 0 && this.fraction <= 10)) throw new ParamError(`param \`fraction\`: must be in [0, 10], got ${this.fraction}`);
     if (!(this.stopPct >= 0 && this.stopPct < 1)) throw new ParamError(`param \`stop_pct\`: must be in [0, 1), got ${this.stopPct}`);
     if (!(this.limitPct >= 0 && this.limitPct < 1)) throw new ParamError(`param \`limit_pct\`: must be in [0, 1), got ${this.limitPct}`);
+    this.rsi = rsi(this.period); // kept: the SDK checks a spec once
     this.ticks = 0;
     this.fills = 0;
     this.signals = {};
@@ -65,7 +66,7 @@ export class RsiBot extends Bot {
     for (const symbol of tick.symbols) {
       let value;
       try {
-        value = tick.indicator(symbol, this.timeframe, rsi(this.period));
+        value = tick.indicator(symbol, this.timeframe, this.rsi);
       } catch (e) {
         if (!(e instanceof HostError)) throw e;
         this.warn(`${symbol}: no RSI: ${e.message}`);

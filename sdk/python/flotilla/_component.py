@@ -49,7 +49,18 @@ def _bar(b) -> Bar:
     return Bar(b.time, b.open, b.high, b.low, b.close, b.volume)
 
 
+# Specs already checked and converted: a bot asks for the same few on every tick.
+_SPECS: dict = {}
+
+
 def _spec(spec: Spec):
+    wit = _SPECS.get(spec)
+    if wit is None:
+        wit = _SPECS[spec] = _convert(spec)
+    return wit
+
+
+def _convert(spec: Spec):
     why = spec.validate()
     if why is not None:
         raise HostError(f"invalid indicator: {why}")
