@@ -108,14 +108,14 @@ fn first_difference(got: &Value, want: &Value) -> String {
     format!("end equity {} vs {}", got["end_equity"], want["end_equity"])
 }
 
-/// Four days of one-minute bars of `TRD`: a steady climb with two-hour waves on it, so
-/// 5m EMA crosses come both ways while the hourly trend points up.
-fn wave_data(dir: &Path) -> PathBuf {
+/// Four days of one-minute bars of `TRD`: a steady trend of `slope` per minute with
+/// two-hour waves on it, so 5m EMA crosses come both ways while the hourly trend holds.
+fn wave_data(dir: &Path, slope: f64) -> PathBuf {
     let mut csv = String::from("time,open,high,low,close,volume\n");
     let start = 1_704_067_200_000_i64; // 2024-01-01T00:00:00Z
     let price = |i: usize| {
         let i = i as f64;
-        100.0 + 0.004 * i + 1.5 * (i * std::f64::consts::TAU / 120.0).sin()
+        100.0 + slope * i + 1.5 * (i * std::f64::consts::TAU / 120.0).sin()
     };
     for i in 1..4 * 1440 {
         let (o, c) = (price(i - 1), price(i));
@@ -125,7 +125,10 @@ fn wave_data(dir: &Path) -> PathBuf {
             start + i as i64 * 60_000
         ));
     }
-    let path = dir.join("TRD_1m.csv");
+    let path = dir.join(format!(
+        "TRD_{}_1m.csv",
+        if slope < 0.0 { "down" } else { "up" }
+    ));
     std::fs::write(&path, csv).unwrap();
     path
 }
@@ -133,8 +136,35 @@ fn wave_data(dir: &Path) -> PathBuf {
 #[test]
 fn the_multi_timeframe_python_bot_trades_with_its_exit_plan() {
     let dir = tempfile::tempdir().unwrap();
-    let data = wave_data(dir.path());
-    let config = dir.path().join("fleet.toml");
+    let report = trend_backtest(dir.path(), &wave_data(dir.path(), 0.004));
+    let trades = report["trades"].as_array().unwrap();
+    // Long only (shorts are off, and the hourly trend points up): every entry a buy.
+    assert!(trades.len() >= 3, "the bot traded: {trades:#?}");
+    assert!(trades.iter().all(|t| t["side"] == "buy"), "{trades:#?}");
+    // The host took the exits the bot's plan asked for: a scale-out at 1R, then the ATR
+    // trail from 1R on.
+    let reasons: Vec<&str> = trades
+        .iter()
+        .flat_map(|t| t["exits"].as_array().unwrap())
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    for plan in ["exit:scale_out", "exit:trailing_stop"] {
+        assert!(reasons.contains(&plan), "{plan} among {reasons:?}");
+    }
+    assert_eq!(report["refusals"], json!([]), "no intent refused");
+
+    // The same waves on a falling hourly trend: every 5m cross up is vetoed.
+    let falling = trend_backtest(dir.path(), &wave_data(dir.path(), -0.004));
+    assert_eq!(
+        falling["trades"],
+        json!([]),
+        "the hourly trend vetoes them all"
+    );
+}
+
+/// `flotilla backtest` of trend_python alone over `data`; the report's JSON.
+fn trend_backtest(dir: &Path, data: &Path) -> Value {
+    let config = dir.join("fleet.toml");
     std::fs::write(
         &config,
         format!(
@@ -160,12 +190,12 @@ fraction = 0.5
         ),
     )
     .unwrap();
-    let json = dir.path().join("report.json");
+    let json = dir.join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_flotilla"))
         .args(["backtest", "--config"])
         .arg(&config)
         .arg("--data")
-        .arg(&data)
+        .arg(data)
         .arg("--json")
         .arg(&json)
         .arg("--cache-dir")
@@ -177,27 +207,5 @@ fraction = 0.5
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let trades = report["trades"].as_array().unwrap();
-    // Long only (shorts are off, and the hourly trend points up): every entry a buy.
-    assert!(trades.len() >= 3, "the bot traded: {trades:#?}");
-    assert!(trades.iter().all(|t| t["side"] == "buy"), "{trades:#?}");
-    // The host took exits the bot's plan asked for: scale-outs, the trail or the stop,
-    // besides the bot's own exits on the opposite cross.
-    let reasons: Vec<&str> = trades
-        .iter()
-        .flat_map(|t| t["exits"].as_array().unwrap())
-        .filter_map(|e| e["reason"].as_str())
-        .collect();
-    assert!(
-        reasons.iter().any(|r| r.starts_with("exit:")),
-        "some exit came from the plan: {reasons:?}"
-    );
-    let refusals = report["refusals"].as_array().unwrap();
-    assert!(
-        refusals
-            .iter()
-            .all(|r| r["bot"] != "py-trend" || r["reason"] != "invalid"),
-        "no intent was refused as malformed: {refusals:#?}"
-    );
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
 }
