@@ -25,17 +25,26 @@ fn backtest(dir: &Path, components: &Path, extra: &[&str]) -> Value {
     assert!(registry.contains(&components.display().to_string()));
     let config = dir.join("fleet.toml");
     std::fs::write(&config, registry).unwrap();
-    let json = dir.join(format!("report{}.json", extra.len()));
+    let data = [fixture("golden/AAA.csv"), fixture("golden/BBB.csv")];
+    let mut args = vec!["--seed", "7"];
+    args.extend(extra);
+    flotilla_backtest(&config, &data, &args)
+}
+
+/// `flotilla backtest --config CONFIG --data DATA.. ARGS..`, sharing the tests'
+/// compiled-component cache; the report's JSON.
+fn flotilla_backtest(config: &Path, data: &[PathBuf], args: &[&str]) -> Value {
+    let json = config.with_extension("json");
     let out = Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(["backtest", "--seed", "7", "--config"])
-        .arg(&config)
+        .args(["backtest", "--config"])
+        .arg(config)
         .arg("--data")
-        .args([fixture("golden/AAA.csv"), fixture("golden/BBB.csv")])
+        .args(data)
         .arg("--json")
         .arg(&json)
         .arg("--cache-dir")
         .arg(crate::support::shared_cache())
-        .args(extra)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -190,22 +199,5 @@ fraction = 0.5
         ),
     )
     .unwrap();
-    let json = dir.join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(["backtest", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(data)
-        .arg("--json")
-        .arg(&json)
-        .arg("--cache-dir")
-        .arg(crate::support::shared_cache())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+    flotilla_backtest(&config, &[data.to_path_buf()], &[])
 }
