@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds every JavaScript bot in bots/js/<name>/bot.js into a component with the pinned
 # componentize-js (bots/js/package-lock.json), written to
-# bots/target/wasm32-wasip2/release/<name>.wasm beside the Rust bots. `npm ci` runs only
+# bots/target/wasm32-wasip2/release/<name>.wasm beside the Rust bots. Each bot imports the
+# JavaScript SDK as ./flotilla.js, a link to sdk/js/flotilla.js; componentize-js reads only
+# the entry's own directory, so the bot is copied with the link resolved and built there. `npm ci` runs only
 # when node_modules is missing or older than the lockfile; a bot is rebuilt only when its
 # sources, the WIT or the lockfile are newer than its .wasm, so re-runs are quick.
 set -euo pipefail
@@ -10,6 +12,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 js_dir="$root/bots/js"
 lock="$js_dir/package-lock.json"
 out="$root/bots/target/wasm32-wasip2/release"
+sdk="$root/sdk/js/flotilla.js"
 
 die() {
     echo "build-js-bots: $*" >&2
@@ -32,6 +35,8 @@ if [[ ! -f node_modules/.package-lock.json || "$lock" -nt node_modules/.package-
 fi
 
 mkdir -p "$out"
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
 shopt -s nullglob
 for entry in "$js_dir"/*/bot.js; do
     src="$(dirname "$entry")"
@@ -39,14 +44,15 @@ for entry in "$js_dir"/*/bot.js; do
     [[ "$name" == node_modules ]] && continue
     wasm="$out/$name.wasm"
     # Up to date: nothing the component is built from is newer than it.
-    if [[ -f "$wasm" ]] && [[ -z "$(find "$src" "$root/wit" "$lock" -newer "$wasm" -print -quit)" ]]; then
+    if [[ -f "$wasm" ]] && [[ -z "$(find "$src" "$sdk" "$root/wit" "$lock" -newer "$wasm" -print -quit)" ]]; then
         continue
     fi
     echo "build-js-bots: componentize-js $name" >&2
     # `-d http fetch-event` drops the wasi:http imports the host does not provide; no
     # --aot, which would download a tool from outside the package registries. Built to a
     # temporary file and renamed, so a failure leaves no half-written component.
-    npx --no-install componentize-js "$entry" --wit "$root/wit" --world-name bot \
+    cp -RL "$src" "$stage/$name"
+    npx --no-install componentize-js "$stage/$name/bot.js" --wit "$root/wit" --world-name bot \
         --disable http fetch-event --out "$wasm.tmp" >/dev/null ||
         die "componentize-js failed for $name"
     mv "$wasm.tmp" "$wasm"

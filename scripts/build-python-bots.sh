@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds every Python bot in bots/python/<name>/app.py into a component with
 # componentize-py, written to bots/target/wasm32-wasip2/release/<name>.wasm beside the Rust
-# bots. The pinned componentize-py lives in a venv (bots/python/.venv) that is created or
+# bots. The bots import the Python SDK (sdk/python/flotilla), bundled into each component.
+# The pinned componentize-py lives in a venv (bots/python/.venv) that is created or
 # refreshed only when bots/python/requirements.txt changed. A bot is rebuilt only when its
-# sources, the WIT or the requirements are newer than its .wasm, so re-runs are quick.
+# sources, the SDK, the WIT or the requirements are newer than its .wasm, so re-runs are
+# quick.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py_dir="$root/bots/python"
+sdk="$root/sdk/python"
 venv="$py_dir/.venv"
 reqs="$py_dir/requirements.txt"
 out="$root/bots/target/wasm32-wasip2/release"
@@ -40,14 +43,14 @@ for app in "$py_dir"/*/app.py; do
     name="$(basename "$src")"
     wasm="$out/$name.wasm"
     # Up to date: nothing the component is built from is newer than it.
-    if [[ -f "$wasm" ]] && [[ -z "$(find "$src" "$root/wit" "$reqs" -newer "$wasm" -not -path '*/__pycache__*' -print -quit)" ]]; then
+    if [[ -f "$wasm" ]] && [[ -z "$(find "$src" "$sdk/flotilla" "$root/wit" "$reqs" -newer "$wasm" -not -path '*/__pycache__*' -print -quit)" ]]; then
         continue
     fi
     echo "build-python-bots: componentize-py $name" >&2
     # Build to a temporary file and rename it, so a failed build leaves no half-written
     # component and a running fleet's file watcher sees one complete change.
     PYTHONDONTWRITEBYTECODE=1 "$venv/bin/componentize-py" --wit-path "$root/wit" --world bot \
-        componentize --python-path "$src" app --output "$wasm.tmp" >/dev/null ||
+        componentize --python-path "$src" --python-path "$sdk" app --output "$wasm.tmp" >/dev/null ||
         die "componentize-py failed for $name"
     mv "$wasm.tmp" "$wasm"
 done

@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/build-bots.sh"
+# The Python and JavaScript SDKs' native suites (pytest, node --test) and their bots'.
+"$root/scripts/test-sdks.sh"
 cargo test --release --manifest-path "$root/sdk/Cargo.toml"
 # The Rust bots' own unit tests, run natively against the SDK's mock host. Cargo reads
 # bots/.cargo/config.toml (target = wasm32-wasip2) from the working directory, hence the

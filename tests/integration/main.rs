@@ -18,6 +18,7 @@ mod risk;
 mod runs;
 mod runtime;
 mod sandbox;
+mod sdk_bots;
 mod support;
 mod templates;
 mod venues;

@@ -56,6 +56,32 @@ fn a_new_bot_in_each_language_builds_checks_and_trades_as_created() {
         }
         ok(&mut build, &format!("{name}/build.sh"));
         assert!(project.join(format!("{name}.wasm")).exists());
+        // The Python and JavaScript projects carry their SDK and a native test of the
+        // strategy against its mock host: it passes as created.
+        let native = match lang {
+            "python" => Some(
+                Command::new(project.join(".venv/bin/python"))
+                    .args(["-m", "pytest", "-q"])
+                    .current_dir(&project)
+                    .output(),
+            ),
+            "js" => Some(
+                Command::new("node")
+                    .arg("--test")
+                    .current_dir(&project)
+                    .output(),
+            ),
+            _ => None,
+        };
+        if let Some(out) = native {
+            let out = out.unwrap_or_else(|e| panic!("{name}'s native tests: {e}"));
+            assert!(
+                out.status.success(),
+                "{name}'s native tests:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         entries.push_str(&entry);
         entries.push('\n');
     }

@@ -12,6 +12,38 @@ const WIT: &str = include_str!("../../../wit/flotilla.wit");
 /// The pinned componentize-js tree the repository's own JavaScript bots are built with.
 const JS_PACKAGE: &str = include_str!("../../../bots/js/package.json");
 const JS_LOCK: &str = include_str!("../../../bots/js/package-lock.json");
+/// The Python SDK, copied into Python projects as the `flotilla` package.
+const PY_SDK: [(&str, &str); 6] = [
+    (
+        "flotilla/__init__.py",
+        include_str!("../../../sdk/python/flotilla/__init__.py"),
+    ),
+    (
+        "flotilla/_bot.py",
+        include_str!("../../../sdk/python/flotilla/_bot.py"),
+    ),
+    (
+        "flotilla/_component.py",
+        include_str!("../../../sdk/python/flotilla/_component.py"),
+    ),
+    (
+        "flotilla/_types.py",
+        include_str!("../../../sdk/python/flotilla/_types.py"),
+    ),
+    (
+        "flotilla/indicators.py",
+        include_str!("../../../sdk/python/flotilla/indicators.py"),
+    ),
+    (
+        "flotilla/testing.py",
+        include_str!("../../../sdk/python/flotilla/testing.py"),
+    ),
+];
+/// The JavaScript SDK and its mock host, copied into JavaScript projects.
+const JS_SDK: [(&str, &str); 2] = [
+    ("flotilla.js", include_str!("../../../sdk/js/flotilla.js")),
+    ("testing.js", include_str!("../../../sdk/js/testing.js")),
+];
 
 /// A bot language with a template.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -93,11 +125,29 @@ pub fn create(args: &NewArgs) -> Result<Created> {
                 "build.sh",
                 include_str!("../templates/python/build.sh").to_owned(),
             ),
+            (
+                "test_app.py",
+                include_str!("../templates/python/test_app.py").to_owned(),
+            ),
             ("wit/flotilla.wit", WIT.to_owned()),
-            (".gitignore", ".venv/\n*.wasm\n__pycache__/\n".to_owned()),
-        ],
+            (
+                ".gitignore",
+                ".venv/\n*.wasm\n__pycache__/\n.pytest_cache/\n".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .chain(PY_SDK.map(|(path, text)| (path, text.to_owned())))
+        .collect(),
         Lang::Js => vec![
             ("bot.js", include_str!("../templates/js/bot.js").to_owned()),
+            (
+                "strategy.js",
+                include_str!("../templates/js/strategy.js").to_owned(),
+            ),
+            (
+                "strategy.test.js",
+                include_str!("../templates/js/strategy.test.js").to_owned(),
+            ),
             (
                 "build.sh",
                 include_str!("../templates/js/build.sh").to_owned(),
@@ -106,7 +156,10 @@ pub fn create(args: &NewArgs) -> Result<Created> {
             ("package-lock.json", js_lock(name)?),
             ("wit/flotilla.wit", WIT.to_owned()),
             (".gitignore", "node_modules/\n*.wasm\n".to_owned()),
-        ],
+        ]
+        .into_iter()
+        .chain(JS_SDK.map(|(path, text)| (path, text.to_owned())))
+        .collect(),
     };
     for (path, text) in files {
         let text = text
