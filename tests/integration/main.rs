@@ -3,6 +3,7 @@
 //! The bots are built once by `scripts/build-bots.sh` (the README test command runs it
 //! first); the tests never rebuild them.
 
+mod api;
 mod backtest;
 mod cli;
 mod contracts;

@@ -210,21 +210,39 @@ impl FleetPort for Port {
             | Control::FlattenBot { bot } => self.fleet.handle(bot).map(|h| h.id.clone()),
             _ => None,
         };
-        let outcome = match &result {
-            Ok(text) => format!("ok: {text}"),
-            Err(e) => e.to_string(),
+        let (ok, outcome) = match &result {
+            Ok(text) => (true, text.clone()),
+            Err(e) => (false, e.to_string()),
         };
-        let detail = serde_json::json!({
-            "control": control, "by": by, "outcome": outcome,
-        });
+        let target = match control {
+            Control::Halt { reason } | Control::Reduce { reason } | Control::Resume { reason } => {
+                Some(reason.clone()).filter(|r| !r.trim().is_empty())
+            }
+            Control::PauseBot { bot } | Control::ResumeBot { bot } | Control::FlattenBot { bot } => {
+                Some(bot.clone())
+            }
+            Control::CancelOrder { order_id } => Some(order_id.to_string()),
+            Control::Reload => None,
+        };
+        let rec = flotilla_ledger::ControlRecord {
+            by: by.to_string(),
+            control: control.name().to_string(),
+            target,
+            ok,
+            result: outcome.clone(),
+        };
         let now = self.fleet.now();
-        if let Err(e) =
-            self.fleet
-                .core()
-                .record_event(now, bot.as_ref(), "control", &detail.to_string())
-        {
-            tracing::error!(error = %e, "could not audit a control");
+        let mut core = self.fleet.core();
+        match core.ledger.record_control(now, bot.as_ref(), &rec) {
+            Ok(()) => core.observe_event(
+                now,
+                bot.as_ref(),
+                "control",
+                &serde_json::to_string(&rec).unwrap_or_default(),
+            ),
+            Err(e) => tracing::error!(error = %e, "could not audit a control"),
         }
+        drop(core);
         tracing::info!(control = control.name(), by, "control: {outcome}");
         result
     }
