@@ -8,12 +8,12 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn flotilla() -> Command {
+pub(crate) fn flotilla() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flotilla"))
 }
 
 /// One request with `Connection: close`: (status, headers, body).
-fn http(
+pub(crate) fn http(
     addr: &str,
     method: &str,
     path: &str,
@@ -40,7 +40,8 @@ fn http(
     (status, head.to_string(), rest.to_string())
 }
 
-fn json(addr: &str, path: &str, token: &str) -> serde_json::Value {
+/// A GET that must answer 200 with JSON.
+pub(crate) fn json(addr: &str, path: &str, token: &str) -> serde_json::Value {
     let (status, _, body) = http(addr, "GET", path, Some(token), "");
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
@@ -70,35 +71,12 @@ fn the_api_of_a_running_fleet_reads_controls_and_audits() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // `flotilla: API on http://ADDR (tokens in PATH)`.
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (addr, tokens) = loop {
-        assert!(
-            Instant::now() < deadline,
-            "the fleet never said where its API is"
-        );
-        let line = lines.next().expect("stderr closed").unwrap();
-        if let Some(rest) = line.strip_prefix("flotilla: API on http://") {
-            let (addr, rest) = rest.split_once(' ').unwrap();
-            let path = rest.trim_start_matches("(tokens in ").trim_end_matches(')');
-            break (addr.to_string(), std::path::PathBuf::from(path));
-        }
-    };
-    // Keep draining stderr so the fleet never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-
+    let (addr, token, tokens) = api_of(&mut child);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&tokens).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let text = std::fs::read_to_string(&tokens).unwrap();
-    let token = text
-        .lines()
-        .find_map(|l| l.strip_prefix("admin "))
-        .unwrap()
-        .to_string();
 
     assert_eq!(http(&addr, "GET", "/healthz", None, "").0, 200);
     for path in [
@@ -246,4 +224,33 @@ fn the_api_of_a_running_fleet_reads_controls_and_audits() {
             .iter()
             .any(|a| a["by"] == "token:admin" && a["control"] == "pause_bot")
     );
+}
+
+/// Reads where a starting fleet serves its API from its stderr (`flotilla: API on
+/// http://ADDR (tokens in PATH)`), then keeps draining stderr; (address, admin token,
+/// token file).
+pub(crate) fn api_of(child: &mut std::process::Child) -> (String, String, std::path::PathBuf) {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (addr, tokens) = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the fleet never said where its API is"
+        );
+        let line = lines.next().expect("stderr closed").unwrap();
+        if let Some(rest) = line.strip_prefix("flotilla: API on http://") {
+            let (addr, rest) = rest.split_once(' ').unwrap();
+            let path = rest.trim_start_matches("(tokens in ").trim_end_matches(')');
+            break (addr.to_string(), std::path::PathBuf::from(path));
+        }
+    };
+    // Keep draining stderr so the fleet never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let text = std::fs::read_to_string(&tokens).unwrap();
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("admin "))
+        .unwrap()
+        .to_string();
+    (addr, token, tokens)
 }

@@ -12,6 +12,7 @@ mod execution;
 mod fleet;
 mod indicators;
 mod languages;
+mod ops;
 mod optimize;
 mod reload;
 mod restart;

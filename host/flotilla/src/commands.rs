@@ -220,8 +220,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         let control = tokio::spawn(crate::control::serve(port.clone(), socket.clone()));
         let hup = tokio::spawn(reload_on_sighup(fleet.clone()));
         let served =
-            crate::serve::start(&spec, port.clone(), &args.db, args.api_listen.as_deref())
-                .await?;
+            crate::serve::start(&spec, port.clone(), &args.db, args.api_listen.as_deref()).await?;
         let summary = (!args.quiet)
             .then(|| tokio::spawn(crate::summary::run(port.clone() as Arc<dyn FleetPort>)));
         let stats = scheduler::run(fleet.clone(), clock.clone(), until, rx).await;

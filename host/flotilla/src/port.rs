@@ -159,6 +159,8 @@ impl Port {
                 .execute_exit(&mut core, exit, now)
                 .map_err(|e| ControlError::Failed(format!("{e:#}")))?;
         }
+        // Recorded above: now the venue may hear of them.
+        self.fleet.flush_outbox(&mut core);
         Ok(format!("{bot}: {n} closing order(s) sent; {paused}"))
     }
 
@@ -218,9 +220,9 @@ impl FleetPort for Port {
             Control::Halt { reason } | Control::Reduce { reason } | Control::Resume { reason } => {
                 Some(reason.clone()).filter(|r| !r.trim().is_empty())
             }
-            Control::PauseBot { bot } | Control::ResumeBot { bot } | Control::FlattenBot { bot } => {
-                Some(bot.clone())
-            }
+            Control::PauseBot { bot }
+            | Control::ResumeBot { bot }
+            | Control::FlattenBot { bot } => Some(bot.clone()),
             Control::CancelOrder { order_id } => Some(order_id.to_string()),
             Control::Reload => None,
         };

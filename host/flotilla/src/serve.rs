@@ -13,7 +13,10 @@ use std::sync::Arc;
 /// The running servers; dropping it stops the alerts, [`Served::shutdown`] the API.
 pub struct Served {
     _alerts: Option<flotilla_alerts::Alerts>,
-    api: Option<(tokio::task::JoinHandle<()>, tokio::sync::oneshot::Sender<()>)>,
+    api: Option<(
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    )>,
     /// Where the API listens, if it does.
     pub api_addr: Option<SocketAddr>,
 }
@@ -41,10 +44,8 @@ pub async fn start(
         || spec.alerts.discord.is_some()
         || spec.alerts.webhook.is_some()
     {
-        let a = flotilla_alerts::start(&spec.alerts, dyn_port.clone(), &|k| {
-            std::env::var(k).ok()
-        })
-        .context("starting the alert channels")?;
+        let a = flotilla_alerts::start(&spec.alerts, dyn_port.clone(), &|k| std::env::var(k).ok())
+            .context("starting the alert channels")?;
         eprintln!("flotilla: alerts to {}", a.channels().join(", "));
         Some(a)
     } else {
@@ -80,8 +81,8 @@ pub async fn start(
             token_path.display()
         );
     }
-    let state = flotilla_api::ApiState::new(dyn_port, tokens, &api.cors_origins)
-        .context("API settings")?;
+    let state =
+        flotilla_api::ApiState::new(dyn_port, tokens, &api.cors_origins).context("API settings")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the API to {addr}"))?;
