@@ -234,6 +234,11 @@ test('the dashboard of a running fleet: sign in, bots, live equity, halt', { tim
     assert.deepEqual(pageErrors, [], 'the page logged errors');
     ok = true;
   } finally {
+    if (!ok && browser) {
+      // What the page showed when it failed.
+      const pages = browser.pages();
+      await pages[pages.length - 1]?.screenshot({ path: join(root, 'target/dashboard-failed.png'), fullPage: true }).catch(() => {});
+    }
     await browser?.close().catch(() => {});
     await stopFleet(fleet);
     if (!ok && fleet) {

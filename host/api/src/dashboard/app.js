@@ -135,7 +135,11 @@ async function refreshAllocations() {
   });
   charts.stacked($('allocation-chart'), times, layers);
   $('allocation-legend').replaceChildren(
-    ...names.slice(0, 24).map((n, i) => el('span', {}, el('i', { style: `background:${charts.color(i)}` }), n)),
+    ...names.slice(0, 24).map((n, i) => {
+      const swatch = el('i');
+      swatch.style.background = charts.color(i); // CSSOM, which the CSP allows (a style attribute it blocks)
+      return el('span', {}, swatch, n);
+    }),
     ...(names.length > 24 ? [el('span', {}, `+${names.length - 24} more`)] : []),
   );
 }
@@ -251,7 +255,14 @@ function onEvent(ev) {
     touch(...Object.keys(PANELS));
     return;
   }
-  if (kind === 'trading_state' && ev.data?.to) showState({ state: ev.data.to, reason: ev.data.reason, at: ev.data.time_ms });
+  if (kind === 'trading_state' && ev.data?.to) {
+    // The state at once; who set it comes with the refresh the event triggers.
+    const box = $('trading-state');
+    const to = String(ev.data.to).toLowerCase();
+    box.textContent = to.toUpperCase();
+    box.className = `state ${to}`;
+    box.dataset.state = to;
+  }
   if (LIVE_ONLY.has(kind)) {
     log.live.unshift(ev);
     log.live.length = Math.min(log.live.length, EVENT_LOG_MAX);

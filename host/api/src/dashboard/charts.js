@@ -48,8 +48,17 @@ function empty(ctx, w, h, text) {
   ctx.fillText(text, w / 2, h / 2);
 }
 
-function frame(ctx, w, h, x0, x1, y0, y1, fmt = short) {
-  const pad = { l: 52, r: 10, t: 8, b: 18 };
+/** Axis labels precise enough to tell the gridlines apart (equity moves by cents too). */
+function axisFormat(y0, y1) {
+  const span = y1 - y0;
+  if (span >= 1000) return short;
+  const digits = span < 10 ? 2 : 0;
+  return (v) => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function frame(ctx, w, h, x0, x1, y0, y1, fmt) {
+  fmt = fmt || axisFormat(y0, y1);
+  const pad = { l: 70, r: 10, t: 8, b: 18 };
   const X = (t) => pad.l + ((t - x0) / (x1 - x0 || 1)) * (w - pad.l - pad.r);
   const Y = (v) => h - pad.b - ((v - y0) / (y1 - y0 || 1)) * (h - pad.t - pad.b);
   ctx.strokeStyle = '#3333';
@@ -81,7 +90,7 @@ function mark(canvas, count, last) {
  * Line chart of `series` = [{name, points: [[ms, value], ...]}]; `fill` shades the area
  * between the line and zero (a drawdown).
  */
-export function lines(canvas, series, { fill = false, fmt = short } = {}) {
+export function lines(canvas, series, { fill = false, fmt = null } = {}) {
   const { ctx, w, h } = setup(canvas);
   const all = series.flatMap((s) => s.points);
   const count = all.length;
