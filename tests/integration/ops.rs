@@ -186,11 +186,20 @@ fn metrics_agree_with_the_ledger_and_controls_change_the_fleet() {
     let bot = held.unwrap();
     let answer = post(&addr, &format!("/api/v1/bots/{bot}/flatten"), &token, "");
     assert_eq!(answer["ok"], true, "{answer}");
-    wait_until(
-        "the flattened bot to be flat",
-        Duration::from_secs(30),
-        || positions(bot).is_empty(),
-    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !positions(bot).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{bot} still holds {:#?} after {answer}; its orders: {:#}",
+            positions(bot),
+            json(
+                &addr,
+                &format!("/api/v1/orders?status=all&bot={bot}&limit=5"),
+                &token
+            )
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(
         json(&addr, &format!("/api/v1/bots/{bot}"), &token)["bot"]["state"],
         "paused",

@@ -118,8 +118,22 @@ impl Port {
     fn flatten(&self, bot: &str, by: &str) -> Result<String, ControlError> {
         let h = self.handle(bot)?;
         let paused = self.pause(bot, true, by)?;
+        // A tick in flight may still decide an entry: wait for it (the slot is held for a
+        // whole tick), so what is closed below is all the bot will have asked for.
+        let _slot = h.slot();
         let now = self.fleet.now();
         let mut core = self.fleet.core();
+        let entries: Vec<OrderId> = core
+            .working
+            .values()
+            .filter(|w| w.order.bot == h.id && !w.order.exit && w.order.is_working())
+            .map(|w| w.order.id)
+            .collect();
+        for id in &entries {
+            self.fleet
+                .request_cancel(&mut core, *id, now)
+                .map_err(|e| ControlError::Failed(format!("{e:#}")))?;
+        }
         let mut exits = Vec::new();
         for (symbol, p) in core.portfolio.bot_positions(&h.id) {
             if p.quantity.is_zero() {
@@ -161,7 +175,10 @@ impl Port {
         }
         // Recorded above: now the venue may hear of them.
         self.fleet.flush_outbox(&mut core);
-        Ok(format!("{bot}: {n} closing order(s) sent; {paused}"))
+        Ok(format!(
+            "{bot}: {n} closing order(s) sent, {} working entry order(s) asked to cancel; {paused}",
+            entries.len()
+        ))
     }
 
     fn cancel(&self, id: u64) -> Result<String, ControlError> {
