@@ -139,6 +139,47 @@ fn the_api_of_a_running_fleet_reads_controls_and_audits() {
     ] {
         json(&addr, path, &token);
     }
+    // Pages of verdicts, newest first: the cursor walks on without overlap.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while json(&addr, "/api/v1/verdicts?limit=3", &token)["items"]
+        .as_array()
+        .unwrap()
+        .len()
+        < 3
+    {
+        assert!(
+            Instant::now() < deadline,
+            "fewer than 3 verdicts in a minute"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first = json(&addr, "/api/v1/verdicts?limit=2", &token);
+    let next = first["next"]
+        .as_i64()
+        .expect("more than one page of verdicts");
+    let second = json(
+        &addr,
+        &format!("/api/v1/verdicts?limit=2&cursor={next}"),
+        &token,
+    );
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&first).len(), 2);
+    assert!(
+        ids(&second)
+            .iter()
+            .all(|i| *i < *ids(&first).iter().min().unwrap()),
+        "{first:#} then {second:#}"
+    );
+    let page = json(&addr, "/api/v1/bots?limit=3&offset=3", &token);
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert_eq!(page["total"], 8);
     let (status, head, metrics) = http(&addr, "GET", "/metrics", Some(&token), "");
     assert_eq!(status, 200);
     assert!(

@@ -22,7 +22,10 @@ fn registry(dir: &Path, extra: &str) -> std::path::PathBuf {
          [[bot]]\nid = \"rsi\"\ncomponent = \"rsi_reversion.wasm\"\nevery = \"1m\"\n\
          symbols = [\"SPY\"]\n\
          [[bot]]\nid = \"mom\"\ncomponent = \"momentum.wasm\"\nevery = \"1m\"\n\
-         symbols = [\"QQQ\"]\n",
+         symbols = [\"QQQ\"]\n\
+         [[bot]]\nid = \"lim\"\ncomponent = \"fixed_order.wasm\"\nevery = \"1m\"\n\
+         symbols = [\"AAPL\"]\n[bot.params]\nside = \"buy\"\nqty = 1\nlimit = 1\n\
+         limit_price = 1.0\ntif = \"gtc\"\n",
         crate::support::fleet_header()
     );
     let path = dir.join("fleet.toml");
@@ -175,6 +178,18 @@ fn metrics_agree_with_the_ledger_and_controls_change_the_fleet() {
             .cloned()
             .collect()
     };
+    // A resting limit order far below the market: cancel it.
+    let mut working = serde_json::Value::Null;
+    wait_until("the resting limit order", Duration::from_secs(60), || {
+        working = json(&addr, "/api/v1/orders?status=working&bot=lim", &token)["items"][0].clone();
+        working["state"] == "accepted"
+    });
+    let id = working["id"].as_u64().unwrap();
+    let answer = post(&addr, &format!("/api/v1/orders/{id}/cancel"), &token, "");
+    assert_eq!(answer["ok"], true, "{answer}");
+    wait_until("the cancel", Duration::from_secs(30), || {
+        json(&addr, &format!("/api/v1/orders/{id}"), &token)["order"]["state"] == "canceled"
+    });
     // Wait for a bot that holds something, then flatten it.
     let mut held = None;
     wait_until("a bot with a position", Duration::from_secs(90), || {

@@ -281,7 +281,7 @@ async fn dispatch(
             }
             Err(RecvError::Closed) => return,
         };
-        if matches!(ev.data, EventData::Tick { .. } | EventData::Alert { .. }) {
+        if matches!(ev.data, EventData::Alert { .. }) {
             continue;
         }
         let Some(mut alert) = alert_for(&ev, &events) else {

@@ -82,20 +82,24 @@ async fn a_halt_reaches_telegram_and_discord() {
         .collect();
     sent.sort();
     assert_eq!(sent, ["discord: Fleet halted", "telegram: Fleet halted"]);
-    let published = port.hub.recent(100);
-    let delivered = published
-        .iter()
-        .filter(|e| {
-            matches!(
-                &e.data,
-                EventData::Alert {
-                    delivered: true,
-                    ..
-                }
-            )
-        })
-        .count();
-    assert_eq!(delivered, 2);
+    // Recorded first, then published: wait for both publications.
+    wait_for("two delivered alerts on the hub", WAIT, || {
+        port.hub
+            .recent(100)
+            .iter()
+            .filter(|e| {
+                matches!(
+                    &e.data,
+                    EventData::Alert {
+                        delivered: true,
+                        ..
+                    }
+                )
+            })
+            .count()
+            == 2
+    })
+    .await;
     assert_eq!(port.counter("telegram", "delivered"), 1);
     assert_eq!(port.counter("discord", "delivered"), 1);
     // The records it published itself sent nothing more.

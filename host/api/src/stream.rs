@@ -90,9 +90,7 @@ pub(crate) async fn stream(
             };
             match next {
                 Ok(ev) => {
-                    if matches!(ev.data, flotilla_telemetry::EventData::Tick { .. })
-                        || ev.id <= f.last
-                    {
+                    if ev.id <= f.last {
                         continue;
                     }
                     f.last = ev.id;

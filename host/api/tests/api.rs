@@ -498,7 +498,7 @@ async fn metrics_are_served_behind_the_token_and_parse() {
     s.port
         .metrics
         .verdict("beta", "refused", Some("daily_loss"));
-    s.port.metrics.fill("alpha");
+    s.port.metrics.fill("alpha", false);
     let r = s.get("/metrics").await;
     assert_eq!(r.status(), 200);
     assert_eq!(

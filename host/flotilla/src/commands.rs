@@ -148,6 +148,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     if !(speed.is_finite() && speed > 0.0) {
         bail!("--speed must be a positive number, got {speed}");
     }
+    // Created first, so the venue's requests are counted from the first one.
+    let telemetry = Arc::new(flotilla_telemetry::Telemetry::default());
+    flotilla_venues::observe_requests(Arc::new(crate::serve::VenueMetrics(telemetry.clone())));
     // The venue and the market source first: a real venue's clock is the run's.
     // Kept to the end of the run: a data-only feed's runtime lives in it.
     let mut conn = crate::connect::connect(&spec, args.live, speed)?;
@@ -209,7 +212,6 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(crate::watch::watch(fleet.clone())?)
     };
     // From here on the fleet's decisions are published and counted (API, alerts, metrics).
-    let telemetry = Arc::new(flotilla_telemetry::Telemetry::default());
     let port = crate::port::Port::attach(fleet.clone(), telemetry.clone(), &args.db);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

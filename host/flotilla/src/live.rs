@@ -144,7 +144,11 @@ impl Fleet {
                     core.record_event(now, None, "feed_fresh", &format!("{s}: bars again"))?;
                 }
                 FeedEvent::Notice(m) => core.record_event(now, None, "feed_notice", &m)?,
-                FeedEvent::Bar(..) => {}
+                FeedEvent::Bar(_, bar) => {
+                    if let Some(t) = &core.telemetry {
+                        t.metrics.feed_last_bar.set(bar.time.0 as f64 / 1e3);
+                    }
+                }
             }
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! What the fleet tells its watchers: each decision the journal records is also published
 //! on the event stream and counted in the metrics, when a served run attached them
 //! ([`Core::telemetry`]). A backtest attaches none and pays one `Option` check per record.
+//! Ticks are counted, not published: they are the most frequent thing that happens, and
+//! what watchers want of them is in the metrics.
 
 use crate::fleet::Core;
 use flotilla_domain::{BotId, Fill, OrderId, OrderState, Symbol, Timestamp};
@@ -28,23 +30,12 @@ impl Core {
                 .iter()
                 .all(|i| i.intent.tag.starts_with("exit:"));
         if !host_action {
-            let duration_s = rec.duration_us as f64 / 1e6;
-            let lateness_s = rec.lateness_ms.max(0) as f64 / 1e3;
             t.metrics.tick(
                 bot,
                 rec.outcome.as_str(),
-                duration_s,
-                lateness_s,
+                rec.duration_us as f64 / 1e6,
+                rec.lateness_ms.max(0) as f64 / 1e3,
                 rec.started_at.0 as f64 / 1e3,
-            );
-            t.events.publish(
-                rec.started_at.0,
-                Some(bot),
-                EventData::Tick {
-                    outcome: rec.outcome.as_str().into(),
-                    duration_s,
-                    lateness_s,
-                },
             );
         }
         for ir in &rec.intents {
@@ -76,8 +67,8 @@ impl Core {
     /// A fill booked.
     pub(crate) fn observe_fill(&self, f: &Fill) {
         let Some(t) = &self.telemetry else { return };
-        t.metrics.fill(f.bot.as_str());
         let reason = f.tag.strip_prefix("exit:").map(str::to_string);
+        t.metrics.fill(f.bot.as_str(), reason.is_some());
         t.events.publish(
             f.time.0,
             Some(f.bot.as_str()),

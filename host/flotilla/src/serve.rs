@@ -10,6 +10,24 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Venue requests and rate-limit headroom into the fleet's metrics.
+pub struct VenueMetrics(pub Arc<flotilla_telemetry::Telemetry>);
+
+impl flotilla_venues::RequestObserver for VenueMetrics {
+    fn request(&self, venue: &str, endpoint: &str, status: Option<u16>) {
+        self.0.metrics.venue_request(venue, endpoint, status);
+    }
+    fn headroom(&self, venue: &str, left: u64) {
+        self.0
+            .metrics
+            .rate_headroom
+            .get_or_create(&flotilla_telemetry::metrics::VenueLabel {
+                venue: venue.into(),
+            })
+            .set(left as f64);
+    }
+}
+
 /// The running servers; dropping it stops the alerts, [`Served::shutdown`] the API.
 pub struct Served {
     _alerts: Option<flotilla_alerts::Alerts>,

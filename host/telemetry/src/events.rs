@@ -123,15 +123,6 @@ pub enum EventData {
         /// Its message.
         message: String,
     },
-    /// A tick ran (kept out of the resumable history: metrics and the live summary read it).
-    Tick {
-        /// `ok`, `error`, `timeout`, `skipped`, ...
-        outcome: String,
-        /// Wall time of the call, seconds.
-        duration_s: f64,
-        /// How late the tick started against its schedule, seconds.
-        lateness_s: f64,
-    },
 }
 
 impl EventData {
@@ -147,7 +138,6 @@ impl EventData {
             EventData::Quarantine { .. } => "quarantine",
             EventData::Alert { .. } => "alert",
             EventData::Notice { .. } => "notice",
-            EventData::Tick { .. } => "tick",
         }
     }
 }
@@ -214,14 +204,10 @@ impl EventHub {
             bot: bot.map(str::to_string),
             data,
         });
-        // Ticks are for metrics and summaries; the history readers resume from is what
-        // an operator looks at.
-        if !matches!(ev.data, EventData::Tick { .. }) {
-            if st.kept.len() == self.keep {
-                st.kept.pop_front();
-            }
-            st.kept.push_back(ev.clone());
+        if st.kept.len() == self.keep {
+            st.kept.pop_front();
         }
+        st.kept.push_back(ev.clone());
         // Sent under the lock so subscribers see numbers in order.
         let _ = self.tx.send(ev);
         id
@@ -304,23 +290,6 @@ mod tests {
         }
         assert!(matches!(hub.resume(7).0, Resume::From(v) if v.len() == 3));
         assert!(matches!(hub.resume(10).0, Resume::From(v) if v.is_empty()));
-    }
-
-    #[test]
-    fn ticks_reach_subscribers_but_are_not_kept() {
-        let hub = EventHub::new(10);
-        let mut rx = hub.subscribe();
-        hub.publish(
-            0,
-            Some("b"),
-            EventData::Tick {
-                outcome: "ok".into(),
-                duration_s: 0.001,
-                lateness_s: 0.0,
-            },
-        );
-        assert_eq!(rx.try_recv().unwrap().kind(), "tick");
-        assert!(hub.recent(10).is_empty());
     }
 
     #[test]

@@ -11,7 +11,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::atomic::AtomicU64;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// The content type of what [`FleetMetrics::encode`] writes.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -100,9 +102,36 @@ fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 4.0, 11))
 }
 
+/// Running totals over the fleet since the host started, for the live summary (plain
+/// atomics: reading them walks no metric family).
+#[derive(Debug, Default)]
+pub struct Totals {
+    /// Bot ticks.
+    pub ticks: AtomicU64,
+    /// Ticks that failed (error, timeout, trap).
+    pub failed: AtomicU64,
+    /// Fills booked.
+    pub fills: AtomicU64,
+    /// Fills of host exits and other reducing orders the host sent.
+    pub exit_fills: AtomicU64,
+    /// Intents refused.
+    pub refused: AtomicU64,
+}
+
+/// One bot's per-tick series, looked up once: a tick then costs no label allocation.
+struct BotSeries {
+    ok: Counter,
+    duration: Histogram,
+    lateness: Histogram,
+    last_tick: Gauge<f64, AtomicU64>,
+}
+
 /// Every metric the fleet exports, and the registry that encodes them.
 pub struct FleetMetrics {
     registry: Registry,
+    bots: RwLock<HashMap<String, Arc<BotSeries>>>,
+    /// Totals for the live summary.
+    pub totals: Totals,
     /// `flotilla_ticks_total{bot,outcome}`.
     pub ticks: Family<OutcomeLabels, Counter>,
     /// `flotilla_tick_duration_seconds{bot}`.
@@ -251,6 +280,8 @@ impl FleetMetrics {
         );
         Self {
             registry,
+            bots: RwLock::new(HashMap::new()),
+            totals: Totals::default(),
             ticks,
             tick_duration,
             tick_lateness,
@@ -274,20 +305,50 @@ impl FleetMetrics {
         }
     }
 
+    fn series(&self, bot: &str) -> Arc<BotSeries> {
+        if let Some(s) = self.bots.read().unwrap_or_else(|p| p.into_inner()).get(bot) {
+            return s.clone();
+        }
+        let b = BotLabel { bot: bot.into() };
+        let s = Arc::new(BotSeries {
+            ok: self
+                .ticks
+                .get_or_create(&OutcomeLabels {
+                    bot: bot.into(),
+                    outcome: "ok".into(),
+                })
+                .clone(),
+            duration: self.tick_duration.get_or_create(&b).clone(),
+            lateness: self.tick_lateness.get_or_create(&b).clone(),
+            last_tick: self.last_tick.get_or_create(&b).clone(),
+        });
+        self.bots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(bot.to_string(), s.clone());
+        s
+    }
+
     /// One tick of `bot`.
     pub fn tick(&self, bot: &str, outcome: &str, duration_s: f64, lateness_s: f64, at_s: f64) {
-        self.ticks
-            .get_or_create(&OutcomeLabels {
-                bot: bot.into(),
-                outcome: outcome.into(),
-            })
-            .inc();
-        let b = BotLabel { bot: bot.into() };
-        self.tick_duration.get_or_create(&b).observe(duration_s);
-        self.tick_lateness
-            .get_or_create(&b)
-            .observe(lateness_s.max(0.0));
-        self.last_tick.get_or_create(&b).set(at_s);
+        let s = self.series(bot);
+        if outcome == "ok" {
+            s.ok.inc();
+        } else {
+            self.ticks
+                .get_or_create(&OutcomeLabels {
+                    bot: bot.into(),
+                    outcome: outcome.into(),
+                })
+                .inc();
+        }
+        s.duration.observe(duration_s);
+        s.lateness.observe(lateness_s.max(0.0));
+        s.last_tick.set(at_s);
+        self.totals.ticks.fetch_add(1, Ordering::Relaxed);
+        if !matches!(outcome, "ok" | "skipped") {
+            self.totals.failed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// One risk verdict on an intent of `bot`; `reason` counts refusals.
@@ -299,6 +360,7 @@ impl FleetMetrics {
             })
             .inc();
         if verdict == "refused" {
+            self.totals.refused.fetch_add(1, Ordering::Relaxed);
             self.refusals
                 .get_or_create(&ReasonLabels {
                     bot: bot.into(),
@@ -318,11 +380,15 @@ impl FleetMetrics {
             .inc();
     }
 
-    /// A fill of `bot` booked.
-    pub fn fill(&self, bot: &str) {
+    /// A fill of `bot` booked (`exit`: of an order the host sent to reduce a position).
+    pub fn fill(&self, bot: &str, exit: bool) {
         self.fills
             .get_or_create(&BotLabel { bot: bot.into() })
             .inc();
+        self.totals.fills.fetch_add(1, Ordering::Relaxed);
+        if exit {
+            self.totals.exit_fills.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// One venue request's outcome, by HTTP status (`None`: no answer).

@@ -24,7 +24,7 @@ fn touched_metrics() -> FleetMetrics {
     m.verdict("sma", "refused", Some("max_open_positions"));
     m.verdict("sma", "approved", None);
     m.order("sma", "filled");
-    m.fill("sma");
+    m.fill("sma", false);
     m.venue_request("alpaca", "orders", Some(200));
     m.reloads
         .get_or_create(&ResultLabel {

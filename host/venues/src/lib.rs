@@ -15,5 +15,5 @@ pub mod common;
 
 pub use common::{
     Breaker, BreakerConfig, ConnectError, EventLog, FeedConfig, FeedEvent, LiveFeed, Mode,
-    RateBudget, Secret, SubmitPolicy,
+    RateBudget, RequestObserver, Secret, SubmitPolicy, observe_requests,
 };

@@ -222,6 +222,13 @@ impl Rest {
             req = req.json(b);
         }
         let result = self.read(req).await;
+        let status = match &result {
+            Ok((s, _)) => Some(*s),
+            Err(RestError::RateLimited { .. }) => Some(429),
+            Err(RestError::Status { status, .. }) => Some(*status),
+            Err(_) => None,
+        };
+        crate::common::observe::request("alpaca", path, status);
         // The venue is healthy when it answers, whatever it answers (a refusal, a 429);
         // timeouts, resets and 5xx count against it.
         let ok = !matches!(
@@ -297,6 +304,7 @@ impl Rest {
     fn observe(&self, headers: &HeaderMap, status: StatusCode) {
         if let Some(left) = header_u64(headers, "x-ratelimit-remaining") {
             self.budget.observe_remaining(left);
+            crate::common::observe::headroom("alpaca", left);
             if left == 0
                 && status != StatusCode::TOO_MANY_REQUESTS
                 && let Some(p) = pause_from(headers)

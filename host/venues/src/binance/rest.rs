@@ -280,6 +280,7 @@ impl Rest {
             rb = rb.header("X-MBX-APIKEY", self.key.expose());
         }
         let resp = rb.send().await.map_err(|e| {
+            crate::common::observe::request("binance", path, None);
             let connect = e.is_connect();
             let text = self.clean(&e.without_url().to_string());
             if connect {
@@ -289,10 +290,12 @@ impl Rest {
             }
         })?;
         let status = resp.status().as_u16();
+        crate::common::observe::request("binance", path, Some(status));
         let headers = resp.headers().clone();
         if let Some(used) = header_u64(&headers, "x-mbx-used-weight-1m") {
-            self.budget
-                .observe_remaining(u64::from(self.weight_limit).saturating_sub(used));
+            let left = u64::from(self.weight_limit).saturating_sub(used);
+            self.budget.observe_remaining(left);
+            crate::common::observe::headroom("binance", left);
         }
         if status == 429 || status == 418 {
             let retry_after =

@@ -5,6 +5,7 @@ mod budget;
 mod feed;
 mod io;
 mod log;
+pub(crate) mod observe;
 mod secret;
 mod submit;
 
@@ -13,6 +14,7 @@ pub use budget::RateBudget;
 pub use feed::{BarSource, BarStream, FeedConfig, FeedEvent, LiveFeed, SourceFuture};
 pub use io::Io;
 pub use log::{CumulativeFill, EventLog};
+pub use observe::{RequestObserver, observe_requests};
 pub use secret::{Secret, redact};
 pub use submit::{Attempt, SubmitPolicy, submit_once};
 
