@@ -13,9 +13,12 @@ if [[ ! -x /usr/bin/chromium ]]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 
-# Both are quick no-ops when scripts/test.sh has just built them.
-"$root/scripts/build-bots.sh"
-cargo build --release -p flotilla
+# scripts/test.sh has just built the bots and, for its integration tests, the binary
+# (with the test build's features: a plain `cargo build` here would rebuild wasmtime).
+if [[ "${FLOTILLA_BUILT:-}" != 1 ]]; then
+  "$root/scripts/build-bots.sh"
+  cargo build --release -p flotilla
+fi
 
 cd "$root/tests/browser"
 npm ci --no-audit --no-fund

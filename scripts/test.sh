@@ -14,4 +14,4 @@ cargo test --release --manifest-path "$root/sdk/Cargo.toml"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 (cd "$root/bots" && cargo test --release --locked --target "$host")
 cargo test --release --workspace "$@"
-"$root/scripts/test-browser.sh"
+FLOTILLA_BUILT=1 "$root/scripts/test-browser.sh"
